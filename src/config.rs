@@ -1,0 +1,251 @@
+//! Runtime configuration, read from `KHONGDEE_*` environment variables (or the matching flags).
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use base64::Engine;
+use rand::RngCore;
+
+/// How logs are written.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum LogFormat {
+    /// JSON when stdout is not a terminal, human-readable otherwise.
+    Auto,
+    Json,
+    Pretty,
+}
+
+/// Whether `serve` loads the demo data set.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum SeedMode {
+    /// Seed an embedded (SQLite) database that holds no data yet.
+    Auto,
+    /// Seed on every start (the seed is idempotent).
+    Always,
+    Never,
+}
+
+/// Everything the service needs to start. Every field has an environment variable.
+#[derive(Clone, Debug, clap::Args)]
+pub struct Config {
+    /// Database: `sqlite://PATH`, a path ending in `.db`, or `postgres://USER@HOST:PORT/DB`.
+    #[arg(
+        long,
+        env = "KHONGDEE_DATABASE_URL",
+        default_value = "sqlite://khongdee.db",
+        global = true
+    )]
+    pub database_url: String,
+
+    /// Address and port the HTTP server listens on.
+    #[arg(
+        long,
+        env = "KHONGDEE_BIND",
+        default_value = "127.0.0.1:8080",
+        global = true
+    )]
+    pub bind: String,
+
+    /// Directory for files the service keeps (the generated JWT secret).
+    #[arg(
+        long,
+        env = "KHONGDEE_DATA_DIR",
+        default_value = ".khongdee",
+        global = true
+    )]
+    pub data_dir: PathBuf,
+
+    /// Secret for signing access tokens (at least 32 bytes). Generated once into the data
+    /// directory when not given; give the same value to every process behind a load balancer.
+    #[arg(
+        long,
+        env = "KHONGDEE_JWT_SECRET",
+        hide_env_values = true,
+        global = true
+    )]
+    pub jwt_secret: Option<String>,
+
+    /// `iss` and `aud` of issued access tokens.
+    #[arg(
+        long,
+        env = "KHONGDEE_JWT_ISSUER",
+        default_value = "khongdee",
+        global = true
+    )]
+    pub jwt_issuer: String,
+
+    /// Lifetime of access tokens, in seconds.
+    #[arg(
+        long,
+        env = "KHONGDEE_ACCESS_TOKEN_TTL",
+        default_value_t = 900,
+        global = true
+    )]
+    pub access_token_ttl_secs: u64,
+
+    /// Lifetime of refresh tokens (and of a login session), in seconds.
+    #[arg(long, env = "KHONGDEE_REFRESH_TOKEN_TTL", default_value_t = 30 * 24 * 3600, global = true)]
+    pub refresh_token_ttl_secs: u64,
+
+    /// Log format.
+    #[arg(
+        long,
+        env = "KHONGDEE_LOG_FORMAT",
+        value_enum,
+        default_value = "auto",
+        global = true
+    )]
+    pub log_format: LogFormat,
+
+    /// Log filter (tracing `EnvFilter` syntax), e.g. `info,khongdee=debug`.
+    #[arg(long, env = "KHONGDEE_LOG", default_value = "info", global = true)]
+    pub log_filter: String,
+
+    /// Maximum number of pooled database connections.
+    #[arg(
+        long,
+        env = "KHONGDEE_DB_POOL_SIZE",
+        default_value_t = 16,
+        global = true
+    )]
+    pub db_pool_size: u32,
+
+    /// Seconds a request waits for a database connection before answering 503.
+    #[arg(long, env = "KHONGDEE_DB_TIMEOUT", default_value_t = 5, global = true)]
+    pub db_timeout_secs: u64,
+
+    /// HTTP worker threads (default: one per CPU core).
+    #[arg(long, env = "KHONGDEE_WORKERS", global = true)]
+    pub workers: Option<usize>,
+
+    /// Largest accepted request body, in bytes.
+    #[arg(long, env = "KHONGDEE_MAX_BODY_BYTES", default_value_t = 256 * 1024, global = true)]
+    pub max_body_bytes: usize,
+
+    /// Load demo data on `serve`.
+    #[arg(
+        long,
+        env = "KHONGDEE_SEED_DEMO",
+        value_enum,
+        default_value = "auto",
+        global = true
+    )]
+    pub seed_demo: SeedMode,
+
+    /// Run background work (hold and order expiry, waiting-list offers) in this process.
+    #[arg(long, env = "KHONGDEE_BACKGROUND_TASKS", default_value_t = true, action = clap::ArgAction::Set, global = true)]
+    pub background_tasks: bool,
+
+    /// Seconds between runs of the background work.
+    #[arg(
+        long,
+        env = "KHONGDEE_TASK_INTERVAL",
+        default_value_t = 15,
+        global = true
+    )]
+    pub task_interval_secs: u64,
+
+    /// Requests a minute per client or IP address on `POST /v1/auth/token`.
+    #[arg(
+        long,
+        env = "KHONGDEE_RATE_LIMIT_TOKEN",
+        default_value_t = 20,
+        global = true
+    )]
+    pub rate_limit_token_per_minute: u32,
+
+    /// Requests a minute per IP address on public (anonymous) endpoints.
+    #[arg(
+        long,
+        env = "KHONGDEE_RATE_LIMIT_ANONYMOUS",
+        default_value_t = 600,
+        global = true
+    )]
+    pub rate_limit_anonymous_per_minute: u32,
+
+    /// Requests a minute per authenticated caller (user or partner client).
+    #[arg(
+        long,
+        env = "KHONGDEE_RATE_LIMIT_AUTHENTICATED",
+        default_value_t = 3000,
+        global = true
+    )]
+    pub rate_limit_authenticated_per_minute: u32,
+}
+
+impl Config {
+    /// A configuration with every default and the given database, for tests and tools.
+    pub fn with_database(database_url: impl Into<String>) -> Self {
+        Config {
+            database_url: database_url.into(),
+            bind: "127.0.0.1:0".into(),
+            data_dir: PathBuf::from(".khongdee"),
+            jwt_secret: None,
+            jwt_issuer: "khongdee".into(),
+            access_token_ttl_secs: 900,
+            refresh_token_ttl_secs: 30 * 24 * 3600,
+            log_format: LogFormat::Auto,
+            log_filter: "info".into(),
+            db_pool_size: 16,
+            db_timeout_secs: 5,
+            workers: None,
+            max_body_bytes: 256 * 1024,
+            seed_demo: SeedMode::Never,
+            background_tasks: false,
+            task_interval_secs: 15,
+            rate_limit_token_per_minute: 20,
+            rate_limit_anonymous_per_minute: 600,
+            rate_limit_authenticated_per_minute: 3000,
+        }
+    }
+
+    pub fn db_timeout(&self) -> Duration {
+        Duration::from_secs(self.db_timeout_secs.max(1))
+    }
+
+    /// The JWT signing secret: the configured one, or the one kept in the data directory
+    /// (created on first use with 64 random bytes, readable only by the owner).
+    pub fn resolve_jwt_secret(&self) -> std::io::Result<Vec<u8>> {
+        if let Some(secret) = self.jwt_secret.as_ref().filter(|s| !s.is_empty()) {
+            if secret.len() < 32 {
+                return Err(std::io::Error::new(
+                    std::io::ErrorKind::InvalidInput,
+                    "KHONGDEE_JWT_SECRET must be at least 32 bytes long",
+                ));
+            }
+            return Ok(secret.as_bytes().to_vec());
+        }
+        let path = self.data_dir.join("jwt-secret");
+        if let Ok(existing) = std::fs::read_to_string(&path) {
+            let trimmed = existing.trim();
+            if trimmed.len() >= 32 {
+                return Ok(trimmed.as_bytes().to_vec());
+            }
+        }
+        std::fs::create_dir_all(&self.data_dir)?;
+        let mut bytes = [0u8; 64];
+        rand::rngs::OsRng.fill_bytes(&mut bytes);
+        let encoded = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes);
+        write_private_file(&path, encoded.as_bytes())?;
+        tracing::info!(path = %path.display(), "generated a new JWT secret");
+        Ok(encoded.into_bytes())
+    }
+}
+
+#[cfg(unix)]
+fn write_private_file(path: &Path, contents: &[u8]) -> std::io::Result<()> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(path)?;
+    file.write_all(contents)
+}
+
+#[cfg(not(unix))]
+fn write_private_file(path: &Path, contents: &[u8]) -> std::io::Result<()> {
+    std::fs::write(path, contents)
+}

@@ -1,0 +1,744 @@
+//! One error type for the whole API, rendered as RFC 9457 `application/problem+json`.
+//!
+//! An [`ApiError`] carries a stable [`ErrorKind`] (its snake_case code is the `type` clients branch
+//! on), parameters for the detail text (also shown as extension members), and for validation the
+//! list of field errors. Titles and details exist in Thai and English; the response middleware
+//! renders them in the language the caller asked for.
+
+use std::fmt;
+
+use actix_web::http::{StatusCode, header};
+use actix_web::{HttpResponse, ResponseError};
+use serde::Serialize;
+use serde_json::{Map, Value, json};
+use strum::{EnumIter, IntoEnumIterator};
+
+use crate::i18n::{Lang, Text, render};
+
+/// Every kind of problem the API reports. The code is stable: clients branch on it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, EnumIter)]
+pub enum ErrorKind {
+    BadRequest,
+    ValidationFailed,
+    MalformedJson,
+    MalformedForm,
+    InvalidParameter,
+    UnsupportedMediaType,
+    PayloadTooLarge,
+    RouteNotFound,
+    MethodNotAllowed,
+    NotFound,
+    AlreadyExists,
+    Conflict,
+    AuthenticationRequired,
+    InvalidToken,
+    Forbidden,
+    InsufficientScope,
+    RateLimited,
+    DatabaseUnavailable,
+    Internal,
+}
+
+/// What a kind of problem looks like: its status, code and texts.
+#[derive(Clone, Copy, Debug)]
+pub struct KindInfo {
+    pub status: StatusCode,
+    pub code: &'static str,
+    pub title: Text,
+    pub detail: Text,
+}
+
+fn info(status: u16, code: &'static str, title: Text, detail: Text) -> KindInfo {
+    KindInfo {
+        status: StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
+        code,
+        title,
+        detail,
+    }
+}
+
+const fn t(en: &'static str, th: &'static str) -> Text {
+    Text { en, th }
+}
+
+impl ErrorKind {
+    pub fn info(self) -> KindInfo {
+        use ErrorKind::*;
+        match self {
+            BadRequest => info(
+                400,
+                "bad_request",
+                t("Bad request", "คำขอไม่ถูกต้อง"),
+                t(
+                    "The request could not be understood: {reason}",
+                    "ไม่สามารถเข้าใจคำขอได้: {reason}",
+                ),
+            ),
+            ValidationFailed => info(
+                422,
+                "validation_failed",
+                t("Validation failed", "ข้อมูลไม่ผ่านการตรวจสอบ"),
+                t(
+                    "Some fields are invalid; each is listed in errors.",
+                    "มีข้อมูลบางช่องไม่ถูกต้อง ดูรายละเอียดแต่ละช่องใน errors",
+                ),
+            ),
+            MalformedJson => info(
+                400,
+                "malformed_json",
+                t("Malformed JSON", "JSON ไม่ถูกต้อง"),
+                t(
+                    "The request body is not valid JSON: {reason}",
+                    "เนื้อหาคำขอไม่ใช่ JSON ที่ถูกต้อง: {reason}",
+                ),
+            ),
+            MalformedForm => info(
+                400,
+                "malformed_form",
+                t("Malformed form", "ข้อมูลฟอร์มไม่ถูกต้อง"),
+                t(
+                    "The form body could not be read: {reason}",
+                    "อ่านข้อมูลฟอร์มไม่ได้: {reason}",
+                ),
+            ),
+            InvalidParameter => info(
+                400,
+                "invalid_parameter",
+                t("Invalid parameter", "พารามิเตอร์ไม่ถูกต้อง"),
+                t(
+                    "A path or query parameter is invalid; each is listed in errors.",
+                    "พารามิเตอร์ในพาธหรือคิวรีไม่ถูกต้อง ดูรายละเอียดใน errors",
+                ),
+            ),
+            UnsupportedMediaType => info(
+                415,
+                "unsupported_media_type",
+                t("Unsupported media type", "ไม่รองรับชนิดข้อมูลนี้"),
+                t(
+                    "Send the request body as {expected}.",
+                    "กรุณาส่งเนื้อหาคำขอเป็น {expected}",
+                ),
+            ),
+            PayloadTooLarge => info(
+                413,
+                "payload_too_large",
+                t("Payload too large", "ข้อมูลมีขนาดใหญ่เกินไป"),
+                t(
+                    "The request body is larger than {limit} bytes.",
+                    "เนื้อหาคำขอมีขนาดเกิน {limit} ไบต์",
+                ),
+            ),
+            RouteNotFound => info(
+                404,
+                "route_not_found",
+                t("No such endpoint", "ไม่พบเส้นทางนี้"),
+                t(
+                    "No endpoint answers {method} {path}; see /docs for the API.",
+                    "ไม่มีบริการสำหรับ {method} {path} ดูรายการบริการได้ที่ /docs",
+                ),
+            ),
+            MethodNotAllowed => info(
+                405,
+                "method_not_allowed",
+                t("Method not allowed", "ไม่รองรับเมธอดนี้"),
+                t(
+                    "This endpoint does not accept {method}.",
+                    "บริการนี้ไม่รองรับเมธอด {method}",
+                ),
+            ),
+            NotFound => info(
+                404,
+                "not_found",
+                t("Not found", "ไม่พบข้อมูล"),
+                t(
+                    "The {resource} does not exist or is not visible to you.",
+                    "ไม่พบ{resource} หรือคุณไม่มีสิทธิ์เห็นข้อมูลนี้",
+                ),
+            ),
+            AlreadyExists => info(
+                409,
+                "already_exists",
+                t("Already exists", "มีข้อมูลนี้อยู่แล้ว"),
+                t(
+                    "A {resource} with this {field} already exists.",
+                    "มี{resource}ที่ใช้ {field} นี้อยู่แล้ว",
+                ),
+            ),
+            Conflict => info(
+                409,
+                "conflict",
+                t("Conflict", "ข้อมูลขัดแย้ง"),
+                t(
+                    "The request conflicts with the current state: {reason}",
+                    "คำขอขัดแย้งกับสถานะปัจจุบัน: {reason}",
+                ),
+            ),
+            AuthenticationRequired => info(
+                401,
+                "authentication_required",
+                t("Authentication required", "ต้องยืนยันตัวตน"),
+                t(
+                    "Send an access token: Authorization: Bearer <token> (see POST /v1/auth/token).",
+                    "กรุณาส่งโทเคน: Authorization: Bearer <token> (ขอได้ที่ POST /v1/auth/token)",
+                ),
+            ),
+            InvalidToken => info(
+                401,
+                "invalid_token",
+                t("Invalid token", "โทเคนไม่ถูกต้อง"),
+                t(
+                    "The access token was rejected: {reason}",
+                    "โทเคนถูกปฏิเสธ: {reason}",
+                ),
+            ),
+            Forbidden => info(
+                403,
+                "forbidden",
+                t("Forbidden", "ไม่มีสิทธิ์"),
+                t(
+                    "Your role or area does not allow this action.",
+                    "บทบาทหรือพื้นที่ของคุณไม่มีสิทธิ์ทำรายการนี้",
+                ),
+            ),
+            InsufficientScope => info(
+                403,
+                "insufficient_scope",
+                t("Insufficient scope", "ขอบเขตสิทธิ์ไม่พอ"),
+                t(
+                    "This call needs the scope {scope}.",
+                    "รายการนี้ต้องใช้ขอบเขตสิทธิ์ {scope}",
+                ),
+            ),
+            RateLimited => info(
+                429,
+                "rate_limited",
+                t("Too many requests", "ส่งคำขอถี่เกินไป"),
+                t(
+                    "Too many requests; try again in {retry_after} seconds.",
+                    "ส่งคำขอถี่เกินไป กรุณาลองใหม่ในอีก {retry_after} วินาที",
+                ),
+            ),
+            DatabaseUnavailable => info(
+                503,
+                "database_unavailable",
+                t("Service unavailable", "ระบบไม่พร้อมให้บริการชั่วคราว"),
+                t(
+                    "The database cannot be reached right now; try again shortly.",
+                    "ขณะนี้ติดต่อฐานข้อมูลไม่ได้ กรุณาลองใหม่อีกครั้ง",
+                ),
+            ),
+            Internal => info(
+                500,
+                "internal_error",
+                t("Internal error", "เกิดข้อผิดพลาดภายในระบบ"),
+                t(
+                    "Something went wrong on our side; quote the request id when reporting it.",
+                    "เกิดข้อผิดพลาดภายในระบบ กรุณาแจ้งหมายเลข request_id เมื่อติดต่อผู้ดูแล",
+                ),
+            ),
+        }
+    }
+
+    pub fn code(self) -> &'static str {
+        self.info().code
+    }
+
+    pub fn status(self) -> StatusCode {
+        self.info().status
+    }
+
+    /// The `type` URI: a relative reference that `GET /problems/{code}` documents.
+    pub fn type_uri(self) -> String {
+        format!("/problems/{}", self.code())
+    }
+
+    pub fn from_code(code: &str) -> Option<ErrorKind> {
+        ErrorKind::iter().find(|k| k.code() == code)
+    }
+}
+
+/// A parameter of a problem: a plain JSON value, or a text in both languages.
+#[derive(Clone, Debug)]
+pub enum Param {
+    Json(Value),
+    Text(Text),
+}
+
+impl Param {
+    fn localized(&self, lang: Lang) -> Value {
+        match self {
+            Param::Json(v) => v.clone(),
+            Param::Text(t) => Value::String(t.get(lang).to_string()),
+        }
+    }
+}
+
+impl From<Text> for Param {
+    fn from(t: Text) -> Self {
+        Param::Text(t)
+    }
+}
+
+macro_rules! param_from_json {
+    ($($ty:ty),*) => {$(
+        impl From<$ty> for Param {
+            fn from(v: $ty) -> Self { Param::Json(json!(v)) }
+        }
+    )*};
+}
+param_from_json!(
+    String,
+    &str,
+    i64,
+    i32,
+    u32,
+    u64,
+    usize,
+    bool,
+    Vec<String>,
+    Vec<&'static str>,
+    Value
+);
+
+/// One invalid field: its path (`lines[0].quantity`), a stable code and parameters for the message.
+#[derive(Clone, Debug)]
+pub struct FieldError {
+    pub field: String,
+    pub code: String,
+    pub params: Vec<(String, Value)>,
+}
+
+impl FieldError {
+    pub fn new(field: impl Into<String>, code: impl Into<String>) -> Self {
+        FieldError {
+            field: field.into(),
+            code: code.into(),
+            params: Vec::new(),
+        }
+    }
+
+    pub fn with(mut self, name: &str, value: impl Serialize) -> Self {
+        self.params.push((
+            name.to_string(),
+            serde_json::to_value(value).unwrap_or(Value::Null),
+        ));
+        self
+    }
+
+    /// The message for this field error in the given language.
+    pub fn message(&self, lang: Lang) -> String {
+        render(field_text(&self.code).get(lang), &self.params)
+    }
+}
+
+/// Messages for field error codes. Unknown codes fall back to "is invalid".
+pub fn field_text(code: &str) -> Text {
+    match code {
+        "required" => t("is required", "ต้องระบุ"),
+        "invalid_type" => t(
+            "has the wrong type or format: {reason}",
+            "ชนิดหรือรูปแบบข้อมูลไม่ถูกต้อง: {reason}",
+        ),
+        "unknown_field" => t("is not a known field", "ไม่ใช่ช่องข้อมูลที่รู้จัก"),
+        "invalid_enum" => t(
+            "must be one of: {allowed}",
+            "ต้องเป็นค่าใดค่าหนึ่งต่อไปนี้: {allowed}",
+        ),
+        "too_short" => t(
+            "must be at least {min} characters long",
+            "ต้องยาวอย่างน้อย {min} ตัวอักษร",
+        ),
+        "too_long" => t(
+            "must be at most {max} characters long",
+            "ต้องยาวไม่เกิน {max} ตัวอักษร",
+        ),
+        "too_few" => t("must have at least {min} items", "ต้องมีอย่างน้อย {min} รายการ"),
+        "too_many" => t("must have at most {max} items", "ต้องมีไม่เกิน {max} รายการ"),
+        "too_small" => t("must be at least {min}", "ต้องมีค่าอย่างน้อย {min}"),
+        "too_large" => t("must be at most {max}", "ต้องมีค่าไม่เกิน {max}"),
+        "blank" => t("must not be blank", "ต้องไม่เว้นว่าง"),
+        "invalid_email" => t("is not an email address", "ไม่ใช่อีเมลที่ถูกต้อง"),
+        "invalid_url" => t("is not an http(s) URL", "ไม่ใช่ URL แบบ http(s) ที่ถูกต้อง"),
+        "invalid_phone" => t(
+            "is not a Thai phone number (e.g. 081 234 5678 or +66 81 234 5678)",
+            "ไม่ใช่หมายเลขโทรศัพท์ไทยที่ถูกต้อง (เช่น 081 234 5678 หรือ +66 81 234 5678)",
+        ),
+        "invalid_promptpay_id" => t(
+            "is not a PromptPay id (a Thai mobile number, a 13-digit citizen or tax id, or a 15-digit e-wallet id)",
+            "ไม่ใช่หมายเลขพร้อมเพย์ที่ถูกต้อง (เบอร์มือถือ เลขประจำตัว 13 หลัก หรือเลข e-wallet 15 หลัก)",
+        ),
+        "invalid_citizen_id" => t(
+            "is not a valid 13-digit Thai citizen id (check digit)",
+            "ไม่ใช่เลขประจำตัวประชาชน 13 หลักที่ถูกต้อง (เลขตรวจสอบไม่ตรง)",
+        ),
+        "invalid_postal_code" => t(
+            "is not a postal code of this subdistrict",
+            "ไม่ใช่รหัสไปรษณีย์ของตำบลนี้",
+        ),
+        "invalid_code" => t("is not a known code", "ไม่พบรหัสนี้"),
+        "invalid_cursor" => t("is not a cursor this API issued", "ไม่ใช่ cursor ที่ระบบออกให้"),
+        "invalid_date" => t("is not a valid date or time", "ไม่ใช่วันที่หรือเวลาที่ถูกต้อง"),
+        "invalid_range" => t("must not be before {other}", "ต้องไม่ก่อน {other}"),
+        "not_found" => t("refers to something that does not exist", "อ้างถึงข้อมูลที่ไม่มีอยู่"),
+        "not_allowed" => t("may not be set by you", "คุณไม่มีสิทธิ์กำหนดค่านี้"),
+        "duplicate" => t("is already taken", "มีผู้ใช้แล้ว"),
+        "weak_password" => t(
+            "must be at least {min} characters and not a common password",
+            "ต้องยาวอย่างน้อย {min} ตัวอักษรและไม่ใช่รหัสผ่านที่เดาง่าย",
+        ),
+        _ => t("is invalid", "ไม่ถูกต้อง"),
+    }
+}
+
+/// The error type of every handler and domain function.
+pub struct ApiError(Box<Inner>);
+
+struct Inner {
+    kind: ErrorKind,
+    params: Vec<(String, Param)>,
+    errors: Vec<FieldError>,
+    retry_after: Option<u64>,
+    cause: Option<String>,
+    extra: Vec<(String, Value)>,
+}
+
+pub type ApiResult<T> = Result<T, ApiError>;
+
+impl ApiError {
+    pub fn new(kind: ErrorKind) -> Self {
+        ApiError(Box::new(Inner {
+            kind,
+            params: Vec::new(),
+            errors: Vec::new(),
+            retry_after: None,
+            cause: None,
+            extra: Vec::new(),
+        }))
+    }
+
+    /// Adds a parameter: used in the detail text and shown as an extension member.
+    pub fn with(mut self, name: &str, value: impl Into<Param>) -> Self {
+        self.0.params.push((name.to_string(), value.into()));
+        self
+    }
+
+    /// Adds an extension member that the detail text does not use.
+    pub fn extra(mut self, name: &str, value: impl Serialize) -> Self {
+        self.0.extra.push((
+            name.to_string(),
+            serde_json::to_value(value).unwrap_or(Value::Null),
+        ));
+        self
+    }
+
+    pub fn field(mut self, error: FieldError) -> Self {
+        self.0.errors.push(error);
+        self
+    }
+
+    pub fn retry_after(mut self, seconds: u64) -> Self {
+        self.0.retry_after = Some(seconds);
+        self
+    }
+
+    /// Records the internal cause for the logs; it is never sent to the caller.
+    pub fn caused_by(mut self, cause: impl fmt::Display) -> Self {
+        self.0.cause = Some(cause.to_string());
+        self
+    }
+
+    pub fn kind(&self) -> ErrorKind {
+        self.0.kind
+    }
+
+    pub fn field_errors(&self) -> &[FieldError] {
+        &self.0.errors
+    }
+
+    pub fn cause(&self) -> Option<&str> {
+        self.0.cause.as_deref()
+    }
+
+    // Constructors for the common cases.
+
+    pub fn validation(errors: Vec<FieldError>) -> Self {
+        let mut e = ApiError::new(ErrorKind::ValidationFailed);
+        e.0.errors = errors;
+        e
+    }
+
+    /// One invalid field in a request body.
+    pub fn invalid_field(field: impl Into<String>, code: impl Into<String>) -> Self {
+        ApiError::validation(vec![FieldError::new(field, code)])
+    }
+
+    /// One invalid query or path parameter.
+    pub fn invalid_parameter(field: impl Into<String>, code: impl Into<String>) -> Self {
+        ApiError::new(ErrorKind::InvalidParameter).field(FieldError::new(field, code))
+    }
+
+    pub fn not_found(resource: Text) -> Self {
+        ApiError::new(ErrorKind::NotFound).with("resource", resource)
+    }
+
+    pub fn already_exists(resource: Text, field: &str) -> Self {
+        ApiError::new(ErrorKind::AlreadyExists)
+            .with("resource", resource)
+            .with("field", field)
+    }
+
+    pub fn conflict(reason: Text) -> Self {
+        ApiError::new(ErrorKind::Conflict).with("reason", reason)
+    }
+
+    pub fn forbidden() -> Self {
+        ApiError::new(ErrorKind::Forbidden)
+    }
+
+    pub fn bad_request(reason: impl Into<Param>) -> Self {
+        ApiError::new(ErrorKind::BadRequest).with("reason", reason)
+    }
+
+    pub fn internal(cause: impl fmt::Display) -> Self {
+        ApiError::new(ErrorKind::Internal).caused_by(cause)
+    }
+
+    pub fn database_unavailable(cause: impl fmt::Display) -> Self {
+        ApiError::new(ErrorKind::DatabaseUnavailable)
+            .retry_after(5)
+            .caused_by(cause)
+    }
+
+    /// The problem document in the given language.
+    pub fn to_problem(
+        &self,
+        lang: Lang,
+        instance: Option<&str>,
+        request_id: Option<&str>,
+    ) -> Map<String, Value> {
+        let info = self.0.kind.info();
+        let params: Vec<(String, Value)> = self
+            .0
+            .params
+            .iter()
+            .map(|(k, v)| (k.clone(), v.localized(lang)))
+            .collect();
+        let mut body = Map::new();
+        body.insert("type".into(), json!(self.0.kind.type_uri()));
+        body.insert("title".into(), json!(info.title.get(lang)));
+        body.insert("status".into(), json!(info.status.as_u16()));
+        body.insert(
+            "detail".into(),
+            json!(render(info.detail.get(lang), &params)),
+        );
+        if let Some(instance) = instance {
+            body.insert("instance".into(), json!(instance));
+        }
+        body.insert("code".into(), json!(info.code));
+        if let Some(id) = request_id {
+            body.insert("request_id".into(), json!(id));
+        }
+        if !self.0.errors.is_empty() {
+            let errors: Vec<Value> = self
+                .0
+                .errors
+                .iter()
+                .map(|e| json!({"field": e.field, "code": e.code, "message": e.message(lang)}))
+                .collect();
+            body.insert("errors".into(), Value::Array(errors));
+        }
+        if let Some(seconds) = self.0.retry_after {
+            body.insert("retry_after".into(), json!(seconds));
+        }
+        // Parameters are machine-readable too; reserved members are never overwritten.
+        for (k, v) in params.into_iter().chain(self.0.extra.iter().cloned()) {
+            body.entry(k).or_insert(v);
+        }
+        body
+    }
+
+    /// Builds the HTTP response for this problem.
+    pub fn render(
+        &self,
+        lang: Lang,
+        instance: Option<&str>,
+        request_id: Option<&str>,
+    ) -> HttpResponse {
+        let status = self.0.kind.status();
+        let mut builder = HttpResponse::build(status);
+        builder
+            .insert_header((header::CONTENT_TYPE, "application/problem+json"))
+            .insert_header((header::CONTENT_LANGUAGE, lang.tag()));
+        if let Some(seconds) = self.0.retry_after {
+            builder.insert_header((header::RETRY_AFTER, seconds.to_string()));
+        }
+        if status == StatusCode::UNAUTHORIZED {
+            let error = match self.0.kind {
+                ErrorKind::InvalidToken => ", error=\"invalid_token\"",
+                _ => "",
+            };
+            builder.insert_header((
+                header::WWW_AUTHENTICATE,
+                format!("Bearer realm=\"khongdee\"{error}"),
+            ));
+        }
+        builder.body(Value::Object(self.to_problem(lang, instance, request_id)).to_string())
+    }
+}
+
+impl fmt::Debug for ApiError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ApiError")
+            .field("kind", &self.0.kind)
+            .field("params", &self.0.params)
+            .field("errors", &self.0.errors)
+            .field("cause", &self.0.cause)
+            .finish()
+    }
+}
+
+impl fmt::Display for ApiError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.0.kind.code())?;
+        if let Some(cause) = &self.0.cause {
+            write!(f, ": {cause}")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for ApiError {}
+
+impl ResponseError for ApiError {
+    fn status_code(&self) -> StatusCode {
+        self.0.kind.status()
+    }
+
+    /// English without request context; the problem middleware re-renders it for the request.
+    fn error_response(&self) -> HttpResponse {
+        self.render(Lang::En, None, None)
+    }
+}
+
+impl From<diesel::result::Error> for ApiError {
+    fn from(e: diesel::result::Error) -> Self {
+        use diesel::result::{DatabaseErrorKind as K, Error as E};
+        match &e {
+            E::NotFound => ApiError::not_found(t("resource", "ข้อมูลที่ขอ")),
+            E::DatabaseError(K::ClosedConnection | K::UnableToSendCommand, _)
+            | E::BrokenTransactionManager => ApiError::database_unavailable(&e),
+            E::DatabaseError(K::SerializationFailure, _) => {
+                ApiError::database_unavailable(&e).retry_after(1)
+            }
+            E::DatabaseError(K::UniqueViolation, info) => ApiError::conflict(t(
+                "a record with the same key already exists",
+                "มีข้อมูลที่ใช้คีย์เดียวกันอยู่แล้ว",
+            ))
+            .caused_by(info.message()),
+            E::DatabaseError(K::ForeignKeyViolation, info) => ApiError::conflict(t(
+                "it refers to, or is referred to by, other records",
+                "ข้อมูลนี้อ้างอิงหรือถูกอ้างอิงโดยข้อมูลอื่น",
+            ))
+            .caused_by(info.message()),
+            E::DatabaseError(_, info)
+                if info.message().contains("database is locked")
+                    || info.message().contains("terminating connection")
+                    || info.message().contains("server closed the connection") =>
+            {
+                ApiError::database_unavailable(&e).retry_after(1)
+            }
+            _ => ApiError::internal(&e),
+        }
+    }
+}
+
+impl From<r2d2::Error> for ApiError {
+    fn from(e: r2d2::Error) -> Self {
+        ApiError::database_unavailable(e)
+    }
+}
+
+/// A problem document, as every error response carries it (`application/problem+json`).
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(example = json!({
+    "type": "/problems/validation_failed",
+    "title": "Validation failed",
+    "status": 422,
+    "detail": "Some fields are invalid; each is listed in errors.",
+    "instance": "/v1/orders",
+    "code": "validation_failed",
+    "request_id": "6f1c2d1e-8a47-4c59-9a3e-0c1d2f3a4b5c",
+    "errors": [{"field": "buyer.phone", "code": "invalid_phone", "message": "is not a Thai phone number (e.g. 081 234 5678 or +66 81 234 5678)"}]
+}))]
+pub struct Problem {
+    /// A URI reference naming the kind of problem; `GET` it for a description.
+    #[serde(rename = "type")]
+    pub type_: String,
+    /// Short summary of the kind, in the negotiated language.
+    pub title: String,
+    /// The HTTP status code.
+    pub status: u16,
+    /// What went wrong in this request, in the negotiated language.
+    pub detail: String,
+    /// The request path.
+    pub instance: Option<String>,
+    /// The stable machine code (the last segment of `type`).
+    pub code: String,
+    /// The request id (also in the `X-Request-Id` header).
+    pub request_id: Option<String>,
+    /// For validation problems: each invalid field.
+    pub errors: Option<Vec<FieldErrorBody>>,
+    /// Seconds to wait before retrying, where that helps (also the `Retry-After` header).
+    pub retry_after: Option<u64>,
+}
+
+/// One invalid field in a problem document.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct FieldErrorBody {
+    /// Path of the field in the request, e.g. `lines[0].quantity`.
+    pub field: String,
+    /// Stable machine code, e.g. `required`, `invalid_phone`.
+    pub code: String,
+    /// Human-readable reason in the negotiated language.
+    pub message: String,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashSet;
+
+    #[test]
+    fn codes_are_unique_and_snake_case() {
+        let mut seen = HashSet::new();
+        for kind in ErrorKind::iter() {
+            let code = kind.code();
+            assert!(seen.insert(code), "duplicate code {code}");
+            assert!(code.chars().all(|c| c.is_ascii_lowercase() || c == '_'));
+            assert!(kind.status().is_client_error() || kind.status().is_server_error());
+            assert_eq!(ErrorKind::from_code(code), Some(kind));
+        }
+    }
+
+    #[test]
+    fn renders_problem_in_both_languages() {
+        let err = ApiError::new(ErrorKind::PayloadTooLarge).with("limit", 1024u64);
+        let en = err.to_problem(Lang::En, Some("/v1/x"), Some("abc"));
+        assert_eq!(en["status"], 413);
+        assert_eq!(en["type"], "/problems/payload_too_large");
+        assert_eq!(en["detail"], "The request body is larger than 1024 bytes.");
+        assert_eq!(en["limit"], 1024);
+        assert_eq!(en["request_id"], "abc");
+        let th = err.to_problem(Lang::Th, None, None);
+        assert_eq!(th["detail"], "เนื้อหาคำขอมีขนาดเกิน 1024 ไบต์");
+    }
+
+    #[test]
+    fn field_errors_carry_field_code_and_message() {
+        let err = ApiError::validation(vec![FieldError::new("name", "too_long").with("max", 10)]);
+        let body = err.to_problem(Lang::Th, None, None);
+        assert_eq!(body["errors"][0]["field"], "name");
+        assert_eq!(body["errors"][0]["code"], "too_long");
+        assert_eq!(body["errors"][0]["message"], "ต้องยาวไม่เกิน 10 ตัวอักษร");
+    }
+}

@@ -1,0 +1,217 @@
+//! Thai and English text: language negotiation, message templates, Thai months and Buddhist-Era years.
+
+use std::future::{Ready, ready};
+
+use actix_web::{FromRequest, HttpRequest, dev::Payload, http::header};
+use serde::Serialize;
+
+/// The language of a response, chosen from `Accept-Language` (English when nothing matches).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Lang {
+    #[default]
+    En,
+    Th,
+}
+
+impl Lang {
+    /// Picks Thai or English from an `Accept-Language` value, honouring q-values.
+    pub fn negotiate(accept_language: Option<&str>) -> Lang {
+        let Some(value) = accept_language else {
+            return Lang::default();
+        };
+        let mut best: Option<(f32, Lang)> = None;
+        for (position, part) in value.split(',').enumerate() {
+            let mut pieces = part.split(';');
+            let tag = pieces.next().unwrap_or("").trim().to_ascii_lowercase();
+            let q = pieces
+                .find_map(|p| {
+                    p.trim()
+                        .strip_prefix("q=")
+                        .and_then(|q| q.parse::<f32>().ok())
+                })
+                .unwrap_or(1.0);
+            let lang = match tag.split('-').next() {
+                Some("th") => Lang::Th,
+                Some("en") => Lang::En,
+                _ => continue,
+            };
+            // Earlier entries win ties, as the header lists preferences in order.
+            let q = q - position as f32 * 1e-4;
+            if q > 0.0 && best.is_none_or(|(bq, _)| q > bq) {
+                best = Some((q, lang));
+            }
+        }
+        best.map(|(_, l)| l).unwrap_or_default()
+    }
+
+    pub fn from_request(req: &HttpRequest) -> Lang {
+        Lang::negotiate(
+            req.headers()
+                .get(header::ACCEPT_LANGUAGE)
+                .and_then(|v| v.to_str().ok()),
+        )
+    }
+
+    /// The BCP 47 tag for `Content-Language`.
+    pub fn tag(self) -> &'static str {
+        match self {
+            Lang::En => "en",
+            Lang::Th => "th",
+        }
+    }
+
+    /// Chooses between an English and a Thai text.
+    pub fn pick<'a>(self, en: &'a str, th: &'a str) -> &'a str {
+        match self {
+            Lang::En => en,
+            Lang::Th => th,
+        }
+    }
+}
+
+impl FromRequest for Lang {
+    type Error = actix_web::Error;
+    type Future = Ready<Result<Self, Self::Error>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        ready(Ok(Lang::from_request(req)))
+    }
+}
+
+/// A text in both languages.
+#[derive(Clone, Copy, Debug)]
+pub struct Text {
+    pub en: &'static str,
+    pub th: &'static str,
+}
+
+impl Text {
+    pub fn get(self, lang: Lang) -> &'static str {
+        lang.pick(self.en, self.th)
+    }
+}
+
+/// Replaces `{name}` in a template with the matching parameter; strings are inserted without quotes.
+pub fn render(template: &str, params: &[(String, serde_json::Value)]) -> String {
+    let mut out = String::with_capacity(template.len() + 16);
+    let mut rest = template;
+    while let Some(start) = rest.find('{') {
+        out.push_str(&rest[..start]);
+        let after = &rest[start + 1..];
+        match after.find('}') {
+            Some(end) => {
+                let name = &after[..end];
+                match params.iter().find(|(k, _)| k == name) {
+                    Some((_, serde_json::Value::String(s))) => out.push_str(s),
+                    Some((_, other)) => out.push_str(&other.to_string()),
+                    None => {
+                        out.push('{');
+                        out.push_str(name);
+                        out.push('}');
+                    }
+                }
+                rest = &after[end + 1..];
+            }
+            None => {
+                out.push_str(&rest[start..]);
+                rest = "";
+            }
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
+/// Thai month names, January first.
+pub const THAI_MONTHS: [&str; 12] = [
+    "มกราคม",
+    "กุมภาพันธ์",
+    "มีนาคม",
+    "เมษายน",
+    "พฤษภาคม",
+    "มิถุนายน",
+    "กรกฎาคม",
+    "สิงหาคม",
+    "กันยายน",
+    "ตุลาคม",
+    "พฤศจิกายน",
+    "ธันวาคม",
+];
+
+/// Abbreviated Thai month names, January first.
+pub const THAI_MONTHS_SHORT: [&str; 12] = [
+    "ม.ค.",
+    "ก.พ.",
+    "มี.ค.",
+    "เม.ย.",
+    "พ.ค.",
+    "มิ.ย.",
+    "ก.ค.",
+    "ส.ค.",
+    "ก.ย.",
+    "ต.ค.",
+    "พ.ย.",
+    "ธ.ค.",
+];
+
+/// English month names, January first.
+pub const ENGLISH_MONTHS: [&str; 12] = [
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
+];
+
+/// The Buddhist-Era year of a Common-Era year (2026 → 2569).
+pub fn buddhist_year(ce_year: i32) -> i32 {
+    ce_year + 543
+}
+
+/// The Thai name of a month numbered 1–12.
+pub fn thai_month(month: u32) -> &'static str {
+    THAI_MONTHS[((month.clamp(1, 12)) - 1) as usize]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn negotiates_by_quality_and_order() {
+        assert_eq!(Lang::negotiate(None), Lang::En);
+        assert_eq!(Lang::negotiate(Some("th")), Lang::Th);
+        assert_eq!(Lang::negotiate(Some("th-TH,th;q=0.9,en;q=0.8")), Lang::Th);
+        assert_eq!(Lang::negotiate(Some("en-US,en;q=0.9,th;q=0.8")), Lang::En);
+        assert_eq!(Lang::negotiate(Some("fr, th;q=0.5")), Lang::Th);
+        assert_eq!(Lang::negotiate(Some("th;q=0, en")), Lang::En);
+        assert_eq!(Lang::negotiate(Some("de")), Lang::En);
+        assert_eq!(Lang::negotiate(Some("th, en")), Lang::Th);
+    }
+
+    #[test]
+    fn renders_templates() {
+        let params = vec![
+            ("n".to_string(), json!(3)),
+            ("name".to_string(), json!("ลำไย")),
+        ];
+        assert_eq!(render("{n} kg of {name}", &params), "3 kg of ลำไย");
+        assert_eq!(render("{missing} {", &params), "{missing} {");
+    }
+
+    #[test]
+    fn thai_calendar_labels() {
+        assert_eq!(buddhist_year(2026), 2569);
+        assert_eq!(thai_month(6), "มิถุนายน");
+        assert_eq!(thai_month(12), "ธันวาคม");
+    }
+}

@@ -1,0 +1,176 @@
+//! khongdee: the pre-order and harvest-calendar marketplace API of the programme
+//! "ตลาดนัดท้องถิ่นออนไลน์ เครือข่ายของดีบ้านเรา".
+//!
+//! This crate is both the `khongdee` binary and the library its tests start the app from.
+
+pub mod clock;
+pub mod config;
+pub mod db;
+pub mod error;
+pub mod extract;
+pub mod i18n;
+pub mod observability;
+pub mod openapi;
+pub mod ops;
+pub mod pagination;
+pub mod seed;
+
+use std::net::TcpListener;
+use std::sync::Arc;
+
+use actix_web::body::MessageBody;
+use actix_web::dev::{Server, ServiceFactory, ServiceRequest, ServiceResponse};
+use actix_web::middleware::from_fn;
+use actix_web::{App, HttpServer, web};
+use tracing_actix_web::TracingLogger;
+use utoipa::OpenApi;
+use utoipa_actix_web::AppExt;
+use utoipa_actix_web::service_config::ServiceConfig;
+
+use crate::clock::SharedClock;
+use crate::config::Config;
+use crate::db::{Backend, DatabaseUrl, DbConn, DbError, DbPool, DbStats};
+use crate::error::ApiError;
+use crate::observability::Metrics;
+
+/// What every handler can reach. Cheap to clone.
+#[derive(Clone)]
+pub struct AppState {
+    pub pool: DbPool,
+    pub db_stats: Arc<DbStats>,
+    pub backend: Backend,
+    pub config: Arc<Config>,
+    pub clock: SharedClock,
+    pub metrics: Arc<Metrics>,
+    pub openapi_json: Arc<String>,
+    pub docs_html: Arc<String>,
+}
+
+impl AppState {
+    /// Runs `f` on a pooled connection off the async workers (see [`db::run`]).
+    pub async fn db<F, T>(&self, f: F) -> Result<T, ApiError>
+    where
+        F: FnOnce(&mut DbConn) -> Result<T, ApiError> + Send + 'static,
+        T: Send + 'static,
+    {
+        db::run(&self.pool, f).await
+    }
+
+    /// Runs `f` inside a write transaction (see [`db::write_transaction`]).
+    pub async fn db_tx<F, T>(&self, f: F) -> Result<T, ApiError>
+    where
+        F: FnOnce(&mut DbConn) -> Result<T, ApiError> + Send + 'static,
+        T: Send + 'static,
+    {
+        db::run_tx(&self.pool, f).await
+    }
+}
+
+/// Why the service could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartupError {
+    #[error(transparent)]
+    Database(#[from] DbError),
+    #[error("{0}")]
+    Data(String),
+    #[error(transparent)]
+    Io(#[from] std::io::Error),
+}
+
+/// Opens the database, applies migrations and loads the shipped data sets: everything `serve`
+/// and the tests do before the first request.
+pub fn prepare(config: Config, clock: SharedClock) -> Result<AppState, StartupError> {
+    let url = DatabaseUrl::parse(&config.database_url)?;
+    let (pool, db_stats) = db::build_pool(&url, config.db_pool_size, config.db_timeout())?;
+    {
+        let mut conn = pool.get().map_err(DbError::from)?;
+        let applied = db::run_migrations(&mut conn)?;
+        if !applied.is_empty() {
+            tracing::info!(count = applied.len(), "applied database migrations");
+        }
+    }
+    let api = api_doc();
+    Ok(AppState {
+        pool,
+        db_stats,
+        backend: url.backend(),
+        config: Arc::new(config),
+        clock,
+        metrics: Arc::new(Metrics::new()),
+        openapi_json: Arc::new(openapi::to_pretty_json(&api)),
+        docs_html: Arc::new(ops::docs_html(&api)),
+    })
+}
+
+/// Every route of the API, for the app and for the OpenAPI document alike.
+pub fn routes(cfg: &mut ServiceConfig) {
+    ops::routes(cfg);
+}
+
+/// The OpenAPI document, built from the same routes the server serves.
+pub fn api_doc() -> utoipa::openapi::OpenApi {
+    let (_, api) = App::new()
+        .into_utoipa_app()
+        .openapi(openapi::ApiDoc::openapi())
+        .configure(routes)
+        .split_for_parts();
+    api
+}
+
+/// The actix application with its middleware stack and error handlers.
+pub fn build_app(
+    state: AppState,
+) -> App<
+    impl ServiceFactory<
+        ServiceRequest,
+        Config = (),
+        Response = ServiceResponse<impl MessageBody>,
+        Error = actix_web::Error,
+        InitError = (),
+    >,
+> {
+    let limit = state.config.max_body_bytes;
+    let (app, _) = App::new()
+        .into_utoipa_app()
+        .app_data(web::Data::new(state))
+        .app_data(
+            web::JsonConfig::default()
+                .limit(limit)
+                .error_handler(extract::json_error_handler),
+        )
+        .app_data(
+            web::FormConfig::default()
+                .limit(limit)
+                .error_handler(extract::form_error_handler),
+        )
+        .app_data(web::QueryConfig::default().error_handler(extract::query_error_handler))
+        .app_data(web::PathConfig::default().error_handler(extract::path_error_handler))
+        .app_data(web::PayloadConfig::new(limit))
+        .configure(routes)
+        .default_service(web::to(observability::route_not_found))
+        .split_for_parts();
+    app.wrap(from_fn(observability::problem_middleware))
+        .wrap(from_fn(observability::metrics_middleware))
+        .wrap(TracingLogger::<observability::RequestSpan>::new())
+        .wrap(from_fn(observability::request_id_middleware))
+}
+
+/// Starts the HTTP server on `listener`. With `handle_signals`, SIGINT and SIGTERM stop it
+/// gracefully (in-flight requests finish, up to 30 seconds).
+pub fn start_server(
+    state: AppState,
+    listener: TcpListener,
+    handle_signals: bool,
+) -> std::io::Result<Server> {
+    let workers = state.config.workers;
+    let mut server = HttpServer::new(move || build_app(state.clone()))
+        .listen(listener)?
+        .shutdown_timeout(30);
+    if let Some(workers) = workers {
+        server = server.workers(workers.max(1));
+    }
+    if !handle_signals {
+        server = server.disable_signals();
+    }
+    Ok(server.run())
+}

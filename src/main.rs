@@ -1,0 +1,141 @@
+//! The `khongdee` command: serve the API, migrate, seed, print the OpenAPI document.
+
+use std::net::TcpListener;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use clap::{Parser, Subcommand};
+use khongdee::clock::{Clock, SystemClock};
+use khongdee::config::{Config, SeedMode};
+use khongdee::db::{self, Backend, DatabaseUrl, DbManager};
+use khongdee::{observability, openapi, seed};
+
+#[derive(Parser)]
+#[command(
+    name = "khongdee",
+    version,
+    about = "Pre-order and harvest-calendar marketplace API (ตลาดนัดท้องถิ่นออนไลน์ เครือข่ายของดีบ้านเรา)"
+)]
+struct Cli {
+    #[command(flatten)]
+    config: Config,
+    /// What to do; `serve` when omitted.
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the HTTP API (applies migrations first; seeds demo data into an empty SQLite database).
+    Serve,
+    /// Apply pending database migrations.
+    Migrate {
+        /// Revert every migration instead (drops all data).
+        #[arg(long)]
+        revert_all: bool,
+    },
+    /// Load data into the database.
+    Seed {
+        /// Load the demo data set (idempotent).
+        #[arg(long)]
+        demo: bool,
+    },
+    /// Print the OpenAPI document.
+    Openapi {
+        /// Write it to this file instead of standard output.
+        #[arg(long, short)]
+        output: Option<PathBuf>,
+    },
+}
+
+type CliResult = Result<(), Box<dyn std::error::Error>>;
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    observability::init_tracing(cli.config.log_format, &cli.config.log_filter);
+    let result = match cli.command.unwrap_or(Command::Serve) {
+        Command::Serve => serve(cli.config),
+        Command::Migrate { revert_all } => migrate(&cli.config, revert_all),
+        Command::Seed { demo } => seed_command(cli.config, demo),
+        Command::Openapi { output } => print_openapi(output),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            tracing::error!("{error}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn serve(config: Config) -> CliResult {
+    let listener = TcpListener::bind(&config.bind)
+        .map_err(|e| format!("cannot listen on {}: {e}", config.bind))?;
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    let url = DatabaseUrl::parse(&config.database_url)?;
+    let seed_mode = config.seed_demo;
+    let state = khongdee::prepare(config, clock.clone())?;
+    let should_seed = match seed_mode {
+        SeedMode::Always => true,
+        SeedMode::Never => false,
+        SeedMode::Auto => {
+            let mut conn = state.pool.get()?;
+            state.backend == Backend::Sqlite && seed::database_is_empty(&mut conn)?
+        }
+    };
+    if should_seed {
+        let mut conn = state.pool.get()?;
+        let report = seed::seed_demo(&mut conn, clock.now_naive())?;
+        tracing::info!(?report, "loaded demo data");
+    }
+    let address = listener.local_addr()?;
+    tracing::info!(
+        "khongdee {} listening on http://{address} (docs: http://{address}/docs), database {}",
+        env!("CARGO_PKG_VERSION"),
+        url.redacted()
+    );
+    actix_web::rt::System::new().block_on(async move {
+        let server = khongdee::start_server(state, listener, true)?;
+        server.await
+    })?;
+    tracing::info!("khongdee stopped");
+    Ok(())
+}
+
+fn migrate(config: &Config, revert_all: bool) -> CliResult {
+    let url = DatabaseUrl::parse(&config.database_url)?;
+    let mut conn = DbManager::new(url.clone()).establish()?;
+    let versions = if revert_all {
+        db::revert_all_migrations(&mut conn)?
+    } else {
+        db::run_migrations(&mut conn)?
+    };
+    let verb = if revert_all { "reverted" } else { "applied" };
+    tracing::info!(database = %url.redacted(), count = versions.len(), ?versions, "{verb} migrations");
+    Ok(())
+}
+
+fn seed_command(config: Config, demo: bool) -> CliResult {
+    if !demo {
+        return Err("say what to seed: `khongdee seed --demo`".into());
+    }
+    let clock = SystemClock;
+    let state = khongdee::prepare(config, Arc::new(clock))?;
+    let mut conn = state.pool.get()?;
+    let report = seed::seed_demo(&mut conn, clock.now_naive())?;
+    tracing::info!(?report, "demo data loaded");
+    Ok(())
+}
+
+fn print_openapi(output: Option<PathBuf>) -> CliResult {
+    let json = openapi::to_pretty_json(&khongdee::api_doc());
+    match output {
+        Some(path) => std::fs::write(&path, json)?,
+        None => {
+            use std::io::Write;
+            std::io::stdout().write_all(json.as_bytes())?;
+        }
+    }
+    Ok(())
+}

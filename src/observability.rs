@@ -1,0 +1,328 @@
+//! Logs, request ids, metrics, and the middleware that turns every error into a localized problem.
+
+use std::io::IsTerminal;
+use std::time::{Duration, Instant};
+
+use actix_web::body::{BoxBody, MessageBody};
+use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::http::header::{self, HeaderName, HeaderValue};
+use actix_web::middleware::Next;
+use actix_web::{Error, HttpMessage, HttpRequest, web};
+use metrics_exporter_prometheus::{
+    Matcher, PrometheusBuilder, PrometheusHandle, PrometheusRecorder,
+};
+use tracing::Span;
+use tracing_actix_web::{DefaultRootSpanBuilder, RootSpanBuilder};
+use tracing_subscriber::EnvFilter;
+
+use crate::AppState;
+use crate::config::LogFormat;
+use crate::error::{ApiError, ErrorKind};
+use crate::i18n::Lang;
+
+/// Installs the global tracing subscriber: JSON lines when stdout is not a terminal (or when
+/// asked), human-readable otherwise. `RUST_LOG` overrides the configured filter.
+pub fn init_tracing(format: LogFormat, filter: &str) {
+    let filter = EnvFilter::try_from_env("RUST_LOG")
+        .or_else(|_| EnvFilter::try_new(filter))
+        .unwrap_or_else(|_| EnvFilter::new("info"));
+    let json = match format {
+        LogFormat::Json => true,
+        LogFormat::Pretty => false,
+        LogFormat::Auto => !std::io::stdout().is_terminal(),
+    };
+    let builder = tracing_subscriber::fmt().with_env_filter(filter);
+    // A second initialisation (tests, repeated CLI calls in one process) is harmless.
+    let _ = if json {
+        builder
+            .json()
+            .flatten_event(true)
+            .with_current_span(true)
+            .with_span_list(false)
+            .try_init()
+    } else {
+        builder.try_init()
+    };
+}
+
+pub const REQUEST_ID_HEADER: HeaderName = HeaderName::from_static("x-request-id");
+
+/// The id of the request being served: the caller's `X-Request-Id` when it is sensible, a new
+/// UUID otherwise. It is echoed in the response header, in problem documents and in every log line.
+#[derive(Clone, Debug)]
+pub struct RequestId(pub String);
+
+fn acceptable_request_id(value: &str) -> bool {
+    !value.is_empty()
+        && value.len() <= 128
+        && value
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-_.:/+=".contains(&b))
+}
+
+/// Outermost middleware: assigns the request id, converts errors into responses (so that the
+/// id header is always set), and echoes the id.
+pub async fn request_id_middleware<B: MessageBody + 'static>(
+    req: ServiceRequest,
+    next: Next<B>,
+) -> Result<ServiceResponse<BoxBody>, Error> {
+    let id = req
+        .headers()
+        .get(&REQUEST_ID_HEADER)
+        .and_then(|v| v.to_str().ok())
+        .filter(|v| acceptable_request_id(v))
+        .map(str::to_string)
+        .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
+    req.extensions_mut().insert(RequestId(id.clone()));
+    // Handler errors arrive as responses; only a failing middleware yields Err, which actix renders.
+    let mut res = next.call(req).await?.map_into_boxed_body();
+    if let Ok(value) = HeaderValue::from_str(&id) {
+        res.headers_mut().insert(REQUEST_ID_HEADER, value);
+    }
+    Ok(res)
+}
+
+/// The tracing root span of a request, carrying our request id.
+pub struct RequestSpan;
+
+impl RootSpanBuilder for RequestSpan {
+    fn on_request_start(request: &ServiceRequest) -> Span {
+        let request_id = request
+            .extensions()
+            .get::<RequestId>()
+            .map(|r| r.0.clone())
+            .unwrap_or_default();
+        let route = request
+            .match_pattern()
+            .unwrap_or_else(|| "unmatched".into());
+        tracing::info_span!(
+            "http_request",
+            request_id = %request_id,
+            http.method = %request.method(),
+            http.route = %route,
+            http.target = %request.uri().path_and_query().map(|p| p.as_str()).unwrap_or(""),
+            http.client_ip = %request.peer_addr().map(|a| a.ip().to_string()).unwrap_or_default(),
+            http.user_agent = %request.headers().get(header::USER_AGENT).and_then(|v| v.to_str().ok()).unwrap_or(""),
+            http.status_code = tracing::field::Empty,
+            otel.status_code = tracing::field::Empty,
+            exception.message = tracing::field::Empty,
+            exception.details = tracing::field::Empty,
+        )
+    }
+
+    fn on_request_end<B: MessageBody>(span: Span, outcome: &Result<ServiceResponse<B>, Error>) {
+        DefaultRootSpanBuilder::on_request_end(span, outcome);
+    }
+}
+
+/// Makes every error response a problem document in the caller's language: our own errors are
+/// re-rendered with the request's language, path and id; anything else (actix's own 4xx, a
+/// stray 5xx) is replaced by the problem for its status.
+pub async fn problem_middleware<B: MessageBody + 'static>(
+    req: ServiceRequest,
+    next: Next<B>,
+) -> Result<ServiceResponse<BoxBody>, Error> {
+    let res = next.call(req).await?.map_into_boxed_body();
+    let status = res.status();
+    if !(status.is_client_error() || status.is_server_error()) {
+        return Ok(res);
+    }
+    let api_error = res
+        .response()
+        .error()
+        .and_then(|e| e.as_error::<ApiError>())
+        .map(|e| render_for(e, res.request()));
+    if let Some(rendered) = api_error {
+        return Ok(res.into_response(rendered));
+    }
+    let is_problem = res
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/problem+json"));
+    if is_problem {
+        return Ok(res);
+    }
+    if let Some(err) = res.response().error() {
+        tracing::warn!(status = status.as_u16(), error = %err, "request failed");
+    }
+    let method = res.request().method().to_string();
+    let fallback = match status.as_u16() {
+        404 => ApiError::new(ErrorKind::RouteNotFound)
+            .with("method", method)
+            .with("path", res.request().path()),
+        405 => ApiError::new(ErrorKind::MethodNotAllowed).with("method", method),
+        413 => ApiError::new(ErrorKind::PayloadTooLarge).with(
+            "limit",
+            res.request()
+                .app_data::<web::Data<AppState>>()
+                .map(|s| s.config.max_body_bytes)
+                .unwrap_or_default(),
+        ),
+        415 => ApiError::new(ErrorKind::UnsupportedMediaType).with("expected", "application/json"),
+        429 => ApiError::new(ErrorKind::RateLimited).with("retry_after", 1),
+        503 => ApiError::database_unavailable("service unavailable"),
+        s if s >= 500 => ApiError::internal(format!("status {s}")),
+        _ => ApiError::bad_request(status.canonical_reason().unwrap_or("bad request")),
+    };
+    let rendered = render_for(&fallback, res.request());
+    Ok(res.into_response(rendered))
+}
+
+fn render_for(error: &ApiError, req: &HttpRequest) -> actix_web::HttpResponse {
+    let request_id = req.extensions().get::<RequestId>().map(|r| r.0.clone());
+    if error.kind().status().is_server_error() {
+        tracing::error!(
+            code = error.kind().code(),
+            cause = error.cause().unwrap_or(""),
+            "request failed"
+        );
+    } else if let Some(cause) = error.cause() {
+        tracing::debug!(code = error.kind().code(), cause, "request rejected");
+    }
+    error.render(
+        Lang::from_request(req),
+        Some(req.path()),
+        request_id.as_deref(),
+    )
+}
+
+/// Answers requests no route matches.
+pub async fn route_not_found(req: HttpRequest) -> Result<actix_web::HttpResponse, ApiError> {
+    Err(ApiError::new(ErrorKind::RouteNotFound)
+        .with("method", req.method().to_string())
+        .with("path", req.path()))
+}
+
+const DURATION_BUCKETS: &[f64] = &[
+    0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
+];
+
+/// The service's own Prometheus registry (not the process-global one, so that several app
+/// instances in one process, as in tests, keep separate figures).
+pub struct Metrics {
+    recorder: PrometheusRecorder,
+    handle: PrometheusHandle,
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        Metrics::new()
+    }
+}
+
+impl Metrics {
+    pub fn new() -> Self {
+        let recorder = PrometheusBuilder::new()
+            .set_buckets_for_metric(
+                Matcher::Full("khongdee_http_request_duration_seconds".into()),
+                DURATION_BUCKETS,
+            )
+            .expect("duration buckets are not empty")
+            .build_recorder();
+        let handle = recorder.handle();
+        Metrics { recorder, handle }
+    }
+
+    /// Runs metric macros (`metrics::counter!` …) against this registry.
+    pub fn record<T>(&self, f: impl FnOnce() -> T) -> T {
+        metrics::with_local_recorder(&self.recorder, f)
+    }
+
+    pub fn record_request(&self, method: &str, route: &str, status: u16, elapsed: Duration) {
+        let labels = [
+            ("method", method.to_string()),
+            ("route", route.to_string()),
+            ("status", status.to_string()),
+        ];
+        self.record(|| {
+            metrics::counter!("khongdee_http_requests_total", &labels).increment(1);
+            metrics::histogram!("khongdee_http_request_duration_seconds", &labels)
+                .record(elapsed.as_secs_f64());
+        });
+    }
+
+    /// The Prometheus text exposition, with the pool figures read now.
+    pub fn render(&self, state: &AppState) -> String {
+        let pool = state.pool.state();
+        let max = state.pool.max_size();
+        let queries = state.db_stats.queries();
+        self.record(|| {
+            metrics::describe_counter!(
+                "khongdee_http_requests_total",
+                "HTTP requests by route and status"
+            );
+            metrics::describe_histogram!(
+                "khongdee_http_request_duration_seconds",
+                metrics::Unit::Seconds,
+                "HTTP request latency by route and status"
+            );
+            metrics::gauge!("khongdee_db_pool_connections").set(pool.connections as f64);
+            metrics::gauge!("khongdee_db_pool_idle_connections").set(pool.idle_connections as f64);
+            metrics::gauge!("khongdee_db_pool_in_use_connections")
+                .set(pool.connections.saturating_sub(pool.idle_connections) as f64);
+            metrics::gauge!("khongdee_db_pool_max_connections").set(max as f64);
+            metrics::counter!("khongdee_db_queries_total").absolute(queries);
+        });
+        self.handle.run_upkeep();
+        self.handle.render()
+    }
+}
+
+/// Counts requests and measures latency by route pattern and status.
+pub async fn metrics_middleware<B: MessageBody + 'static>(
+    req: ServiceRequest,
+    next: Next<B>,
+) -> Result<ServiceResponse<BoxBody>, Error> {
+    let started = Instant::now();
+    let state = req.app_data::<web::Data<AppState>>().cloned();
+    let method = req.method().to_string();
+    let res = match next.call(req).await {
+        Ok(res) => res.map_into_boxed_body(),
+        Err(err) => {
+            if let Some(state) = state {
+                let status = err.as_response_error().status_code().as_u16();
+                state
+                    .metrics
+                    .record_request(&method, "unmatched", status, started.elapsed());
+            }
+            return Err(err);
+        }
+    };
+    if let Some(state) = state {
+        let route = res
+            .request()
+            .match_pattern()
+            .unwrap_or_else(|| "unmatched".to_string());
+        let elapsed = started.elapsed();
+        let status = res.status().as_u16();
+        state
+            .metrics
+            .record_request(&method, &route, status, elapsed);
+        tracing::info!(
+            http.method = %method,
+            http.route = %route,
+            http.status_code = status,
+            duration_ms = elapsed.as_secs_f64() * 1000.0,
+            "request finished"
+        );
+    }
+    Ok(res)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn request_ids_are_checked() {
+        assert!(acceptable_request_id("abc-123"));
+        assert!(acceptable_request_id(
+            "6f1c2d1e-8a47-4c59-9a3e-0c1d2f3a4b5c"
+        ));
+        assert!(!acceptable_request_id(""));
+        assert!(!acceptable_request_id("has space"));
+        assert!(!acceptable_request_id(&"x".repeat(129)));
+        assert!(!acceptable_request_id("<script>"));
+    }
+}
