@@ -37,6 +37,12 @@ pub enum ErrorKind {
     RateLimited,
     DatabaseUnavailable,
     Internal,
+    // OAuth 2.0 token endpoint errors (RFC 6749 §5.2); the code is also the `error` member.
+    OAuthInvalidRequest,
+    InvalidGrant,
+    InvalidClient,
+    UnsupportedGrantType,
+    InvalidScope,
 }
 
 /// What a kind of problem looks like: its status, code and texts.
@@ -227,6 +233,42 @@ impl ErrorKind {
                     "ขณะนี้ติดต่อฐานข้อมูลไม่ได้ กรุณาลองใหม่อีกครั้ง",
                 ),
             ),
+            OAuthInvalidRequest => info(
+                400,
+                "invalid_request",
+                t("Invalid token request", "คำขอโทเคนไม่ถูกต้อง"),
+                t("{error_description}", "{error_description}"),
+            ),
+            InvalidGrant => info(
+                400,
+                "invalid_grant",
+                t("Invalid grant", "ข้อมูลยืนยันตัวตนไม่ถูกต้อง"),
+                t("{error_description}", "{error_description}"),
+            ),
+            InvalidClient => info(
+                401,
+                "invalid_client",
+                t("Invalid client", "ข้อมูลไคลเอนต์ไม่ถูกต้อง"),
+                t("{error_description}", "{error_description}"),
+            ),
+            UnsupportedGrantType => info(
+                400,
+                "unsupported_grant_type",
+                t("Unsupported grant type", "ไม่รองรับ grant_type นี้"),
+                t(
+                    "grant_type must be password, client_credentials or refresh_token.",
+                    "grant_type ต้องเป็น password, client_credentials หรือ refresh_token",
+                ),
+            ),
+            InvalidScope => info(
+                400,
+                "invalid_scope",
+                t("Invalid scope", "ขอบเขตสิทธิ์ไม่ถูกต้อง"),
+                t(
+                    "The client may not ask for: {scope}",
+                    "ไคลเอนต์นี้ขอขอบเขตสิทธิ์ต่อไปนี้ไม่ได้: {scope}",
+                ),
+            ),
             Internal => info(
                 500,
                 "internal_error",
@@ -376,6 +418,10 @@ pub fn field_text(code: &str) -> Text {
             "ไม่ใช่รหัสไปรษณีย์ของตำบลนี้",
         ),
         "invalid_code" => t("is not a known code", "ไม่พบรหัสนี้"),
+        "invalid_digits" => t(
+            "must be exactly {digits} digits",
+            "ต้องเป็นตัวเลข {digits} หลัก",
+        ),
         "invalid_cursor" => t("is not a cursor this API issued", "ไม่ใช่ cursor ที่ระบบออกให้"),
         "invalid_date" => t("is not a valid date or time", "ไม่ใช่วันที่หรือเวลาที่ถูกต้อง"),
         "invalid_range" => t("must not be before {other}", "ต้องไม่ก่อน {other}"),
@@ -499,6 +545,14 @@ impl ApiError {
         ApiError::new(ErrorKind::BadRequest).with("reason", reason)
     }
 
+    /// An OAuth token-endpoint error: a problem that also carries `error` and
+    /// `error_description` (RFC 6749 §5.2), so OAuth client libraries understand it.
+    pub fn oauth(kind: ErrorKind, description: Text) -> Self {
+        ApiError::new(kind)
+            .with("error_description", description)
+            .extra("error", kind.code())
+    }
+
     pub fn internal(cause: impl fmt::Display) -> Self {
         ApiError::new(ErrorKind::Internal).caused_by(cause)
     }
@@ -573,14 +627,12 @@ impl ApiError {
             builder.insert_header((header::RETRY_AFTER, seconds.to_string()));
         }
         if status == StatusCode::UNAUTHORIZED {
-            let error = match self.0.kind {
-                ErrorKind::InvalidToken => ", error=\"invalid_token\"",
-                _ => "",
+            let challenge = match self.0.kind {
+                ErrorKind::InvalidToken => "Bearer realm=\"khongdee\", error=\"invalid_token\"",
+                ErrorKind::InvalidClient => "Basic realm=\"khongdee\"",
+                _ => "Bearer realm=\"khongdee\"",
             };
-            builder.insert_header((
-                header::WWW_AUTHENTICATE,
-                format!("Bearer realm=\"khongdee\"{error}"),
-            ));
+            builder.insert_header((header::WWW_AUTHENTICATE, challenge));
         }
         builder.body(Value::Object(self.to_problem(lang, instance, request_id)).to_string())
     }

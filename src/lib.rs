@@ -3,12 +3,15 @@
 //!
 //! This crate is both the `khongdee` binary and the library its tests start the app from.
 
+pub mod auth;
 pub mod clock;
 pub mod config;
 pub mod db;
 pub mod error;
 pub mod extract;
+pub mod geo;
 pub mod i18n;
+pub mod laos;
 pub mod observability;
 pub mod openapi;
 pub mod ops;
@@ -44,6 +47,7 @@ pub struct AppState {
     pub metrics: Arc<Metrics>,
     pub openapi_json: Arc<String>,
     pub docs_html: Arc<String>,
+    pub tokens: Arc<auth::tokens::TokenService>,
 }
 
 impl AppState {
@@ -88,9 +92,19 @@ pub fn prepare(config: Config, clock: SharedClock) -> Result<AppState, StartupEr
         if !applied.is_empty() {
             tracing::info!(count = applied.len(), "applied database migrations");
         }
+        geo::data::load_shipped(&mut conn, clock.now_naive())
+            .map_err(|e| StartupError::Data(e.to_string()))?;
     }
+    let secret = config.resolve_jwt_secret()?;
+    let tokens = auth::tokens::TokenService::new(
+        &secret,
+        &config.jwt_issuer,
+        config.access_token_ttl_secs,
+        config.refresh_token_ttl_secs,
+    );
     let api = api_doc();
     Ok(AppState {
+        tokens: Arc::new(tokens),
         pool,
         db_stats,
         backend: url.backend(),
@@ -105,6 +119,11 @@ pub fn prepare(config: Config, clock: SharedClock) -> Result<AppState, StartupEr
 /// Every route of the API, for the app and for the OpenAPI document alike.
 pub fn routes(cfg: &mut ServiceConfig) {
     ops::routes(cfg);
+    cfg.service(
+        utoipa_actix_web::scope("/v1")
+            .configure(geo::routes)
+            .configure(laos::routes),
+    );
 }
 
 /// The OpenAPI document, built from the same routes the server serves.

@@ -41,11 +41,27 @@ enum Command {
         #[arg(long)]
         demo: bool,
     },
+    /// Import reference data.
+    Import {
+        #[command(subcommand)]
+        what: ImportCommand,
+    },
     /// Print the OpenAPI document.
     Openapi {
         /// Write it to this file instead of standard output.
         #[arg(long, short)]
         output: Option<PathBuf>,
+    },
+}
+
+#[derive(Subcommand)]
+enum ImportCommand {
+    /// Import LAOs from a CSV file: this project's layout (header `dla_code,type,…`) or the
+    /// official DLA open-data layout (Thai headers, one row per LAO and subdistrict).
+    /// Idempotent: a second run changes nothing.
+    Laos {
+        /// The CSV file (UTF-8 or Windows-874).
+        file: PathBuf,
     },
 }
 
@@ -58,6 +74,9 @@ fn main() -> ExitCode {
         Command::Serve => serve(cli.config),
         Command::Migrate { revert_all } => migrate(&cli.config, revert_all),
         Command::Seed { demo } => seed_command(cli.config, demo),
+        Command::Import {
+            what: ImportCommand::Laos { file },
+        } => import_laos(cli.config, &file),
         Command::Openapi { output } => print_openapi(output),
     };
     match result {
@@ -125,6 +144,25 @@ fn seed_command(config: Config, demo: bool) -> CliResult {
     let mut conn = state.pool.get()?;
     let report = seed::seed_demo(&mut conn, clock.now_naive())?;
     tracing::info!(?report, "demo data loaded");
+    Ok(())
+}
+
+fn import_laos(config: Config, file: &std::path::Path) -> CliResult {
+    let clock = SystemClock;
+    let state = khongdee::prepare(config, Arc::new(clock))?;
+    let mut conn = state.pool.get()?;
+    let report = khongdee::laos::import::import_file(&mut conn, file, clock.now_naive())?;
+    tracing::info!(
+        created = report.created,
+        updated = report.updated,
+        unchanged = report.unchanged,
+        rejected = report.rejected.len(),
+        "imported LAOs from {}",
+        file.display()
+    );
+    for row in &report.rejected {
+        tracing::warn!(line = row.line, reason = %row.reason, "rejected row");
+    }
     Ok(())
 }
 

@@ -98,6 +98,7 @@ impl RootSpanBuilder for RequestSpan {
         tracing::info_span!(
             "http_request",
             request_id = %request_id,
+            principal = tracing::field::Empty,
             http.method = %request.method(),
             http.route = %route,
             http.target = %request.uri().path_and_query().map(|p| p.as_str()).unwrap_or(""),

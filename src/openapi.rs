@@ -17,6 +17,7 @@ use crate::error::{FieldErrorBody, Problem};
     modifiers(&SecuritySchemes),
     tags(
         (name = "operations", description = "Health, readiness, metrics and documentation"),
+        (name = "geography", description = "Provinces, districts, subdistricts and postal codes (DOPA codes; public)"),
     ),
     components(schemas(Problem, FieldErrorBody))
 )]

@@ -99,3 +99,15 @@ mod tests {
         assert!(last.next_cursor.is_none());
     }
 }
+
+/// A complete, bounded list (e.g. the districts of a province): no paging needed.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ItemList<T> {
+    pub items: Vec<T>,
+}
+
+impl<T> From<Vec<T>> for ItemList<T> {
+    fn from(items: Vec<T>) -> Self {
+        ItemList { items }
+    }
+}

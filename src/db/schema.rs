@@ -8,3 +8,152 @@ diesel::table! {
         updated_at -> Timestamp,
     }
 }
+
+diesel::table! {
+    provinces (code) {
+        code -> Text,
+        name_th -> Text,
+        name_en -> Text,
+    }
+}
+
+diesel::table! {
+    districts (code) {
+        code -> Text,
+        province_code -> Text,
+        name_th -> Text,
+        name_en -> Text,
+    }
+}
+
+diesel::table! {
+    subdistricts (code) {
+        code -> Text,
+        district_code -> Text,
+        province_code -> Text,
+        name_th -> Text,
+        name_en -> Text,
+        postal_codes -> Text,
+    }
+}
+
+diesel::table! {
+    postal_codes (postal_code, subdistrict_code) {
+        postal_code -> Text,
+        subdistrict_code -> Text,
+    }
+}
+
+diesel::table! {
+    laos (id) {
+        id -> BigInt,
+        dla_code -> Text,
+        lao_type -> Text,
+        name_th -> Text,
+        name_en -> Nullable<Text>,
+        province_code -> Text,
+        district_code -> Text,
+        address -> Nullable<Text>,
+        postal_code -> Nullable<Text>,
+        phone -> Nullable<Text>,
+        email -> Nullable<Text>,
+        website -> Nullable<Text>,
+        latitude -> Nullable<Double>,
+        longitude -> Nullable<Double>,
+        area_km2 -> Nullable<Double>,
+        allowed_origins -> Text,
+        active -> Bool,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    users (id) {
+        id -> BigInt,
+        username -> Text,
+        display_name -> Text,
+        email -> Nullable<Text>,
+        phone -> Nullable<Text>,
+        password_hash -> Text,
+        role -> Text,
+        province_code -> Nullable<Text>,
+        district_code -> Nullable<Text>,
+        lao_id -> Nullable<BigInt>,
+        active -> Bool,
+        created_by -> Nullable<BigInt>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+        password_changed_at -> Timestamp,
+        last_login_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    partner_clients (id) {
+        id -> BigInt,
+        client_id -> Text,
+        secret_hash -> Text,
+        name -> Text,
+        contact_email -> Nullable<Text>,
+        scopes -> Text,
+        active -> Bool,
+        created_by -> Nullable<BigInt>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+        last_used_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    partner_client_laos (partner_client_id, lao_id) {
+        partner_client_id -> BigInt,
+        lao_id -> BigInt,
+    }
+}
+
+diesel::table! {
+    auth_sessions (id) {
+        id -> Text,
+        user_id -> Nullable<BigInt>,
+        partner_client_id -> Nullable<BigInt>,
+        grant_type -> Text,
+        created_at -> Timestamp,
+        expires_at -> Timestamp,
+        revoked_at -> Nullable<Timestamp>,
+        revoked_reason -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    refresh_tokens (token_hash) {
+        token_hash -> Text,
+        session_id -> Text,
+        created_at -> Timestamp,
+        expires_at -> Timestamp,
+        rotated_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::joinable!(districts -> provinces (province_code));
+diesel::joinable!(subdistricts -> districts (district_code));
+diesel::joinable!(postal_codes -> subdistricts (subdistrict_code));
+diesel::joinable!(laos -> districts (district_code));
+diesel::joinable!(users -> laos (lao_id));
+diesel::joinable!(partner_client_laos -> partner_clients (partner_client_id));
+diesel::joinable!(partner_client_laos -> laos (lao_id));
+diesel::joinable!(refresh_tokens -> auth_sessions (session_id));
+
+diesel::allow_tables_to_appear_in_same_query!(
+    app_settings,
+    provinces,
+    districts,
+    subdistricts,
+    postal_codes,
+    laos,
+    users,
+    partner_clients,
+    partner_client_laos,
+    auth_sessions,
+    refresh_tokens,
+);

@@ -1,0 +1,10 @@
+DROP TABLE refresh_tokens;
+DROP TABLE auth_sessions;
+DROP TABLE partner_client_laos;
+DROP TABLE partner_clients;
+DROP TABLE users;
+DROP TABLE laos;
+DROP TABLE postal_codes;
+DROP TABLE subdistricts;
+DROP TABLE districts;
+DROP TABLE provinces;
