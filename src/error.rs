@@ -428,6 +428,10 @@ pub fn field_text(code: &str) -> Text {
         "not_found" => t("refers to something that does not exist", "อ้างถึงข้อมูลที่ไม่มีอยู่"),
         "not_allowed" => t("may not be set by you", "คุณไม่มีสิทธิ์กำหนดค่านี้"),
         "duplicate" => t("is already taken", "มีผู้ใช้แล้ว"),
+        "invalid_username" => t(
+            "may contain only letters, digits and . _ - @",
+            "ใช้ได้เฉพาะตัวอักษรอังกฤษ ตัวเลข และ . _ - @",
+        ),
         "weak_password" => t(
             "must be at least {min} characters and not a common password",
             "ต้องยาวอย่างน้อย {min} ตัวอักษรและไม่ใช่รหัสผ่านที่เดาง่าย",
@@ -561,6 +565,16 @@ impl ApiError {
         ApiError::new(ErrorKind::DatabaseUnavailable)
             .retry_after(5)
             .caused_by(cause)
+    }
+
+    /// The problem in English as one line, for the command line and logs.
+    pub fn describe(&self) -> String {
+        let body = self.to_problem(Lang::En, None, None);
+        let mut text = body["detail"].as_str().unwrap_or("").to_string();
+        for e in &self.0.errors {
+            text.push_str(&format!("; {}: {}", e.field, e.message(Lang::En)));
+        }
+        text
     }
 
     /// The problem document in the given language.

@@ -153,6 +153,35 @@ where
     }
 }
 
+/// A body sent either as a form or as JSON (the token endpoint takes both).
+#[derive(Debug)]
+pub struct FormOrJson<T>(pub T);
+
+impl<T> FromRequest for FormOrJson<T>
+where
+    T: DeserializeOwned + Validate + 'static,
+{
+    type Error = ApiError;
+    type Future = LocalBoxFuture<'static, Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        if content_type_is(req, is_json) {
+            let json = ValidJson::<T>::from_request(req, payload);
+            Box::pin(async move { json.await.map(|ValidJson(v)| FormOrJson(v)) })
+        } else if content_type_is(req, is_form) {
+            let form = ValidForm::<T>::from_request(req, payload);
+            Box::pin(async move { form.await.map(|ValidForm(v)| FormOrJson(v)) })
+        } else {
+            Box::pin(async {
+                Err(ApiError::new(ErrorKind::UnsupportedMediaType).with(
+                    "expected",
+                    "application/x-www-form-urlencoded or application/json",
+                ))
+            })
+        }
+    }
+}
+
 impl<T> FromRequest for ValidQuery<T>
 where
     T: DeserializeOwned + Validate + 'static,

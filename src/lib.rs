@@ -17,6 +17,7 @@ pub mod openapi;
 pub mod ops;
 pub mod pagination;
 pub mod seed;
+pub mod validate;
 
 use std::net::TcpListener;
 use std::sync::Arc;
@@ -48,6 +49,7 @@ pub struct AppState {
     pub openapi_json: Arc<String>,
     pub docs_html: Arc<String>,
     pub tokens: Arc<auth::tokens::TokenService>,
+    pub rate_limits: Arc<auth::ratelimit::RateLimits>,
 }
 
 impl AppState {
@@ -105,6 +107,7 @@ pub fn prepare(config: Config, clock: SharedClock) -> Result<AppState, StartupEr
     let api = api_doc();
     Ok(AppState {
         tokens: Arc::new(tokens),
+        rate_limits: Arc::new(auth::ratelimit::RateLimits::new(&config)),
         pool,
         db_stats,
         backend: url.backend(),
@@ -121,6 +124,7 @@ pub fn routes(cfg: &mut ServiceConfig) {
     ops::routes(cfg);
     cfg.service(
         utoipa_actix_web::scope("/v1")
+            .configure(auth::routes)
             .configure(geo::routes)
             .configure(laos::routes),
     );
@@ -168,7 +172,8 @@ pub fn build_app(
         .configure(routes)
         .default_service(web::to(observability::route_not_found))
         .split_for_parts();
-    app.wrap(from_fn(observability::problem_middleware))
+    app.wrap(from_fn(auth::ratelimit::rate_limit_middleware))
+        .wrap(from_fn(observability::problem_middleware))
         .wrap(from_fn(observability::metrics_middleware))
         .wrap(TracingLogger::<observability::RequestSpan>::new())
         .wrap(from_fn(observability::request_id_middleware))

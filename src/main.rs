@@ -6,6 +6,8 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use clap::{Parser, Subcommand};
+use khongdee::auth::users::{self, NewUser};
+use khongdee::auth::{Role, password};
 use khongdee::clock::{Clock, SystemClock};
 use khongdee::config::{Config, SeedMode};
 use khongdee::db::{self, Backend, DatabaseUrl, DbManager};
@@ -46,6 +48,33 @@ enum Command {
         #[command(subcommand)]
         what: ImportCommand,
     },
+    /// Create an account (the first admin, typically). Without --password-stdin a password is
+    /// generated and printed once.
+    CreateUser {
+        #[arg(long)]
+        username: String,
+        /// admin, province_officer, district_officer or lao_staff.
+        #[arg(long, default_value = "admin")]
+        role: Role,
+        #[arg(long)]
+        display_name: Option<String>,
+        #[arg(long)]
+        email: Option<String>,
+        #[arg(long)]
+        phone: Option<String>,
+        /// Province code (province officers).
+        #[arg(long)]
+        province: Option<String>,
+        /// District code (district officers).
+        #[arg(long)]
+        district: Option<String>,
+        /// DLA code of the LAO (LAO staff).
+        #[arg(long)]
+        lao: Option<String>,
+        /// Read the password from the first line of standard input.
+        #[arg(long)]
+        password_stdin: bool,
+    },
     /// Print the OpenAPI document.
     Openapi {
         /// Write it to this file instead of standard output.
@@ -77,6 +106,31 @@ fn main() -> ExitCode {
         Command::Import {
             what: ImportCommand::Laos { file },
         } => import_laos(cli.config, &file),
+        Command::CreateUser {
+            username,
+            role,
+            display_name,
+            email,
+            phone,
+            province,
+            district,
+            lao,
+            password_stdin,
+        } => create_user(
+            cli.config,
+            NewUser {
+                display_name: display_name.unwrap_or_else(|| username.clone()),
+                username,
+                password: String::new(),
+                role,
+                email,
+                phone,
+                province_code: province,
+                district_code: district,
+                lao_code: lao,
+            },
+            password_stdin,
+        ),
         Command::Openapi { output } => print_openapi(output),
     };
     match result {
@@ -162,6 +216,39 @@ fn import_laos(config: Config, file: &std::path::Path) -> CliResult {
     );
     for row in &report.rejected {
         tracing::warn!(line = row.line, reason = %row.reason, "rejected row");
+    }
+    Ok(())
+}
+
+fn create_user(config: Config, mut new: NewUser, password_stdin: bool) -> CliResult {
+    use std::io::Write;
+    use validator::Validate;
+    let generated = !password_stdin;
+    new.password = if password_stdin {
+        let mut line = String::new();
+        std::io::stdin().read_line(&mut line)?;
+        line.trim_end_matches(['\r', '\n']).to_string()
+    } else {
+        khongdee::auth::tokens::random_token(15)
+    };
+    if let Err(errors) = new.validate() {
+        return Err(format!("invalid account: {errors}").into());
+    }
+    users::check_new_password(&new).map_err(|e| e.describe())?;
+    let clock = SystemClock;
+    let state = khongdee::prepare(config, Arc::new(clock))?;
+    let hash = password::hash(&new.password).map_err(|e| e.to_string())?;
+    let mut conn = state.pool.get()?;
+    let user = db::write_transaction(&mut conn, |conn| {
+        users::create(conn, None, &new, &hash, clock.now_naive())
+    })
+    .map_err(|e| e.describe())?;
+    tracing::info!(id = user.id, username = %user.username, role = %user.role, "created account");
+    if generated {
+        let mut out = std::io::stdout();
+        writeln!(out, "username: {}", user.username)?;
+        writeln!(out, "password: {}", new.password)?;
+        writeln!(out, "(shown once; change it with POST /v1/me/password)")?;
     }
     Ok(())
 }

@@ -17,6 +17,9 @@ use crate::error::{FieldErrorBody, Problem};
     modifiers(&SecuritySchemes),
     tags(
         (name = "operations", description = "Health, readiness, metrics and documentation"),
+        (name = "auth", description = "Tokens (OAuth 2.0 password, client-credentials and refresh grants), revocation, the caller's account"),
+        (name = "accounts", description = "Officer, staff and partner-client accounts"),
+        (name = "laos", description = "Local administrative organizations (อปท.): registry, profiles and hashtags"),
         (name = "geography", description = "Provinces, districts, subdistricts and postal codes (DOPA codes; public)"),
     ),
     components(schemas(Problem, FieldErrorBody))

@@ -10,7 +10,7 @@ use chrono::{DateTime, TimeZone, Utc};
 use diesel::Connection;
 use diesel::connection::SimpleConnection;
 use khongdee::AppState;
-use khongdee::clock::ManualClock;
+use khongdee::clock::{Clock, ManualClock};
 use khongdee::config::Config;
 use reqwest::{Method, RequestBuilder, Response, StatusCode};
 use serde_json::Value;
@@ -252,4 +252,254 @@ pub fn metric_value(text: &str, name: &str, label_filter: &[(&str, &str)]) -> f6
         })
         .filter_map(|l| l.rsplit(' ').next().and_then(|v| v.parse::<f64>().ok()))
         .sum()
+}
+
+/// The password every test account gets.
+pub const PASSWORD: &str = "ลำไยหวาน-2569-ok";
+
+/// A signed-in test account.
+#[derive(Clone, Debug)]
+pub struct Account {
+    pub id: i64,
+    pub username: String,
+    pub token: String,
+    pub refresh_token: Option<String>,
+}
+
+impl Account {
+    pub fn bearer(&self) -> String {
+        format!("Bearer {}", self.token)
+    }
+}
+
+/// A partner client with its secret and a token.
+#[derive(Clone, Debug)]
+pub struct Partner {
+    pub id: i64,
+    pub client_id: String,
+    pub secret: String,
+    pub token: String,
+}
+
+impl Partner {
+    pub fn bearer(&self) -> String {
+        format!("Bearer {}", self.token)
+    }
+}
+
+impl TestApp {
+    /// Creates an account the way `khongdee create-user` does (no caller), without signing in.
+    pub async fn create_account(
+        &self,
+        username: &str,
+        role: khongdee::auth::Role,
+        area: &str,
+    ) -> i64 {
+        use khongdee::auth::Role;
+        let mut new = khongdee::auth::users::NewUser {
+            username: username.to_string(),
+            display_name: format!("ทดสอบ {username}"),
+            password: PASSWORD.to_string(),
+            role,
+            email: None,
+            phone: None,
+            province_code: None,
+            district_code: None,
+            lao_code: None,
+        };
+        match role {
+            Role::ProvinceOfficer => new.province_code = Some(area.to_string()),
+            Role::DistrictOfficer => new.district_code = Some(area.to_string()),
+            Role::LaoStaff => new.lao_code = Some(area.to_string()),
+            _ => {}
+        }
+        let hash = password_hash().to_string();
+        let now = self.clock.now_naive();
+        self.state
+            .db_tx(move |conn| khongdee::auth::users::create(conn, None, &new, &hash, now))
+            .await
+            .unwrap_or_else(|e| panic!("create account: {}", e.describe()))
+            .id
+    }
+
+    /// Signs in with the password grant.
+    pub async fn login(&self, username: &str) -> Account {
+        let res = self
+            .post("/v1/auth/token")
+            .form(&[
+                ("grant_type", "password"),
+                ("username", username),
+                ("password", PASSWORD),
+            ])
+            .send()
+            .await
+            .unwrap();
+        let (status, body) = json(res).await;
+        assert_eq!(status, 200, "login {username}: {body}");
+        Account {
+            id: 0,
+            username: username.to_string(),
+            token: body["access_token"].as_str().unwrap().to_string(),
+            refresh_token: body["refresh_token"].as_str().map(str::to_string),
+        }
+    }
+
+    /// Creates an account and signs it in.
+    pub async fn account(&self, username: &str, role: khongdee::auth::Role, area: &str) -> Account {
+        let id = self.create_account(username, role, area).await;
+        let mut account = self.login(username).await;
+        account.id = id;
+        account
+    }
+
+    /// Creates a partner client (as an admin would) and gets it a token.
+    pub async fn partner(&self, name: &str, scopes: &[&str], lao_codes: &[&str]) -> Partner {
+        let new = khongdee::auth::partners::NewPartnerClient {
+            name: name.to_string(),
+            contact_email: None,
+            scopes: scopes.iter().map(|s| s.to_string()).collect(),
+            lao_codes: lao_codes.iter().map(|s| s.to_string()).collect(),
+        };
+        let now = self.clock.now_naive();
+        let created = self
+            .state
+            .db_tx(move |conn| khongdee::auth::partners::create(conn, &new, None, now))
+            .await
+            .unwrap_or_else(|e| panic!("create partner: {}", e.describe()));
+        let token = self
+            .client_token(&created.client.client_id, &created.client_secret)
+            .await;
+        Partner {
+            id: created.client.id,
+            client_id: created.client.client_id,
+            secret: created.client_secret,
+            token,
+        }
+    }
+
+    /// The client-credentials grant with HTTP Basic authentication.
+    pub async fn client_token(&self, client_id: &str, secret: &str) -> String {
+        let res = self
+            .post("/v1/auth/token")
+            .basic_auth(client_id, Some(secret))
+            .form(&[("grant_type", "client_credentials")])
+            .send()
+            .await
+            .unwrap();
+        let (status, body) = json(res).await;
+        assert_eq!(status, 200, "client token: {body}");
+        body["access_token"].as_str().unwrap().to_string()
+    }
+
+    /// Adds an LAO directly (a registry row, as the importer writes it).
+    pub async fn add_lao(
+        &self,
+        dla_code: &str,
+        lao_type: &str,
+        name_th: &str,
+        district_code: &str,
+    ) -> i64 {
+        use diesel::prelude::*;
+        use khongdee::db::schema::laos;
+        let (dla_code, lao_type, name_th, district_code) = (
+            dla_code.to_string(),
+            lao_type.to_string(),
+            name_th.to_string(),
+            district_code.to_string(),
+        );
+        let now = self.clock.now_naive();
+        self.state
+            .db(move |conn| {
+                Ok(diesel::insert_into(laos::table)
+                    .values((
+                        laos::dla_code.eq(&dla_code),
+                        laos::lao_type.eq(&lao_type),
+                        laos::name_th.eq(&name_th),
+                        laos::province_code.eq(&district_code[..2]),
+                        laos::district_code.eq(&district_code),
+                        laos::allowed_origins.eq(""),
+                        laos::active.eq(true),
+                        laos::created_at.eq(now),
+                        laos::updated_at.eq(now),
+                    ))
+                    .returning(laos::id)
+                    .get_result::<i64>(conn)?)
+            })
+            .await
+            .expect("insert LAO")
+    }
+}
+
+/// One argon2 hash of [`PASSWORD`], computed once per test process.
+pub fn password_hash() -> &'static str {
+    static HASH: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    HASH.get_or_init(|| khongdee::auth::password::hash(PASSWORD).expect("hash"))
+}
+
+/// A small country for authorization tests: LAOs in Tak (two in Mae Sot, the provincial
+/// organization in Mueang Tak) and one in Chanthaburi, with an account of every role.
+pub struct World {
+    pub app: TestApp,
+    pub admin: Account,
+    pub province_officer: Account,
+    pub other_province_officer: Account,
+    pub district_officer: Account,
+    pub other_district_officer: Account,
+    pub staff: Account,
+    pub other_lao_staff: Account,
+    pub partner: Partner,
+}
+
+/// DLA codes of the world's LAOs.
+pub const MAE_SOT: &str = "3630601"; // เทศบาลนครแม่สอด, district 6306
+pub const MAE_PA: &str = "6630609"; // อบต.แม่ปะ, district 6306
+pub const TAK_PAO: &str = "2630101"; // อบจ.ตาก, office in district 6301
+pub const CHANTHABURI_LAO: &str = "5220101"; // a เทศบาลตำบล in district 2201
+
+impl World {
+    pub async fn new() -> World {
+        World::with_app(spawn_app().await).await
+    }
+
+    pub async fn with_app(app: TestApp) -> World {
+        use khongdee::auth::Role;
+        app.add_lao(MAE_SOT, "city_municipality", "แม่สอด", "6306")
+            .await;
+        app.add_lao(MAE_PA, "subdistrict_admin_org", "แม่ปะ", "6306")
+            .await;
+        app.add_lao(TAK_PAO, "provincial_admin_org", "ตาก", "6301")
+            .await;
+        app.add_lao(
+            CHANTHABURI_LAO,
+            "subdistrict_municipality",
+            "จันทนิมิต",
+            "2201",
+        )
+        .await;
+        World {
+            admin: app.account("admin", Role::Admin, "").await,
+            province_officer: app
+                .account("tak.officer", Role::ProvinceOfficer, "63")
+                .await,
+            other_province_officer: app
+                .account("chan.officer", Role::ProvinceOfficer, "22")
+                .await,
+            district_officer: app
+                .account("maesot.officer", Role::DistrictOfficer, "6306")
+                .await,
+            other_district_officer: app
+                .account("muangtak.officer", Role::DistrictOfficer, "6301")
+                .await,
+            staff: app.account("maesot.staff", Role::LaoStaff, MAE_SOT).await,
+            other_lao_staff: app.account("maepa.staff", Role::LaoStaff, MAE_PA).await,
+            partner: app
+                .partner(
+                    "ตลาดดี.com",
+                    &["holds:write", "orders:write", "orders:read"],
+                    &[],
+                )
+                .await,
+            app,
+        }
+    }
 }

@@ -3,7 +3,11 @@
 
 mod helpers;
 
+mod accounts;
+mod auth;
 mod errors;
+mod geo;
+mod laos;
 mod migrations;
 mod openapi;
 mod ops;
