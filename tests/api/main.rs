@@ -4,6 +4,7 @@
 mod helpers;
 
 mod errors;
+mod lao_import;
 mod migrations;
 mod openapi;
 mod ops;
