@@ -289,9 +289,11 @@ impl Header {
                     labels,
                 });
             }
-            if closest
-                .as_ref()
-                .is_none_or(|(_, best)| missing.len() < best.len())
+            // Name the closest layout only when the file has some of its columns.
+            if missing.len() < layout.columns().len()
+                && closest
+                    .as_ref()
+                    .is_none_or(|(_, best)| missing.len() < best.len())
             {
                 closest = Some((layout, missing));
             }
@@ -1118,7 +1120,7 @@ mod tests {
             "{error}"
         );
         let error = Header::detect(&record(&["id", "name"])).unwrap_err();
-        assert!(error.contains("found: id, name"), "{error}");
+        assert!(error.ends_with("found: id, name."), "{error}");
         assert!(
             Header::detect(&record(&[""]))
                 .unwrap_err()
