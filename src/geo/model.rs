@@ -161,10 +161,17 @@ pub fn find_district_by_name(
     province_code: &str,
     name_th: &str,
 ) -> QueryResult<Option<District>> {
+    let districts = list_districts(conn, province_code)?;
+    Ok(pick_district_by_name(&districts, name_th).cloned())
+}
+
+/// The district named `name_th` among `districts` (already loaded, e.g. one province's), with the
+/// same matching as [`find_district_by_name`]; for bulk work such as the LAO import.
+pub fn pick_district_by_name<'a>(districts: &'a [District], name_th: &str) -> Option<&'a District> {
     let wanted = normalize_thai_name(name_th, &["อำเภอ", "เขต", "กิ่งอำเภอ"]);
-    Ok(list_districts(conn, province_code)?
-        .into_iter()
-        .find(|d| normalize_thai_name(&d.name_th, &["เขต"]) == wanted))
+    districts
+        .iter()
+        .find(|d| normalize_thai_name(&d.name_th, &["เขต"]) == wanted)
 }
 
 /// Removes an administrative prefix and all white space, for matching names across sources.

@@ -7,6 +7,7 @@ mod accounts;
 mod auth;
 mod errors;
 mod geo;
+mod lao_import;
 mod laos;
 mod migrations;
 mod openapi;
