@@ -394,6 +394,10 @@ pub fn field_text(code: &str) -> Text {
             "must be at most {max} characters long",
             "ต้องยาวไม่เกิน {max} ตัวอักษร",
         ),
+        "wrong_length" => t(
+            "must be exactly {equal} characters long",
+            "ต้องยาว {equal} ตัวอักษรพอดี",
+        ),
         "too_few" => t("must have at least {min} items", "ต้องมีอย่างน้อย {min} รายการ"),
         "too_many" => t("must have at most {max} items", "ต้องมีไม่เกิน {max} รายการ"),
         "too_small" => t("must be at least {min}", "ต้องมีค่าอย่างน้อย {min}"),

@@ -299,6 +299,9 @@ fn map_validator_error(path: &str, err: &validator::ValidationError) -> FieldErr
     let param = |k: &str| err.params.get(&Cow::Borrowed(k)).cloned();
     let is_list = matches!(param("value"), Some(Value::Array(_)));
     let mut fe = match err.code.as_ref() {
+        "length" if param("equal").is_some() => {
+            FieldError::new(path, "wrong_length").with("equal", param("equal"))
+        }
         "length" => {
             let value_len = match param("value") {
                 Some(Value::String(s)) => s.chars().count() as u64,

@@ -409,7 +409,7 @@ pub async fn revoke(
 #[schema(example = json!({
     "kind": "user", "id": 12, "name": "somchai.maesot", "display_name": "สมชาย ใจดี", "role": "lao_staff",
     "area": {"province_code": "63", "district_code": "6306", "lao_id": 1, "producer_id": null},
-    "lao_code": "3630601", "scopes": []
+    "lao_code": "3630690", "scopes": []
 }))]
 pub struct Me {
     /// `user` or `partner`.

@@ -58,7 +58,7 @@ impl PartnerRow {
 #[derive(Clone, Debug, Serialize, ToSchema)]
 #[schema(example = json!({
     "id": 3, "client_id": "kd_Zx8c1Qe3t5Ua", "name": "ตลาดดี.com", "contact_email": "dev@taladdee.example",
-    "scopes": ["holds:write", "orders:write", "orders:read"], "lao_codes": ["3630601"], "active": true,
+    "scopes": ["holds:write", "orders:write", "orders:read"], "lao_codes": ["3630690"], "active": true,
     "created_at": "2026-06-01T09:00:00+07:00", "updated_at": "2026-06-01T09:00:00+07:00", "last_used_at": null
 }))]
 pub struct PartnerClient {
@@ -107,7 +107,7 @@ fn scopes_known(scopes: &[String]) -> Result<(), validator::ValidationError> {
 
 #[derive(Debug, Deserialize, Validate, ToSchema)]
 #[serde(deny_unknown_fields)]
-#[schema(example = json!({"name": "ตลาดดี.com", "contact_email": "dev@taladdee.example", "scopes": ["holds:write", "orders:write", "orders:read"], "lao_codes": ["3630601"]}))]
+#[schema(example = json!({"name": "ตลาดดี.com", "contact_email": "dev@taladdee.example", "scopes": ["holds:write", "orders:write", "orders:read"], "lao_codes": ["3630690"]}))]
 pub struct NewPartnerClient {
     #[validate(
         length(min = 1, max = 200),

@@ -76,9 +76,9 @@ impl UserRow {
 /// An account as the API shows it.
 #[derive(Clone, Debug, Serialize, ToSchema)]
 #[schema(example = json!({
-    "id": 12, "username": "somchai.maesot", "display_name": "สมชาย ใจดี", "email": "somchai@maesotcity.go.th",
+    "id": 12, "username": "somchai.maesot", "display_name": "สมชาย ใจดี", "email": "somchai@maesot.example",
     "phone": "+66812345678", "role": "lao_staff", "province_code": "63", "district_code": "6306",
-    "lao_code": "3630601", "active": true, "created_at": "2026-06-01T09:00:00+07:00",
+    "lao_code": "3630690", "active": true, "created_at": "2026-06-01T09:00:00+07:00",
     "updated_at": "2026-06-01T09:00:00+07:00", "last_login_at": null
 }))]
 pub struct User {
@@ -135,7 +135,7 @@ fn username_chars(value: &str) -> Result<(), validator::ValidationError> {
 #[serde(deny_unknown_fields)]
 #[schema(example = json!({
     "username": "somchai.maesot", "display_name": "สมชาย ใจดี", "password": "ลำไยหวาน-2569",
-    "role": "lao_staff", "lao_code": "3630601", "email": "somchai@maesotcity.go.th", "phone": "081 234 5678"
+    "role": "lao_staff", "lao_code": "3630690", "email": "somchai@maesot.example", "phone": "081 234 5678"
 }))]
 pub struct NewUser {
     /// 3–64 characters: letters, digits, `.`, `_`, `-`, `@`. Case-insensitive.

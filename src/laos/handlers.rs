@@ -37,12 +37,12 @@ pub struct AreaName {
 /// A local administrative organization.
 #[derive(Clone, Debug, Serialize, ToSchema)]
 #[schema(example = json!({
-    "dla_code": "3630601", "lao_type": "city_municipality", "lao_type_th": "เทศบาลนคร",
+    "dla_code": "3630690", "lao_type": "city_municipality", "lao_type_th": "เทศบาลนคร",
     "name_th": "แม่สอด", "full_name_th": "เทศบาลนครแม่สอด", "short_name_th": "เทศบาลนครแม่สอด", "name_en": "Mae Sot City Municipality",
     "province": {"code": "63", "name_th": "ตาก", "name_en": "Tak"},
     "district": {"code": "6306", "name_th": "แม่สอด", "name_en": "Mae Sot"},
-    "address": null, "postal_code": "63110", "phone": "+6655531234", "email": null, "website": "https://www.maesotcity.go.th",
-    "latitude": 16.713, "longitude": 98.574, "area_km2": 28.0, "allowed_origins": ["https://www.maesotcity.go.th"], "active": true,
+    "address": null, "postal_code": "63110", "phone": "+6655531234", "email": null, "website": "https://www.maesot.example",
+    "latitude": 16.713, "longitude": 98.574, "area_km2": 28.0, "allowed_origins": ["https://www.maesot.example"], "active": true,
     "hashtags": ["#ตลาดนัดท้องถิ่นออนไลน์เครือข่ายของดีบ้านเรา", "#ของดีบ้านเรา", "#เที่ยวท้องถิ่น", "#จังหวัดตาก", "#อำเภอแม่สอด", "#เทศบาลนครแม่สอด"],
     "hashtags_text": "#ตลาดนัดท้องถิ่นออนไลน์เครือข่ายของดีบ้านเรา #ของดีบ้านเรา #เที่ยวท้องถิ่น #จังหวัดตาก #อำเภอแม่สอด #เทศบาลนครแม่สอด",
     "created_at": "2026-06-01T09:00:00+07:00", "updated_at": "2026-06-01T09:00:00+07:00"
@@ -217,7 +217,7 @@ fn load(conn: &mut DbConn, dla_code: &str) -> ApiResult<LaoWithArea> {
 /// Public: the registry entry, contacts and the programme's hashtags.
 #[utoipa::path(
     tag = "laos",
-    params(("dla_code" = String, Path, description = "Seven-digit DLA code", example = "3630601")),
+    params(("dla_code" = String, Path, description = "Seven-digit DLA code", example = "3630690")),
     responses(
         (status = 200, body = Lao),
         (status = 400, body = Problem, content_type = "application/problem+json"),
@@ -283,7 +283,7 @@ fn postal(value: &str) -> Result<(), validator::ValidationError> {
 /// A new LAO (admins; most arrive by `khongdee import laos`).
 #[derive(Debug, Deserialize, Validate, ToSchema)]
 #[serde(deny_unknown_fields)]
-#[schema(example = json!({"dla_code": "6630609", "lao_type": "subdistrict_admin_org", "name_th": "แม่ปะ", "district_code": "6306"}))]
+#[schema(example = json!({"dla_code": "6630691", "lao_type": "subdistrict_admin_org", "name_th": "แม่ปะ", "district_code": "6306"}))]
 pub struct NewLao {
     #[validate(length(equal = 7), custom(function = "crate::validate::digits"))]
     pub dla_code: String,
@@ -397,7 +397,7 @@ fn insert(
 /// origins).
 #[derive(Debug, Default, Deserialize, Validate, ToSchema)]
 #[serde(deny_unknown_fields)]
-#[schema(example = json!({"phone": "055 531 234", "website": "https://www.maesotcity.go.th", "allowed_origins": ["https://www.maesotcity.go.th"]}))]
+#[schema(example = json!({"phone": "055 531 234", "website": "https://www.maesot.example", "allowed_origins": ["https://www.maesot.example"]}))]
 pub struct LaoChanges {
     // Registry (admins).
     pub lao_type: Option<LaoType>,
@@ -454,7 +454,7 @@ impl LaoChanges {
 #[utoipa::path(
     tag = "laos",
     security(("bearer" = [])),
-    params(("dla_code" = String, Path, description = "Seven-digit DLA code", example = "3630601")),
+    params(("dla_code" = String, Path, description = "Seven-digit DLA code", example = "3630690")),
     request_body = LaoChanges,
     responses(
         (status = 200, body = Lao),
@@ -542,7 +542,7 @@ mod tests {
 
     #[test]
     fn checks_origins() {
-        assert!(valid_origin("https://www.maesotcity.go.th"));
+        assert!(valid_origin("https://www.maesot.example"));
         assert!(valid_origin("http://localhost:3000"));
         assert!(!valid_origin("https://example.com/path"));
         assert!(!valid_origin("example.com"));

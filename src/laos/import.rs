@@ -1166,7 +1166,7 @@ mod tests {
         assert_eq!(parse_number(""), Ok(None));
         assert_eq!(parse_number(" - "), Ok(None));
         assert_eq!(parse_number("\"-\""), Ok(None));
-        assert_eq!(parse_number("16.71"), Ok(Some(16.71)));
+        assert_eq!(parse_number("16.72"), Ok(Some(16.72)));
         assert_eq!(parse_number(" 1,240.5 "), Ok(Some(1240.5)));
         assert_eq!(parse_number("0"), Ok(Some(0.0)));
         assert_eq!(parse_number("abc"), Err(()));
@@ -1178,10 +1178,10 @@ mod tests {
             Ok(Some(16.7))
         );
         assert_eq!(parse_coordinate("", "LAT", Axis::Latitude), Ok(None));
-        let swapped = parse_coordinate("98.57", "LAT", Axis::Latitude).unwrap_err();
+        let swapped = parse_coordinate("98.56", "LAT", Axis::Latitude).unwrap_err();
         assert_eq!(
             swapped,
-            "The latitude 98.57 in column \"LAT\" is outside Thailand (5 to 21); are latitude and longitude swapped?"
+            "The latitude 98.56 in column \"LAT\" is outside Thailand (5 to 21); are latitude and longitude swapped?"
         );
         let far = parse_coordinate("140", "lon", Axis::Longitude).unwrap_err();
         assert_eq!(
@@ -1193,7 +1193,7 @@ mod tests {
                 .unwrap_err()
                 .contains("\"16,7x\" in column \"LAT\" is not a number")
         );
-        assert_eq!(parse_area("8.32", "area_km2"), Ok(Some(8.32)));
+        assert_eq!(parse_area("9.1", "area_km2"), Ok(Some(9.1)));
         assert!(
             parse_area("-1", "area_km2")
                 .unwrap_err()
@@ -1216,32 +1216,32 @@ mod tests {
             "ตาก",
             "อำเภอแม่สอด",
             "แม่ปะ",
-            "6630609",
+            "6630691",
             "อบต.",
             "อบต.แม่ปะ",
             "99",
             "3",
             "63110",
             "",
-            "16.77",
-            "98.59",
-            "http://www.maepa.go.th",
+            "16.76",
+            "98.6",
+            "http://www.maepa.example",
         ])
         .unwrap();
         assert_eq!(
             lao,
             LaoRecord {
-                dla_code: "6630609".into(),
+                dla_code: "6630691".into(),
                 lao_type: LaoType::SubdistrictAdminOrg,
                 name_th: "แม่ปะ".into(),
                 province_code: "63".into(),
                 district_code: "6306".into(),
-                latitude: Some(16.77),
-                longitude: Some(98.59),
+                latitude: Some(16.76),
+                longitude: Some(98.6),
                 area_km2: None,
                 address: Some("เลขที่ 99 หมู่ 3".into()),
                 postal_code: Some("63110".into()),
-                website: Some("http://www.maepa.go.th".into()),
+                website: Some("http://www.maepa.example".into()),
             }
         );
     }
@@ -1265,7 +1265,7 @@ mod tests {
                 "-",
             ])
         };
-        let lao = row("จังหวัดตาก", "อ.อุ้มผาง", "6630805").unwrap();
+        let lao = row("จังหวัดตาก", "อ.อุ้มผาง", "6630895").unwrap();
         assert_eq!(lao.district_code, "6308");
         assert_eq!(lao.postal_code, None, "a 4-digit postal code is ignored");
         assert_eq!(lao.website, None);
@@ -1274,7 +1274,7 @@ mod tests {
             "The district \"ไม่มีอำเภอนี้\" in column \"อำเภอ\" is not a district of ตาก (63), and neither is district 5001 taken from DLA code 6500101."
         );
         assert_eq!(
-            row("ตากก", "แม่สอด", "6630609").unwrap_err(),
+            row("ตากก", "แม่สอด", "6630691").unwrap_err(),
             "The province \"ตากก\" in column \"จังหวัด\" matches no province name."
         );
         assert_eq!(
@@ -1286,16 +1286,16 @@ mod tests {
     #[test]
     fn reads_project_rows() {
         let pao = project_row([
-            "2630101",
+            "2630190",
             "provincial_admin_org",
             "อบจ.",
             "ตาก",
             "63",
             "",
             "เมืองตาก",
-            "17.05",
-            "99.22",
-            "16406.65",
+            "17.02",
+            "99.2",
+            "16000.5",
         ])
         .unwrap();
         assert_eq!(pao.lao_type, LaoType::ProvincialAdminOrg);
@@ -1303,7 +1303,7 @@ mod tests {
         assert_eq!((pao.address, pao.website), (None, None));
 
         let elsewhere = project_row([
-            "6630609",
+            "6630691",
             "subdistrict_admin_org",
             "อบต.",
             "แม่ปะ",
@@ -1320,7 +1320,7 @@ mod tests {
             "The district code \"5001\" in column \"district_code\" belongs to province 50, not to ตาก (63)."
         );
         let bad_type = project_row([
-            "6630609",
+            "6630691",
             "village",
             "",
             "แม่ปะ",
@@ -1337,7 +1337,7 @@ mod tests {
             "{bad_type}"
         );
         let no_name = project_row([
-            "6630609",
+            "6630691",
             "subdistrict_admin_org",
             "",
             " ",
@@ -1355,10 +1355,10 @@ mod tests {
     #[test]
     fn parse_skips_official_repeats_and_rejects_project_duplicates() {
         let official = format!(
-            "{}\r\nตาก,แม่สอด,แม่สอด,3630601,เทศบาลนคร,เทศบาลนครแม่สอด,-,-,63110,27.2,16.71,98.57,-\r\n\
-             ตาก,แม่สอด,แม่กุ,3630601,เทศบาลนคร,เทศบาลนครแม่สอด,-,-,63110,27.2,16.71,98.57,-\r\n\
+            "{}\r\nตาก,แม่สอด,แม่สอด,3630690,เทศบาลนคร,เทศบาลนครแม่สอด,-,-,63110,28.4,16.72,98.56,-\r\n\
+             ตาก,แม่สอด,แม่กุ,3630690,เทศบาลนคร,เทศบาลนครแม่สอด,-,-,63110,28.4,16.72,98.56,-\r\n\
              ,,,,,,,,,,,,\r\n\
-             ตาก,แม่สอด,แม่ปะ,6630609,อบต.,แม่ปะ,-,-,63110,,,,\"www,maepa.go.th\",\r\n",
+             ตาก,แม่สอด,แม่ปะ,6630691,อบต.,แม่ปะ,-,-,63110,,,,\"www,maepa.example\",\r\n",
             DLA_HEADER.join(",")
         );
         let parsed = parse(&official, &tak()).unwrap();
@@ -1368,13 +1368,13 @@ mod tests {
         assert!(parsed.rejected.is_empty(), "{:?}", parsed.rejected);
         assert_eq!(
             parsed.records[1].website.as_deref(),
-            Some("www,maepa.go.th")
+            Some("www,maepa.example")
         );
 
         let project = format!(
-            "{}\r\n6630609,subdistrict_admin_org,อบต.,แม่ปะ,63,6306,แม่สอด,,,\r\n\
-             6630609,subdistrict_admin_org,อบต.,แม่ปะ,63,6306,แม่สอด,,,\r\n\
-             6630607,subdistrict_admin_org,อบต.,พะวอ,63,6306,แม่สอด,,\r\n",
+            "{}\r\n6630691,subdistrict_admin_org,อบต.,แม่ปะ,63,6306,แม่สอด,,,\r\n\
+             6630691,subdistrict_admin_org,อบต.,แม่ปะ,63,6306,แม่สอด,,,\r\n\
+             6630693,subdistrict_admin_org,อบต.,พะวอ,63,6306,แม่สอด,,\r\n",
             PROJECT_HEADER.join(",")
         );
         let parsed = parse(&project, &tak()).unwrap();
@@ -1389,7 +1389,7 @@ mod tests {
             vec![
                 (
                     3,
-                    "The DLA code \"6630609\" in column \"dla_code\" already appeared on line 2."
+                    "The DLA code \"6630691\" in column \"dla_code\" already appeared on line 2."
                 ),
                 (
                     4,

@@ -258,7 +258,7 @@ async fn accounts_are_listed_and_read_within_the_area() {
         vec!["maepa.staff", "maesot.staff"]
     );
     assert_eq!(
-        list(w.admin.token.clone(), "?lao_code=6630609").await,
+        list(w.admin.token.clone(), "?lao_code=6630691").await,
         vec!["maepa.staff"]
     );
 

@@ -32,8 +32,19 @@ enum DbKind {
 }
 
 impl TestDatabase {
-    /// Creates an empty database on the backend chosen by `TEST_DATABASE_URL`.
+    /// Creates a database on the backend chosen by `TEST_DATABASE_URL`. On PostgreSQL it is a
+    /// copy of a template that already has the schema and the shipped geography, which makes a
+    /// fresh database per test cheap; on SQLite it is an empty file.
     pub fn create() -> TestDatabase {
+        TestDatabase::create_from(true)
+    }
+
+    /// Creates an empty database (no schema), for migration tests.
+    pub fn create_empty() -> TestDatabase {
+        TestDatabase::create_from(false)
+    }
+
+    fn create_from(use_template: bool) -> TestDatabase {
         match std::env::var("TEST_DATABASE_URL")
             .ok()
             .filter(|u| !u.is_empty())
@@ -43,9 +54,13 @@ impl TestDatabase {
                 let mut admin = diesel::PgConnection::establish(&admin_url).unwrap_or_else(|e| {
                     panic!("TEST_DATABASE_URL is set but PostgreSQL cannot be reached: {e}")
                 });
-                admin
-                    .batch_execute(&format!("CREATE DATABASE \"{name}\""))
-                    .expect("create test database");
+                let sql = if use_template {
+                    let template = postgres_template(&admin_url);
+                    format!("CREATE DATABASE \"{name}\" TEMPLATE \"{template}\"")
+                } else {
+                    format!("CREATE DATABASE \"{name}\"")
+                };
+                admin.batch_execute(&sql).expect("create test database");
                 TestDatabase {
                     url: replace_database_name(&admin_url, &name),
                     kind: DbKind::Postgres { admin_url, name },
@@ -81,6 +96,72 @@ impl Drop for TestDatabase {
             .join();
         }
     }
+}
+
+/// The name of a PostgreSQL template database with every migration applied and the shipped
+/// geography loaded, created once (under an advisory lock, so parallel test processes agree).
+/// Its name carries a fingerprint of the migrations and data, so a schema change builds a new one.
+fn postgres_template(admin_url: &str) -> String {
+    static TEMPLATE: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    TEMPLATE
+        .get_or_init(|| {
+            use diesel::prelude::*;
+            use sha2::{Digest, Sha256};
+            let mut hasher = Sha256::new();
+            let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/migrations/postgres");
+            let mut entries: Vec<_> = std::fs::read_dir(dir).unwrap().flatten().map(|e| e.path()).collect();
+            entries.sort();
+            for entry in entries {
+                hasher.update(entry.to_string_lossy().as_bytes());
+                hasher.update(std::fs::read(entry.join("up.sql")).unwrap_or_default());
+            }
+            hasher.update(khongdee::geo::data::dataset_version());
+            let digest: String = hasher.finalize().iter().take(6).map(|b| format!("{b:02x}")).collect();
+            let name = format!("khongdee_template_{digest}");
+
+            #[derive(QueryableByName)]
+            struct Db {
+                #[diesel(sql_type = diesel::sql_types::Text)]
+                datname: String,
+            }
+            let mut admin = diesel::PgConnection::establish(admin_url).expect("connect to PostgreSQL");
+            admin.batch_execute("SELECT pg_advisory_lock(72460302)").unwrap();
+            let existing: Vec<Db> =
+                diesel::sql_query("SELECT datname FROM pg_database WHERE datname LIKE 'khongdee_template_%'")
+                    .load(&mut admin)
+                    .unwrap();
+            if !existing.iter().any(|d| d.datname == name) {
+                for stale in existing {
+                    let _ = admin.batch_execute(&format!(
+                        "DROP DATABASE IF EXISTS \"{}\" WITH (FORCE)",
+                        stale.datname
+                    ));
+                }
+                let building = format!("{name}_building");
+                admin
+                    .batch_execute(&format!("DROP DATABASE IF EXISTS \"{building}\" WITH (FORCE)"))
+                    .unwrap();
+                admin.batch_execute(&format!("CREATE DATABASE \"{building}\"")).unwrap();
+                let mut config = Config::with_database(replace_database_name(admin_url, &building));
+                config.jwt_secret = Some("template-secret-template-secret-0123".into());
+                config.db_pool_size = 1;
+                let clock: khongdee::clock::SharedClock = Arc::new(ManualClock::new(test_start()));
+                let state = khongdee::prepare(config, clock).expect("prepare template database");
+                drop(state);
+                // Pooled connections may linger for a moment after the pool is dropped.
+                admin
+                    .batch_execute(&format!(
+                        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{building}'"
+                    ))
+                    .unwrap();
+                admin
+                    .batch_execute(&format!("ALTER DATABASE \"{building}\" RENAME TO \"{name}\""))
+                    .expect("publish template database");
+            }
+            admin.batch_execute("SELECT pg_advisory_unlock(72460302)").unwrap();
+            name
+        })
+        .clone()
 }
 
 /// `postgres://u@h:5432/postgres?x=y` with the database name replaced.
@@ -451,9 +532,9 @@ pub struct World {
 }
 
 /// DLA codes of the world's LAOs.
-pub const MAE_SOT: &str = "3630601"; // เทศบาลนครแม่สอด, district 6306
-pub const MAE_PA: &str = "6630609"; // อบต.แม่ปะ, district 6306
-pub const TAK_PAO: &str = "2630101"; // อบจ.ตาก, office in district 6301
+pub const MAE_SOT: &str = "3630690"; // เทศบาลนครแม่สอด, district 6306
+pub const MAE_PA: &str = "6630691"; // อบต.แม่ปะ, district 6306
+pub const TAK_PAO: &str = "2630190"; // อบจ.ตาก, office in district 6301
 pub const CHANTHABURI_LAO: &str = "5220101"; // a เทศบาลตำบล in district 2201
 
 impl World {

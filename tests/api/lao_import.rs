@@ -104,7 +104,7 @@ fn imports_the_official_dla_layout() {
     );
     assert_eq!(registry.count(), 7);
 
-    let mae_sot = registry.lao("3630601");
+    let mae_sot = registry.lao("3630690");
     assert_eq!(mae_sot.lao_type, "city_municipality");
     assert_eq!(mae_sot.name_th, "แม่สอด");
     assert_eq!(mae_sot.full_name_th(), "เทศบาลนครแม่สอด");
@@ -119,18 +119,18 @@ fn imports_the_official_dla_layout() {
     assert_eq!(mae_sot.postal_code.as_deref(), Some("63110"));
     assert_eq!(
         mae_sot.website.as_deref(),
-        Some("http://www.maesotcity.go.th")
+        Some("http://www.maesot.example")
     );
     assert_eq!(
         (mae_sot.latitude, mae_sot.longitude, mae_sot.area_km2),
-        (Some(16.71), Some(98.57), Some(27.2))
+        (Some(16.72), Some(98.56), Some(28.4))
     );
     assert!(mae_sot.active);
     assert_eq!(mae_sot.allowed_origins, "");
     assert_eq!((mae_sot.created_at, mae_sot.updated_at), (now(), now()));
     assert_eq!(mae_sot.name_en, None);
 
-    let mae_pa = registry.lao("6630609");
+    let mae_pa = registry.lao("6630691");
     assert_eq!(mae_pa.lao_type, "subdistrict_admin_org");
     assert_eq!(mae_pa.name_th, "แม่ปะ");
     assert_eq!(mae_pa.district_code, "6306");
@@ -138,7 +138,7 @@ fn imports_the_official_dla_layout() {
     assert_eq!(mae_pa.website, None, "\"-\" means no website");
     assert_eq!(mae_pa.area_km2, None);
 
-    let mae_ku = registry.lao("5630603");
+    let mae_ku = registry.lao("5630692");
     assert_eq!(
         (mae_ku.lao_type.as_str(), mae_ku.name_th.as_str()),
         ("subdistrict_municipality", "แม่กุ")
@@ -146,11 +146,11 @@ fn imports_the_official_dla_layout() {
     assert_eq!(mae_ku.district_code, "6306", "อำเภอแม่สอด resolves");
     assert_eq!(mae_ku.address.as_deref(), Some("หมู่ 5"));
 
-    let phawo = registry.lao("6630607");
+    let phawo = registry.lao("6630693");
     assert_eq!(phawo.name_th, "พะวอ");
-    assert_eq!(phawo.area_km2, Some(668.91));
+    assert_eq!(phawo.area_km2, Some(640.25));
 
-    let town = registry.lao("4630102");
+    let town = registry.lao("4630194");
     assert_eq!(
         (town.lao_type.as_str(), town.name_th.as_str()),
         ("town_municipality", "ตาก")
@@ -160,7 +160,7 @@ fn imports_the_official_dla_layout() {
         ("63", "6301")
     );
 
-    let pao = find_with_area(&mut registry.conn(), "2630101")
+    let pao = find_with_area(&mut registry.conn(), "2630190")
         .unwrap()
         .expect("PAO stored");
     assert_eq!(pao.lao.lao_type, "provincial_admin_org");
@@ -168,7 +168,7 @@ fn imports_the_official_dla_layout() {
     assert_eq!(pao.district_name_th, "เมืองตาก");
 
     // "อ.อุ้มผาง" is no district name; the DLA code's district 6308 lies in Tak.
-    let mokro = registry.lao("6630805");
+    let mokro = registry.lao("6630895");
     assert_eq!(mokro.district_code, "6308");
     assert_eq!(mokro.postal_code, None, "a 4-digit postal code is ignored");
 
@@ -176,7 +176,7 @@ fn imports_the_official_dla_layout() {
     let later = now() + Duration::hours(1);
     let again = registry.import(official_sample().as_bytes(), later);
     assert_eq!(counts(&again), (0, 0, 7, 6, 2), "{again:?}");
-    assert_eq!(registry.lao("3630601").updated_at, now());
+    assert_eq!(registry.lao("3630690").updated_at, now());
 }
 
 #[test]
@@ -185,33 +185,30 @@ fn a_changed_file_updates_only_what_the_import_owns() {
     registry.import(official_sample().as_bytes(), now());
 
     // Staff edit the fields the app manages.
-    diesel::update(laos::table.filter(laos::dla_code.eq("3630601")))
+    diesel::update(laos::table.filter(laos::dla_code.eq("3630690")))
         .set((
             laos::name_en.eq("Mae Sot City Municipality"),
             laos::phone.eq("055 532 000"),
-            laos::email.eq("saraban@maesotcity.go.th"),
-            laos::allowed_origins.eq("https://www.maesotcity.go.th"),
+            laos::email.eq("saraban@maesot.example"),
+            laos::allowed_origins.eq("https://www.maesot.example"),
             laos::active.eq(false),
         ))
         .execute(&mut *registry.conn())
         .unwrap();
 
     let changed = official_sample()
-        .replace(
-            "http://www.maesotcity.go.th",
-            "https://www.maesotcity.go.th",
-        )
-        .replace(",8.32,", ",8.5,")
+        .replace("http://www.maesot.example", "https://www.maesot.example")
+        .replace(",9.1,", ",8.5,")
         // An emptied website keeps the stored one.
-        .replace("www.takcity.go.th", "-");
+        .replace("www.takcity.example", "-");
     let later = now() + Duration::days(1);
     let report = registry.import(changed.as_bytes(), later);
     assert_eq!(counts(&report), (0, 2, 5, 6, 2), "{report:?}");
 
-    let mae_sot = registry.lao("3630601");
+    let mae_sot = registry.lao("3630690");
     assert_eq!(
         mae_sot.website.as_deref(),
-        Some("https://www.maesotcity.go.th")
+        Some("https://www.maesot.example")
     );
     assert_eq!((mae_sot.created_at, mae_sot.updated_at), (now(), later));
     assert_eq!(
@@ -219,15 +216,15 @@ fn a_changed_file_updates_only_what_the_import_owns() {
         Some("Mae Sot City Municipality")
     );
     assert_eq!(mae_sot.phone.as_deref(), Some("055 532 000"));
-    assert_eq!(mae_sot.email.as_deref(), Some("saraban@maesotcity.go.th"));
-    assert_eq!(mae_sot.allowed_origins, "https://www.maesotcity.go.th");
+    assert_eq!(mae_sot.email.as_deref(), Some("saraban@maesot.example"));
+    assert_eq!(mae_sot.allowed_origins, "https://www.maesot.example");
     assert!(!mae_sot.active, "the import never reactivates an LAO");
 
-    let mae_ku = registry.lao("5630603");
+    let mae_ku = registry.lao("5630692");
     assert_eq!((mae_ku.area_km2, mae_ku.updated_at), (Some(8.5), later));
 
-    let town = registry.lao("4630102");
-    assert_eq!(town.website.as_deref(), Some("www.takcity.go.th"));
+    let town = registry.lao("4630194");
+    assert_eq!(town.website.as_deref(), Some("www.takcity.example"));
     assert_eq!(town.updated_at, now());
 }
 
@@ -244,7 +241,7 @@ fn imports_the_official_layout_encoded_as_windows_874() {
     let report = registry.import(&legacy, now());
     assert_eq!(counts(&report), (7, 0, 0, 6, 2), "{report:?}");
     assert_eq!(rejected_lines(&report), vec![14, 15]);
-    assert_eq!(registry.lao("6630607").name_th, "พะวอ");
+    assert_eq!(registry.lao("6630693").name_th, "พะวอ");
 
     // The UTF-8 file finds exactly the same rows stored.
     let utf8 = registry.import(text.as_bytes(), now() + Duration::hours(1));
@@ -256,13 +253,13 @@ fn imports_the_official_layout_encoded_as_windows_874() {
 fn imports_the_project_layout() {
     let registry = Registry::new();
     let csv = "\u{feff}dla_code,type,type_th,name_th,province_code,district_code,district_name_th,lat,lon,area_km2\r\n\
-        2630101,provincial_admin_org,อบจ.,ตาก,63,,เมืองตาก,17.05,99.22,16406.65\r\n\
-        3630601,city_municipality,เทศบาลนคร,แม่สอด,63,6306,แม่สอด,16.71,98.57,27.2\r\n\
+        2630190,provincial_admin_org,อบจ.,ตาก,63,,เมืองตาก,17.02,99.2,16000.5\r\n\
+        3630690,city_municipality,เทศบาลนคร,แม่สอด,63,6306,แม่สอด,16.72,98.56,28.4\r\n\
         6130408,subdistrict_municipality,เทศบาลตำบล,หนองสามวัง,13,1304,หนองเสือ,14.13,100.88,64.9\r\n\
-        6630609,subdistrict_admin_org,อบต.,แม่ปะ,63,5001,แม่สอด,,,\r\n\
-        6630607,subdistrict_admin_org,อบต.,พะวอ,63,6306,แม่สอด,98.74,16.8,668.91\r\n\
-        2500101,provincial_admin_org,อบจ.,เชียงใหม่,50,,เมืองเชียงราย,,,\r\n\
-        3200408,special_admin_area,ท้องถิ่นรูปแบบพิเศษ,เมืองพัทยา,20,2004,บางละมุง,12.95,100.89,208.1\r\n";
+        6630691,subdistrict_admin_org,อบต.,แม่ปะ,63,5001,แม่สอด,,,\r\n\
+        6630693,subdistrict_admin_org,อบต.,พะวอ,63,6306,แม่สอด,98.73,16.81,640.25\r\n\
+        2500190,provincial_admin_org,อบจ.,เชียงใหม่,50,,เมืองเชียงราย,,,\r\n\
+        3200490,special_admin_area,ท้องถิ่นรูปแบบพิเศษ,เมืองพัทยา,20,2004,บางละมุง,12.9,100.85,199.5\r\n";
     let report = registry.import(csv.as_bytes(), now());
     assert_eq!(report.layout, Some(Layout::Project));
     assert_eq!(counts(&report), (4, 0, 0, 0, 3), "{report:?}");
@@ -273,22 +270,22 @@ fn imports_the_project_layout() {
     );
     assert_eq!(
         report.rejected[1].reason,
-        "The latitude 98.74 in column \"lat\" is outside Thailand (5 to 21); are latitude and longitude swapped?"
+        "The latitude 98.73 in column \"lat\" is outside Thailand (5 to 21); are latitude and longitude swapped?"
     );
     assert_eq!(
         report.rejected[2].reason,
         "The district \"เมืองเชียงราย\" in column \"district_name_th\" is not a district of เชียงใหม่ (50), and column \"district_code\" is empty."
     );
 
-    let pao = registry.lao("2630101");
+    let pao = registry.lao("2630190");
     assert_eq!(
         (pao.lao_type.as_str(), pao.district_code.as_str()),
         ("provincial_admin_org", "6301")
     );
-    assert_eq!(pao.area_km2, Some(16406.65));
+    assert_eq!(pao.area_km2, Some(16000.5));
     // A 6- code typed เทศบาลตำบล keeps its type.
     assert_eq!(registry.lao("6130408").lao_type, "subdistrict_municipality");
-    let pattaya = registry.lao("3200408");
+    let pattaya = registry.lao("3200490");
     assert_eq!(pattaya.full_name_th(), "เมืองพัทยา");
     assert_eq!(pattaya.district_code, "2004");
 
@@ -299,7 +296,7 @@ fn imports_the_project_layout() {
     let official = registry.import(official_sample().as_bytes(), now());
     assert_eq!(official.created, 5, "{official:?}");
     assert_eq!(official.updated, 2, "{official:?}");
-    assert_eq!(registry.lao("3630601").address.as_deref(), Some("เลขที่ 4"));
+    assert_eq!(registry.lao("3630690").address.as_deref(), Some("เลขที่ 4"));
 }
 
 #[test]

@@ -125,7 +125,7 @@ async fn staff_edit_their_profile_and_admins_the_registry() {
     let res = patch(
         w.staff.token.clone(),
         MAE_SOT,
-        json!({"phone": "055 531 234", "website": "https://www.maesotcity.go.th", "allowed_origins": ["https://www.maesotcity.go.th/", "http://localhost:3000"], "name_en": "Mae Sot City Municipality"}),
+        json!({"phone": "055 531 234", "website": "https://www.maesot.example", "allowed_origins": ["https://www.maesot.example/", "http://localhost:3000"], "name_en": "Mae Sot City Municipality"}),
     )
     .await;
     let (status, lao) = json(res).await;
@@ -133,7 +133,7 @@ async fn staff_edit_their_profile_and_admins_the_registry() {
     assert_eq!(lao["phone"], "+6655531234");
     assert_eq!(
         lao["allowed_origins"],
-        json!(["http://localhost:3000", "https://www.maesotcity.go.th"])
+        json!(["http://localhost:3000", "https://www.maesot.example"])
     );
 
     // Registry fields are the admin's.
@@ -176,7 +176,7 @@ async fn staff_edit_their_profile_and_admins_the_registry() {
 #[tokio::test]
 async fn admins_create_laos() {
     let w = World::new().await;
-    let body = json!({"dla_code": "6630610", "lao_type": "subdistrict_admin_org", "name_th": "พระธาตุผาแดง", "district_code": "6306"});
+    let body = json!({"dla_code": "6630698", "lao_type": "subdistrict_admin_org", "name_th": "พระธาตุผาแดง", "district_code": "6306"});
     let res = w
         .app
         .post("/v1/laos")
@@ -218,4 +218,18 @@ async fn admins_create_laos() {
         .unwrap();
     let body = assert_problem(res, 422, "validation_failed").await;
     assert_eq!(problem_fields(&body), vec!["dla_code"]);
+    let res = w
+        .app
+        .post("/v1/laos")
+        .bearer_auth(&w.admin.token)
+        .json(&json!({"dla_code": "66306", "lao_type": "subdistrict_admin_org", "name_th": "x", "district_code": "6306"}))
+        .send()
+        .await
+        .unwrap();
+    let body = assert_problem(res, 422, "validation_failed").await;
+    assert_eq!(body["errors"][0]["code"], "wrong_length");
+    assert_eq!(
+        body["errors"][0]["message"],
+        "must be exactly 7 characters long"
+    );
 }

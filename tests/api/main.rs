@@ -5,6 +5,7 @@ mod helpers;
 
 mod accounts;
 mod auth;
+mod authz_matrix;
 mod errors;
 mod geo;
 mod lao_import;

@@ -5,7 +5,7 @@ use khongdee::db::{self, DatabaseUrl, DbManager};
 
 #[test]
 fn migrations_run_up_down_up() {
-    let test_db = TestDatabase::create();
+    let test_db = TestDatabase::create_empty();
     let url = DatabaseUrl::parse(&test_db.url).unwrap();
     let mut conn = DbManager::new(url).establish().unwrap();
     assert!(db::has_pending_migrations(&mut conn).unwrap());

@@ -1,0 +1,253 @@
+//! Authorization matrix: every non-public route against every role, with a second LAO's staff
+//! and a second area's officers, asserting allowed vs 401/403/404. A route added to the API
+//! without a row here fails `every_protected_route_is_in_the_matrix`.
+
+use std::collections::BTreeSet;
+
+use reqwest::Method;
+use serde_json::{Value, json};
+
+use crate::helpers::*;
+
+/// Callers, in the order of the expectation arrays.
+const WHO: [&str; 9] = [
+    "anonymous",
+    "admin",
+    "province_officer",
+    "other_province_officer",
+    "district_officer",
+    "other_district_officer",
+    "lao_staff",
+    "other_lao_staff",
+    "partner",
+];
+
+struct Case {
+    method: Method,
+    /// The route as the OpenAPI document names it.
+    route: &'static str,
+    /// The concrete path to call.
+    path: String,
+    /// The body for the n-th call (so creations do not collide).
+    body: fn(usize) -> Option<Value>,
+    expect: [u16; 9],
+}
+
+fn none(_: usize) -> Option<Value> {
+    None
+}
+
+async fn call(app: &TestApp, case: &Case, token: Option<&str>, n: usize) -> (u16, String) {
+    let mut req = app.request(case.method.clone(), &case.path);
+    if let Some(token) = token {
+        req = req.bearer_auth(token);
+    }
+    if let Some(body) = (case.body)(n) {
+        req = req.json(&body);
+    }
+    let res = req.send().await.unwrap();
+    let status = res.status().as_u16();
+    let content_type = res
+        .headers()
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_string();
+    let text = res.text().await.unwrap_or_default();
+    if status >= 400 {
+        assert!(
+            content_type.starts_with("application/problem+json"),
+            "{} {}: {status} without problem+json: {text}",
+            case.method,
+            case.path
+        );
+    }
+    (status, text)
+}
+
+async fn cases(w: &World) -> Vec<Case> {
+    let app = &w.app;
+    let target_staff = app
+        .create_account("target.staff", khongdee::auth::Role::LaoStaff, MAE_SOT)
+        .await;
+    let target_partner = app.partner("เป้าหมาย", &["orders:read"], &[]).await.id;
+    let target_secret = app.partner("หมุนรหัส", &["orders:read"], &[]).await.id;
+    use Method as M;
+    vec![
+        Case {
+            method: M::GET,
+            route: "/v1/me",
+            path: "/v1/me".into(),
+            body: none,
+            expect: [401, 200, 200, 200, 200, 200, 200, 200, 200],
+        },
+        Case {
+            method: M::POST,
+            route: "/v1/me/password",
+            path: "/v1/me/password".into(),
+            body: |_| {
+                Some(
+                    json!({"current_password": "not the password", "new_password": "ทุเรียนหมอนทอง-2569"}),
+                )
+            },
+            expect: [401, 422, 422, 422, 422, 422, 422, 422, 403],
+        },
+        Case {
+            method: M::POST,
+            route: "/v1/users",
+            path: "/v1/users".into(),
+            body: |n| {
+                Some(
+                    json!({"username": format!("new.staff{n}"), "display_name": "ใหม่", "password": "ทุเรียนหมอนทอง-2569", "role": "lao_staff", "lao_code": MAE_SOT}),
+                )
+            },
+            expect: [401, 201, 201, 403, 201, 403, 201, 403, 403],
+        },
+        Case {
+            method: M::GET,
+            route: "/v1/users",
+            path: "/v1/users".into(),
+            body: none,
+            expect: [401, 200, 200, 200, 200, 200, 200, 200, 403],
+        },
+        Case {
+            method: M::GET,
+            route: "/v1/users/{id}",
+            path: format!("/v1/users/{target_staff}"),
+            body: none,
+            expect: [401, 200, 200, 404, 200, 404, 200, 404, 404],
+        },
+        Case {
+            method: M::PATCH,
+            route: "/v1/users/{id}",
+            path: format!("/v1/users/{target_staff}"),
+            body: |n| Some(json!({"display_name": format!("ชื่อใหม่ {n}")})),
+            expect: [401, 200, 200, 404, 200, 404, 200, 404, 404],
+        },
+        Case {
+            method: M::POST,
+            route: "/v1/partner-clients",
+            path: "/v1/partner-clients".into(),
+            body: |n| Some(json!({"name": format!("พาร์ทเนอร์ {n}"), "scopes": ["orders:read"]})),
+            expect: [401, 201, 403, 403, 403, 403, 403, 403, 403],
+        },
+        Case {
+            method: M::GET,
+            route: "/v1/partner-clients",
+            path: "/v1/partner-clients".into(),
+            body: none,
+            expect: [401, 200, 403, 403, 403, 403, 403, 403, 403],
+        },
+        Case {
+            method: M::GET,
+            route: "/v1/partner-clients/{id}",
+            path: format!("/v1/partner-clients/{target_partner}"),
+            body: none,
+            expect: [401, 200, 403, 403, 403, 403, 403, 403, 403],
+        },
+        Case {
+            method: M::PATCH,
+            route: "/v1/partner-clients/{id}",
+            path: format!("/v1/partner-clients/{target_partner}"),
+            body: |n| Some(json!({"name": format!("เป้าหมาย {n}")})),
+            expect: [401, 200, 403, 403, 403, 403, 403, 403, 403],
+        },
+        Case {
+            method: M::POST,
+            route: "/v1/partner-clients/{id}/secret",
+            path: format!("/v1/partner-clients/{target_secret}/secret"),
+            body: none,
+            expect: [401, 200, 403, 403, 403, 403, 403, 403, 403],
+        },
+        Case {
+            method: M::POST,
+            route: "/v1/laos",
+            path: "/v1/laos".into(),
+            body: |n| {
+                Some(
+                    json!({"dla_code": format!("66306{:02}", 20 + n % 80), "lao_type": "subdistrict_admin_org", "name_th": "ทดสอบ", "district_code": "6306"}),
+                )
+            },
+            expect: [401, 201, 403, 403, 403, 403, 403, 403, 403],
+        },
+        Case {
+            method: M::PATCH,
+            route: "/v1/laos/{dla_code}",
+            path: format!("/v1/laos/{MAE_SOT}"),
+            body: |_| Some(json!({"phone": "055 531 234"})),
+            expect: [401, 200, 403, 403, 403, 403, 200, 403, 403],
+        },
+    ]
+}
+
+fn tokens(w: &World) -> [Option<String>; 9] {
+    [
+        None,
+        Some(w.admin.token.clone()),
+        Some(w.province_officer.token.clone()),
+        Some(w.other_province_officer.token.clone()),
+        Some(w.district_officer.token.clone()),
+        Some(w.other_district_officer.token.clone()),
+        Some(w.staff.token.clone()),
+        Some(w.other_lao_staff.token.clone()),
+        Some(w.partner.token.clone()),
+    ]
+}
+
+#[tokio::test]
+async fn every_role_gets_exactly_what_it_may() {
+    let w = World::new().await;
+    let tokens = tokens(&w);
+    let mut failures = Vec::new();
+    let mut n = 0;
+    for case in cases(&w).await {
+        for (i, token) in tokens.iter().enumerate() {
+            n += 1;
+            let (status, text) = call(&w.app, &case, token.as_deref(), n).await;
+            if status != case.expect[i] {
+                failures.push(format!(
+                    "{} {} as {}: expected {}, got {status}: {text}",
+                    case.method, case.path, WHO[i], case.expect[i]
+                ));
+            }
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "{} mismatches:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+}
+
+#[tokio::test]
+async fn every_protected_route_is_in_the_matrix() {
+    let spec = serde_json::to_value(khongdee::api_doc()).unwrap();
+    let mut protected = BTreeSet::new();
+    for (path, item) in spec["paths"].as_object().unwrap() {
+        for (method, op) in item.as_object().unwrap() {
+            if op
+                .get("security")
+                .is_some_and(|s| !s.as_array().unwrap().is_empty())
+            {
+                protected.insert(format!("{} {path}", method.to_uppercase()));
+            }
+        }
+    }
+    let w = World::new().await;
+    let covered: BTreeSet<String> = cases(&w)
+        .await
+        .iter()
+        .map(|c| format!("{} {}", c.method, c.route))
+        .collect();
+    let missing: Vec<&String> = protected.difference(&covered).collect();
+    assert!(
+        missing.is_empty(),
+        "protected routes without a row in the matrix: {missing:?}"
+    );
+    let stale: Vec<&String> = covered.difference(&protected).collect();
+    assert!(
+        stale.is_empty(),
+        "matrix rows for routes that are not protected in the spec: {stale:?}"
+    );
+}
