@@ -159,8 +159,9 @@ fn serve(config: Config) -> CliResult {
     };
     if should_seed {
         let mut conn = state.pool.get()?;
-        let report = seed::seed_demo(&mut conn, clock.now_naive())?;
+        let report = seed::seed_demo(&mut conn, clock.now_naive()).map_err(|e| e.describe())?;
         tracing::info!(?report, "loaded demo data");
+        announce_demo();
     }
     let address = listener.local_addr()?;
     tracing::info!(
@@ -196,9 +197,19 @@ fn seed_command(config: Config, demo: bool) -> CliResult {
     let clock = SystemClock;
     let state = khongdee::prepare(config, Arc::new(clock))?;
     let mut conn = state.pool.get()?;
-    let report = seed::seed_demo(&mut conn, clock.now_naive())?;
+    let report = seed::seed_demo(&mut conn, clock.now_naive()).map_err(|e| e.describe())?;
     tracing::info!(?report, "demo data loaded");
+    announce_demo();
     Ok(())
+}
+
+fn announce_demo() {
+    tracing::info!(
+        "demo accounts (password {}): demo-admin, demo-tak, demo-maesot, demo-maesot-staff, demo-maepa-staff, demo-tapon-staff; demo storefront client {} / {}",
+        seed::DEMO_PASSWORD,
+        seed::DEMO_CLIENT_ID,
+        seed::DEMO_CLIENT_SECRET
+    );
 }
 
 fn import_laos(config: Config, file: &std::path::Path) -> CliResult {

@@ -14,3 +14,4 @@ mod migrations;
 mod openapi;
 mod ops;
 mod outage;
+mod seed;
