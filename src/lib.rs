@@ -16,7 +16,9 @@ pub mod observability;
 pub mod openapi;
 pub mod ops;
 pub mod pagination;
+pub mod promptpay;
 pub mod seed;
+pub mod thai_ids;
 pub mod validate;
 
 use std::net::TcpListener;

@@ -1,0 +1,1 @@
+//! PromptPay QR payloads (EMVCo merchant-presented mode) and their QR images.

@@ -1,0 +1,1 @@
+//! Thai identifiers: citizen ids (13 digits with a check digit) and PromptPay ids.
