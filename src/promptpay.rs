@@ -1,1 +1,867 @@
 //! PromptPay QR payloads (EMVCo merchant-presented mode) and their QR images.
+//!
+//! To let a buyer pay a producer: [`payload`] builds the "Thai QR" text for the producer's
+//! [`PromptPayId`] and the order total in satang, then [`qr_svg`] or [`qr_png`] draws it.
+//! [`parse_payload`] reads a payload back and checks its CRC, for tests and for support staff
+//! looking at a customer's QR.
+//!
+//! A payload is a list of fields, each `tag (2 digits) + length (2 digits) + value`:
+//!
+//! | tag | value |
+//! |-----|-------|
+//! | 00  | payload format, `01` |
+//! | 01  | `11` static (the payer types the amount) or `12` dynamic (one payment, amount set) |
+//! | 29  | PromptPay credit transfer: `00` AID `A000000677010111`, then `01` mobile (`0066` + 9 digits), `02` citizen/tax id (13 digits) or `03` e-wallet id (15 digits) |
+//! | 58  | country, `TH` |
+//! | 53  | currency, `764` (baht) |
+//! | 54  | amount in baht with two decimals (`4.22`), only with an amount |
+//! | 63  | CRC-16/CCITT-FALSE of everything before it, including `6304`, 4 upper-case hex digits |
+
+use crc::{CRC_16_IBM_3740, Crc};
+use image::codecs::png::PngEncoder;
+use image::{ExtendedColorType, ImageEncoder, Luma};
+use qrcode::render::svg;
+use qrcode::types::QrError;
+use qrcode::{EcLevel, QrCode};
+
+use crate::thai_ids::{PromptPayId, PromptPayKind};
+
+/// The application id of a PromptPay credit transfer (tag 29, sub-tag 00).
+const PROMPTPAY_AID: &str = "A000000677010111";
+
+/// ISO 4217 numeric code of the baht.
+const CURRENCY_THB: &str = "764";
+
+const COUNTRY_TH: &str = "TH";
+
+/// The largest amount a payload may carry: ฿9,999,999.99, far above any pre-order.
+pub const MAX_AMOUNT_SATANG: i64 = 999_999_999;
+
+/// EMVCo caps a merchant-presented payload at 512 characters.
+const MAX_PAYLOAD_LEN: usize = 512;
+
+/// Largest module size [`qr_png`] draws, so a caller cannot ask for a huge image.
+pub const MAX_MODULE_PX: u32 = 32;
+
+/// CRC-16/CCITT-FALSE: polynomial 0x1021, initial value 0xFFFF, no reflection.
+const CRC16: Crc<u16> = Crc::<u16>::new(&CRC_16_IBM_3740);
+
+/// Why a payload or its QR image could not be made.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PromptPayError {
+    #[error("the amount must be positive, got {0} satang")]
+    AmountNotPositive(i64),
+    #[error("the amount {0} satang is above the ceiling of {MAX_AMOUNT_SATANG} satang")]
+    AmountTooLarge(i64),
+    #[error("the {} PromptPay id does not have the shape of one", .0.as_str())]
+    MalformedTarget(PromptPayKind),
+    #[error("cannot draw the QR code: {0}")]
+    Qr(#[from] QrError),
+    #[error("cannot encode the QR image as PNG: {0}")]
+    Png(String),
+}
+
+/// Why a text is not a valid PromptPay payload.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ParsePayloadError {
+    #[error("the payload is empty, longer than 512 characters or not plain ASCII")]
+    NotAPayload,
+    #[error("the payload does not end with a CRC field (6304 and four hex digits)")]
+    MissingCrc,
+    #[error("CRC mismatch: the payload says {found}, its content gives {computed}")]
+    CrcMismatch { found: String, computed: String },
+    #[error("the fields cannot be read from character {at} on")]
+    Malformed { at: usize },
+    #[error("field {0} is missing")]
+    MissingField(&'static str),
+    #[error("field {0} has an unexpected value")]
+    InvalidField(&'static str),
+    #[error("not a PromptPay credit transfer (no tag 29 with AID {PROMPTPAY_AID})")]
+    NotPromptPayTransfer,
+}
+
+/// Tag 01: whether the QR is for one payment of a set amount or can be reused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PointOfInitiation {
+    /// `11`: no amount in the QR, the payer types it; the QR can be printed and reused.
+    Static,
+    /// `12`: one payment with the amount in the QR.
+    Dynamic,
+}
+
+/// What [`parse_payload`] read from a payload whose CRC is right.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ParsedPayload {
+    pub point_of_initiation: PointOfInitiation,
+    /// Who gets paid. Built from the QR as is: it has the right shape but may not pass
+    /// [`PromptPayId::parse`] (a QR from elsewhere can carry any digits).
+    pub target: PromptPayId,
+    pub amount_satang: Option<i64>,
+    /// Tag 53, `764` for baht.
+    pub currency: String,
+    /// Tag 58, `TH`.
+    pub country: String,
+}
+
+/// The PromptPay "Thai QR" payload that pays `target`, for `amount_satang` (฿4.22 = 422) or,
+/// with `None`, a reusable QR where the payer types the amount.
+///
+/// The id is encoded as long as it has the right shape (digits and length); whether it is a
+/// real mobile number or has a valid check digit is [`PromptPayId::parse`]'s job, at the edge.
+/// Amounts must be from 1 satang to [`MAX_AMOUNT_SATANG`].
+pub fn payload(target: &PromptPayId, amount_satang: Option<i64>) -> Result<String, PromptPayError> {
+    let amount = amount_satang.map(format_amount).transpose()?;
+    let mut out = String::with_capacity(96);
+    push_field(&mut out, "00", "01");
+    push_field(&mut out, "01", if amount.is_some() { "12" } else { "11" });
+    push_field(&mut out, "29", &merchant_account(target)?);
+    push_field(&mut out, "58", COUNTRY_TH);
+    push_field(&mut out, "53", CURRENCY_THB);
+    if let Some(amount) = &amount {
+        push_field(&mut out, "54", amount);
+    }
+    out.push_str("6304");
+    let crc = CRC16.checksum(out.as_bytes());
+    out.push_str(&format!("{crc:04X}"));
+    Ok(out)
+}
+
+/// Appends one `tag + length + value` field; every value we write is under 100 characters.
+fn push_field(out: &mut String, tag: &str, value: &str) {
+    out.push_str(tag);
+    out.push_str(&format!("{:02}", value.len()));
+    out.push_str(value);
+}
+
+/// Tag 29's value: the PromptPay AID, then the id under the sub-tag of its kind.
+fn merchant_account(target: &PromptPayId) -> Result<String, PromptPayError> {
+    let digits = target.normalized();
+    let all_digits = digits.bytes().all(|b| b.is_ascii_digit());
+    let sub_tag = match target {
+        PromptPayId::Mobile(_) if all_digits && digits.len() == 10 && digits.starts_with('0') => {
+            "01"
+        }
+        PromptPayId::NationalId(_) if all_digits && digits.len() == 13 => "02",
+        PromptPayId::EWallet(_) if all_digits && digits.len() == 15 => "03",
+        _ => return Err(PromptPayError::MalformedTarget(target.kind())),
+    };
+    let mut account = String::with_capacity(40);
+    push_field(&mut account, "00", PROMPTPAY_AID);
+    push_field(&mut account, sub_tag, &target.proxy_value());
+    Ok(account)
+}
+
+/// Satang as baht with two decimals, the way tag 54 wants it: 422 → `4.22`, 100 → `1.00`.
+fn format_amount(satang: i64) -> Result<String, PromptPayError> {
+    if satang <= 0 {
+        return Err(PromptPayError::AmountNotPositive(satang));
+    }
+    if satang > MAX_AMOUNT_SATANG {
+        return Err(PromptPayError::AmountTooLarge(satang));
+    }
+    Ok(format!("{}.{:02}", satang / 100, satang % 100))
+}
+
+/// Tag 54 back to satang; other generators also write `50` or `50.5`.
+fn parse_amount(text: &str) -> Option<i64> {
+    let (baht, fraction) = text.split_once('.').unwrap_or((text, ""));
+    let all_digits = |s: &str| s.bytes().all(|b| b.is_ascii_digit());
+    if baht.is_empty() || baht.len() > 10 || fraction.len() > 2 {
+        return None;
+    }
+    if !all_digits(baht) || !all_digits(fraction) || (text.contains('.') && fraction.is_empty()) {
+        return None;
+    }
+    let baht: i64 = baht.parse().ok()?;
+    let satang = match fraction.len() {
+        0 => 0,
+        1 => fraction.parse::<i64>().ok()? * 10,
+        _ => fraction.parse::<i64>().ok()?,
+    };
+    baht.checked_mul(100)?.checked_add(satang)
+}
+
+/// Splits `data` into its `(tag, value)` fields; `offset` places errors within the payload.
+fn read_fields(data: &str, offset: usize) -> Result<Vec<(&str, &str)>, ParsePayloadError> {
+    let mut fields: Vec<(&str, &str)> = Vec::new();
+    let mut at = 0;
+    while at < data.len() {
+        let malformed = ParsePayloadError::Malformed { at: offset + at };
+        let header = data.get(at..at + 4).ok_or(malformed.clone())?;
+        if !header.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(malformed);
+        }
+        let (tag, len) = header.split_at(2);
+        let len: usize = len.parse().map_err(|_| malformed.clone())?;
+        let value = data.get(at + 4..at + 4 + len).ok_or(malformed.clone())?;
+        // A repeated tag would make the payload mean two things; refuse it.
+        if fields.iter().any(|(seen, _)| *seen == tag) {
+            return Err(malformed);
+        }
+        fields.push((tag, value));
+        at += 4 + len;
+    }
+    Ok(fields)
+}
+
+fn field<'a>(fields: &[(&str, &'a str)], tag: &str) -> Option<&'a str> {
+    fields.iter().find(|(t, _)| *t == tag).map(|(_, v)| *v)
+}
+
+/// Reads a PromptPay payload back: checks the CRC first, then the fields this module writes.
+/// Fields it does not know (a merchant name, a reference) are ignored.
+pub fn parse_payload(payload: &str) -> Result<ParsedPayload, ParsePayloadError> {
+    let payload = payload.trim();
+    if payload.is_empty() || payload.len() > MAX_PAYLOAD_LEN || !payload.is_ascii() {
+        return Err(ParsePayloadError::NotAPayload);
+    }
+    let body_len = payload
+        .len()
+        .checked_sub(4)
+        .ok_or(ParsePayloadError::MissingCrc)?;
+    let (body, found) = payload.split_at(body_len);
+    if !body.ends_with("6304") || !found.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return Err(ParsePayloadError::MissingCrc);
+    }
+    let computed = format!("{:04X}", CRC16.checksum(body.as_bytes()));
+    if !found.eq_ignore_ascii_case(&computed) {
+        return Err(ParsePayloadError::CrcMismatch {
+            found: found.to_string(),
+            computed,
+        });
+    }
+
+    let fields = read_fields(payload, 0)?;
+    // The 6304 we checked must be a field of its own, not the inside of another value.
+    if fields.last().map(|(tag, _)| *tag) != Some("63") {
+        return Err(ParsePayloadError::MissingCrc);
+    }
+    if field(&fields, "00").ok_or(ParsePayloadError::MissingField("00"))? != "01" {
+        return Err(ParsePayloadError::InvalidField("00"));
+    }
+    let point_of_initiation = match field(&fields, "01") {
+        Some("11") => PointOfInitiation::Static,
+        Some("12") => PointOfInitiation::Dynamic,
+        Some(_) => return Err(ParsePayloadError::InvalidField("01")),
+        None => return Err(ParsePayloadError::MissingField("01")),
+    };
+    let account = field(&fields, "29").ok_or(ParsePayloadError::NotPromptPayTransfer)?;
+    // `account` is a slice of `payload`; its offset places errors inside it.
+    let account_offset = account.as_ptr() as usize - payload.as_ptr() as usize;
+    let target = read_target(&read_fields(account, account_offset)?)?;
+    let amount_satang = match field(&fields, "54") {
+        Some(text) => Some(
+            parse_amount(text)
+                .filter(|satang| *satang > 0)
+                .ok_or(ParsePayloadError::InvalidField("54"))?,
+        ),
+        None => None,
+    };
+    let currency = field(&fields, "53").ok_or(ParsePayloadError::MissingField("53"))?;
+    let country = field(&fields, "58").ok_or(ParsePayloadError::MissingField("58"))?;
+    Ok(ParsedPayload {
+        point_of_initiation,
+        target,
+        amount_satang,
+        currency: currency.to_string(),
+        country: country.to_string(),
+    })
+}
+
+/// The PromptPay id inside tag 29, from its sub-fields.
+fn read_target(account: &[(&str, &str)]) -> Result<PromptPayId, ParsePayloadError> {
+    if field(account, "00") != Some(PROMPTPAY_AID) {
+        return Err(ParsePayloadError::NotPromptPayTransfer);
+    }
+    let digits = |s: &str, len: usize| s.len() == len && s.bytes().all(|b| b.is_ascii_digit());
+    let ids: Vec<PromptPayId> = account
+        .iter()
+        .filter_map(|(tag, value)| match *tag {
+            "01" => Some(
+                value
+                    .strip_prefix("0066")
+                    .filter(|national| digits(national, 9))
+                    .map(|national| PromptPayId::Mobile(format!("0{national}"))),
+            ),
+            "02" => Some(digits(value, 13).then(|| PromptPayId::NationalId(value.to_string()))),
+            "03" => Some(digits(value, 15).then(|| PromptPayId::EWallet(value.to_string()))),
+            _ => None,
+        })
+        .collect::<Option<_>>()
+        .ok_or(ParsePayloadError::InvalidField("29"))?;
+    match <[PromptPayId; 1]>::try_from(ids) {
+        Ok([id]) => Ok(id),
+        Err(_) => Err(ParsePayloadError::InvalidField("29")),
+    }
+}
+
+/// The QR code of `payload`, error-correction level M (survives a crease or a smudge, still
+/// small enough for a phone screen).
+fn qr_code(payload: &str) -> Result<QrCode, PromptPayError> {
+    Ok(QrCode::with_error_correction_level(
+        payload.as_bytes(),
+        EcLevel::M,
+    )?)
+}
+
+/// The QR code of `payload` as an SVG document (`<svg …>…</svg>`), black on white with the
+/// standard 4-module quiet zone: scales to any size on a web page or an invoice.
+pub fn qr_svg(payload: &str) -> Result<String, PromptPayError> {
+    let svg = qr_code(payload)?
+        .render::<svg::Color>()
+        .quiet_zone(true)
+        .module_dimensions(8, 8)
+        .build();
+    // Without the XML declaration the same text works as a file and inline in HTML.
+    Ok(match svg.find("<svg") {
+        Some(start) => svg[start..].to_string(),
+        None => svg,
+    })
+}
+
+/// The QR code of `payload` as an 8-bit greyscale PNG, `module_px` pixels per module (clamped
+/// to 1..=[`MAX_MODULE_PX`]) with the standard 4-module quiet zone. The same input always gives
+/// the same bytes.
+pub fn qr_png(payload: &str, module_px: u32) -> Result<Vec<u8>, PromptPayError> {
+    let px = module_px.clamp(1, MAX_MODULE_PX);
+    let image = qr_code(payload)?
+        .render::<Luma<u8>>()
+        .quiet_zone(true)
+        .module_dimensions(px, px)
+        .build();
+    let mut png = Vec::new();
+    PngEncoder::new(&mut png)
+        .write_image(
+            image.as_raw(),
+            image.width(),
+            image.height(),
+            ExtendedColorType::L8,
+        )
+        .map_err(|e| PromptPayError::Png(e.to_string()))?;
+    Ok(png)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The rows of `shared/data/vectors/promptpay.csv`, for when the file is not there.
+    const PROMPTPAY_VECTORS: &str = "\
+target,amount,payload
+0801234567,,00020101021129370016A000000677010111011300668012345675802TH530376463046197
++66-89-123-4567,,00020101021129370016A000000677010111011300668912345675802TH5303764630429C1
+1111111111111,,00020101021129370016A000000677010111021311111111111115802TH530376463047B5A
+0123456789012,,00020101021129370016A000000677010111021301234567890125802TH530376463040CBD
+000-000-0000,4.22,00020101021229370016A000000677010111011300660000000005802TH530376454044.226304E469
+";
+
+    struct Vector {
+        target: String,
+        amount: String,
+        payload: String,
+    }
+
+    fn vectors() -> Vec<Vector> {
+        let path = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../shared/data/vectors/promptpay.csv"
+        );
+        let text = std::fs::read_to_string(path).unwrap_or_else(|_| PROMPTPAY_VECTORS.into());
+        let mut reader = csv::Reader::from_reader(text.as_bytes());
+        let rows: Vec<Vector> = reader
+            .records()
+            .map(|record| {
+                let record = record.expect("a well-formed vector row");
+                Vector {
+                    target: record[0].to_string(),
+                    amount: record[1].to_string(),
+                    payload: record[2].to_string(),
+                }
+            })
+            .collect();
+        assert!(!rows.is_empty(), "no PromptPay vectors");
+        rows
+    }
+
+    /// The vectors' targets as ids. Some are not ids a producer could register (1111111111111
+    /// fails the check digit, 000-000-0000 is no mobile number), so those are built by shape.
+    fn vector_target(raw: &str) -> PromptPayId {
+        if let Some(id) = PromptPayId::parse(raw) {
+            return id;
+        }
+        let digits: String = raw.chars().filter(char::is_ascii_digit).collect();
+        match digits.len() {
+            10 => PromptPayId::Mobile(digits),
+            13 => PromptPayId::NationalId(digits),
+            15 => PromptPayId::EWallet(digits),
+            _ => panic!("vector target {raw} has no PromptPay shape"),
+        }
+    }
+
+    /// The vectors' amounts (`4.22`) in satang, computed without our own parser.
+    fn vector_amount(raw: &str) -> Option<i64> {
+        if raw.is_empty() {
+            return None;
+        }
+        let (baht, fraction) = raw.split_once('.').expect("amounts have two decimals");
+        assert_eq!(fraction.len(), 2, "{raw}");
+        Some(baht.parse::<i64>().unwrap() * 100 + fraction.parse::<i64>().unwrap())
+    }
+
+    #[test]
+    fn every_vector_gives_its_payload() {
+        for v in vectors() {
+            let target = vector_target(&v.target);
+            let amount = vector_amount(&v.amount);
+            assert_eq!(
+                payload(&target, amount).as_deref(),
+                Ok(v.payload.as_str()),
+                "target {} amount {}",
+                v.target,
+                v.amount
+            );
+        }
+    }
+
+    #[test]
+    fn every_vector_parses_back() {
+        for v in vectors() {
+            let parsed = parse_payload(&v.payload).unwrap_or_else(|e| panic!("{}: {e}", v.target));
+            assert_eq!(parsed.target, vector_target(&v.target), "{}", v.target);
+            assert_eq!(parsed.amount_satang, vector_amount(&v.amount));
+            let expected = if v.amount.is_empty() {
+                PointOfInitiation::Static
+            } else {
+                PointOfInitiation::Dynamic
+            };
+            assert_eq!(parsed.point_of_initiation, expected);
+            assert_eq!(parsed.currency, "764");
+            assert_eq!(parsed.country, "TH");
+        }
+    }
+
+    #[test]
+    fn crc_is_ccitt_false() {
+        assert_eq!(CRC16.checksum(b"123456789"), 0x29B1);
+    }
+
+    #[test]
+    fn amounts_are_baht_with_two_decimals() {
+        for (satang, text) in [
+            (1, "0.01"),
+            (10, "0.10"),
+            (100, "1.00"),
+            (422, "4.22"),
+            (123_456, "1234.56"),
+            (MAX_AMOUNT_SATANG, "9999999.99"),
+        ] {
+            assert_eq!(format_amount(satang).as_deref(), Ok(text), "{satang}");
+            assert_eq!(parse_amount(text), Some(satang), "{text}");
+        }
+        assert_eq!(parse_amount("50"), Some(5000));
+        assert_eq!(parse_amount("50.5"), Some(5050));
+        for bad in [
+            "",
+            ".50",
+            "50.",
+            "5.123",
+            "-1.00",
+            "1,000.00",
+            "1e3",
+            "12345678901.00",
+        ] {
+            assert_eq!(parse_amount(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn refuses_amounts_out_of_range() {
+        let id = PromptPayId::parse("0812345678").unwrap();
+        assert_eq!(
+            payload(&id, Some(0)),
+            Err(PromptPayError::AmountNotPositive(0))
+        );
+        assert_eq!(
+            payload(&id, Some(-422)),
+            Err(PromptPayError::AmountNotPositive(-422))
+        );
+        assert_eq!(
+            payload(&id, Some(MAX_AMOUNT_SATANG + 1)),
+            Err(PromptPayError::AmountTooLarge(MAX_AMOUNT_SATANG + 1))
+        );
+        assert!(payload(&id, Some(MAX_AMOUNT_SATANG)).is_ok());
+    }
+
+    #[test]
+    fn refuses_ids_without_the_right_shape() {
+        for id in [
+            PromptPayId::Mobile("812345678".into()),
+            PromptPayId::Mobile("08123456789".into()),
+            PromptPayId::Mobile("08a2345678".into()),
+            PromptPayId::NationalId("111111111111".into()),
+            PromptPayId::EWallet("1234567890123".into()),
+        ] {
+            assert_eq!(
+                payload(&id, None),
+                Err(PromptPayError::MalformedTarget(id.kind())),
+                "{id:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn payloads_round_trip_for_every_kind() {
+        for (raw, amount) in [
+            ("081-234-5678", Some(1)),
+            ("+66 91 234 5678", None),
+            ("1-1111-11111-11-9", Some(123_456)),
+            ("0107536000102", Some(MAX_AMOUNT_SATANG)),
+            ("123456789012345", Some(5000)),
+            ("123456789012345", None),
+        ] {
+            let id = PromptPayId::parse(raw).unwrap();
+            let text = payload(&id, amount).unwrap();
+            let parsed = parse_payload(&text).unwrap();
+            assert_eq!(parsed.target, id, "{raw}");
+            assert_eq!(parsed.amount_satang, amount, "{raw}");
+        }
+        let wallet = payload(&PromptPayId::parse("123456789012345").unwrap(), None).unwrap();
+        assert!(wallet.contains("29390016A00000067701011103151234567890123455802TH"));
+    }
+
+    #[test]
+    fn parse_refuses_a_corrupted_crc() {
+        let good = "00020101021129370016A000000677010111011300668012345675802TH530376463046197";
+        let bad_crc = good.replace("6197", "6198");
+        assert_eq!(
+            parse_payload(&bad_crc),
+            Err(ParsePayloadError::CrcMismatch {
+                found: "6198".into(),
+                computed: "6197".into(),
+            })
+        );
+        // One digit of the mobile number changed, CRC left as it was.
+        let bad_body = good.replace("0066801234567", "0066801234568");
+        assert!(matches!(
+            parse_payload(&bad_body),
+            Err(ParsePayloadError::CrcMismatch { .. })
+        ));
+        // A CRC in lower-case hex and white space around a pasted payload are fine.
+        let with_hex_letters =
+            "00020101021129370016A000000677010111011300668912345675802TH5303764630429C1";
+        let pasted = format!("  {}\n", with_hex_letters.replace("29C1", "29c1"));
+        assert!(parse_payload(&pasted).is_ok());
+    }
+
+    /// `body` (everything before the CRC value, ending in `6304`) with its CRC appended.
+    fn with_crc(body: &str) -> String {
+        format!("{body}{:04X}", CRC16.checksum(body.as_bytes()))
+    }
+
+    #[test]
+    fn parse_refuses_what_is_not_a_promptpay_payload() {
+        assert_eq!(parse_payload(""), Err(ParsePayloadError::NotAPayload));
+        assert_eq!(
+            parse_payload("พร้อมเพย์"),
+            Err(ParsePayloadError::NotAPayload)
+        );
+        assert_eq!(parse_payload("hello"), Err(ParsePayloadError::MissingCrc));
+        // A bill payment (tag 30) is not a transfer to a PromptPay id.
+        let bill = with_crc("000201010211300400005802TH53037646304");
+        assert_eq!(
+            parse_payload(&bill),
+            Err(ParsePayloadError::NotPromptPayTransfer)
+        );
+        // Tag 01 claims 99 characters; the payload ends long before.
+        let overrun = with_crc("0002010199116304");
+        assert_eq!(
+            parse_payload(&overrun),
+            Err(ParsePayloadError::Malformed { at: 6 })
+        );
+        // Two ids in one tag 29.
+        let two_ids = with_crc(
+            "00020101021129540016A0000006770101110113006680123456702131111111111119\
+             5802TH53037646304",
+        );
+        assert_eq!(
+            parse_payload(&two_ids),
+            Err(ParsePayloadError::InvalidField("29"))
+        );
+        // Tag 01 twice: a payload must not say two things.
+        let repeated = with_crc(
+            "00020101021101021229370016A000000677010111011300668012345675802TH53037646304",
+        );
+        assert_eq!(
+            parse_payload(&repeated),
+            Err(ParsePayloadError::Malformed { at: 12 })
+        );
+        // Amount zero.
+        let zero = with_crc(
+            "00020101021229370016A000000677010111011300668012345675802TH530376454040.006304",
+        );
+        assert_eq!(
+            parse_payload(&zero),
+            Err(ParsePayloadError::InvalidField("54"))
+        );
+    }
+
+    #[test]
+    fn qr_images_are_deterministic_png_and_svg() {
+        let text = payload(&PromptPayId::parse("0812345678").unwrap(), Some(422)).unwrap();
+        let png = qr_png(&text, 4).unwrap();
+        assert!(png.starts_with(b"\x89PNG\r\n\x1a\n"));
+        assert_eq!(png, qr_png(&text, 4).unwrap());
+        let svg = qr_svg(&text).unwrap();
+        assert!(svg.starts_with("<svg"), "{}", &svg[..40]);
+        assert!(svg.ends_with("</svg>"));
+        assert_eq!(svg, qr_svg(&text).unwrap());
+        // A module size of 0 is clamped to 1 pixel rather than giving an empty image.
+        assert!(qr_png(&text, 0).unwrap().starts_with(b"\x89PNG"));
+        assert_eq!(
+            qr_svg(&"9".repeat(8000)),
+            Err(PromptPayError::Qr(QrError::DataTooLong))
+        );
+    }
+
+    #[test]
+    fn qr_png_decodes_back_to_its_payload() {
+        for (raw, amount) in [
+            ("0812345678", None),
+            ("0812345678", Some(422)),
+            ("1-1111-11111-11-9", Some(123_456)),
+            ("123456789012345", Some(MAX_AMOUNT_SATANG)),
+        ] {
+            let text = payload(&PromptPayId::parse(raw).unwrap(), amount).unwrap();
+            for px in [1, 3, 8] {
+                let png = qr_png(&text, px).unwrap();
+                let grid = qr_reader::modules_from_png(&png, px).unwrap();
+                assert_eq!(
+                    qr_reader::read(&grid).as_deref(),
+                    Ok(text.as_str()),
+                    "{raw} {px}px"
+                );
+            }
+        }
+    }
+
+    /// Just enough of a QR decoder to read our own PNGs back (versions 1 to 6, level M, an
+    /// undamaged picture, no error correction), so the test needs no new dependency.
+    /// Layout and tables from ISO/IEC 18004.
+    mod qr_reader {
+        use image::ImageFormat;
+
+        /// The dark/light modules of the symbol, without the 4-module quiet zone, which must
+        /// be all white.
+        pub fn modules_from_png(png: &[u8], px: u32) -> Result<Vec<Vec<bool>>, String> {
+            let image = image::load_from_memory_with_format(png, ImageFormat::Png)
+                .map_err(|e| e.to_string())?
+                .to_luma8();
+            if image.width() != image.height() || image.width() % px != 0 {
+                return Err(format!("odd size {}x{}", image.width(), image.height()));
+            }
+            let quiet = 4 * px;
+            for (x, y, pixel) in image.enumerate_pixels() {
+                let inside = (quiet..image.width() - quiet).contains(&x)
+                    && (quiet..image.height() - quiet).contains(&y);
+                if !inside && pixel.0[0] != 255 {
+                    return Err(format!("quiet zone not white at {x},{y}"));
+                }
+            }
+            let n = image.width() / px - 8;
+            Ok((0..n)
+                .map(|y| {
+                    (0..n)
+                        .map(|x| {
+                            image
+                                .get_pixel((x + 4) * px + px / 2, (y + 4) * px + px / 2)
+                                .0[0]
+                                < 128
+                        })
+                        .collect()
+                })
+                .collect())
+        }
+
+        /// The text in a byte/alphanumeric/numeric-mode QR symbol.
+        pub fn read(grid: &[Vec<bool>]) -> Result<String, String> {
+            let n = grid.len();
+            if n < 21 || !(n - 17).is_multiple_of(4) || grid.iter().any(|row| row.len() != n) {
+                return Err(format!("not a QR symbol: {n} modules"));
+            }
+            let version = (n - 17) / 4;
+            // (data codewords per block, blocks) at level M.
+            let (per_block, blocks) = match version {
+                1 => (16, 1),
+                2 => (28, 1),
+                3 => (44, 1),
+                4 => (32, 2),
+                5 => (43, 2),
+                6 => (27, 4),
+                _ => return Err(format!("version {version} is beyond this reader")),
+            };
+            let mask = read_format(grid)?;
+            let dark = |x: usize, y: usize| grid[y][x] ^ masked(mask, x, y);
+
+            // Data modules in placement order: two-column strips from the right, zigzagging.
+            let mut bits = Vec::new();
+            let mut col = n - 1;
+            let mut upward = true;
+            loop {
+                if col == 6 {
+                    col -= 1;
+                }
+                for k in 0..n {
+                    let y = if upward { n - 1 - k } else { k };
+                    for x in [col, col - 1] {
+                        if !is_function(n, version, x, y) {
+                            bits.push(dark(x, y));
+                        }
+                    }
+                }
+                upward = !upward;
+                if col < 2 {
+                    break;
+                }
+                col -= 2;
+            }
+            let codewords: Vec<u8> = bits
+                .chunks_exact(8)
+                .map(|byte| byte.iter().fold(0u8, |acc, &b| (acc << 1) | u8::from(b)))
+                .collect();
+            // Blocks are interleaved codeword by codeword; all blocks have the same size here.
+            let mut data = Vec::with_capacity(per_block * blocks);
+            for block in 0..blocks {
+                for k in 0..per_block {
+                    data.push(codewords[k * blocks + block]);
+                }
+            }
+            decode_segments(&data)
+        }
+
+        /// The mask pattern from the format information next to the top-left finder.
+        fn read_format(grid: &[Vec<bool>]) -> Result<u32, String> {
+            const COORDS: [(usize, usize); 15] = [
+                (0, 8),
+                (1, 8),
+                (2, 8),
+                (3, 8),
+                (4, 8),
+                (5, 8),
+                (7, 8),
+                (8, 8),
+                (8, 7),
+                (8, 5),
+                (8, 4),
+                (8, 3),
+                (8, 2),
+                (8, 1),
+                (8, 0),
+            ];
+            let read = COORDS
+                .iter()
+                .fold(0u32, |acc, &(x, y)| (acc << 1) | u32::from(grid[y][x]));
+            // Level M is 00 in the two top bits; try each mask's BCH(15,5) code word.
+            (0..8)
+                .find(|&mask| format_word(mask) == read)
+                .ok_or_else(|| format!("format information {read:015b} is not level M"))
+        }
+
+        fn format_word(mask: u32) -> u32 {
+            let data = mask << 10;
+            let mut rem = data;
+            for i in (10..15).rev() {
+                if rem & (1 << i) != 0 {
+                    rem ^= 0x537 << (i - 10);
+                }
+            }
+            (data | rem) ^ 0x5412
+        }
+
+        fn masked(mask: u32, x: usize, y: usize) -> bool {
+            let (i, j) = (y, x);
+            match mask {
+                0 => (i + j) % 2 == 0,
+                1 => i % 2 == 0,
+                2 => j % 3 == 0,
+                3 => (i + j) % 3 == 0,
+                4 => (i / 2 + j / 3) % 2 == 0,
+                5 => (i * j) % 2 + (i * j) % 3 == 0,
+                6 => ((i * j) % 2 + (i * j) % 3) % 2 == 0,
+                _ => ((i + j) % 2 + (i * j) % 3) % 2 == 0,
+            }
+        }
+
+        /// Finder patterns with separators and format areas, timing lines, the alignment
+        /// pattern (one, for versions 2 to 6) and the dark module are not data.
+        fn is_function(n: usize, version: usize, x: usize, y: usize) -> bool {
+            let near_left = x < 9;
+            let near_top = y < 9;
+            let corner = (near_top && (near_left || x >= n - 8)) || (near_left && y >= n - 8);
+            let timing = x == 6 || y == 6;
+            let c = n - 7;
+            let alignment = version >= 2 && x.abs_diff(c) <= 2 && y.abs_diff(c) <= 2;
+            corner || timing || alignment
+        }
+
+        struct Bits<'a> {
+            data: &'a [u8],
+            at: usize,
+        }
+
+        impl Bits<'_> {
+            fn take(&mut self, count: usize) -> Result<u32, String> {
+                let mut value = 0;
+                for _ in 0..count {
+                    let byte = self.data.get(self.at / 8).ok_or("ran out of data")?;
+                    value = (value << 1) | u32::from((byte >> (7 - self.at % 8)) & 1);
+                    self.at += 1;
+                }
+                Ok(value)
+            }
+
+            fn left(&self) -> usize {
+                self.data.len() * 8 - self.at
+            }
+        }
+
+        fn decode_segments(data: &[u8]) -> Result<String, String> {
+            const ALPHANUMERIC: &[u8] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ $%*+-./:";
+            let mut bits = Bits { data, at: 0 };
+            let mut out = Vec::new();
+            while bits.left() >= 4 {
+                match bits.take(4)? {
+                    0 => break,
+                    0b0001 => {
+                        let mut count = bits.take(10)? as usize;
+                        while count > 0 {
+                            let digits = count.min(3);
+                            let value = bits.take([0, 4, 7, 10][digits])?;
+                            out.extend(format!("{value:0digits$}").bytes());
+                            count -= digits;
+                        }
+                    }
+                    0b0010 => {
+                        let mut count = bits.take(9)? as usize;
+                        while count >= 2 {
+                            let pair = bits.take(11)? as usize;
+                            out.push(ALPHANUMERIC[pair / 45]);
+                            out.push(ALPHANUMERIC[pair % 45]);
+                            count -= 2;
+                        }
+                        if count == 1 {
+                            out.push(ALPHANUMERIC[bits.take(6)? as usize]);
+                        }
+                    }
+                    0b0100 => {
+                        let count = bits.take(8)?;
+                        for _ in 0..count {
+                            out.push(bits.take(8)? as u8);
+                        }
+                    }
+                    mode => return Err(format!("mode {mode:04b} is beyond this reader")),
+                }
+            }
+            String::from_utf8(out).map_err(|e| e.to_string())
+        }
+    }
+}
