@@ -65,6 +65,17 @@ pub struct Config {
     )]
     pub jwt_secret: Option<String>,
 
+    /// Secret key for hashing citizen ids (to count distinct beneficiaries without storing the
+    /// ids). Generated once into the data directory when not given; every process must use the
+    /// same value, and changing it makes old and new hashes incomparable.
+    #[arg(
+        long,
+        env = "KHONGDEE_CITIZEN_ID_PEPPER",
+        hide_env_values = true,
+        global = true
+    )]
+    pub citizen_id_pepper: Option<String>,
+
     /// `iss` and `aud` of issued access tokens.
     #[arg(
         long,
@@ -181,6 +192,7 @@ impl Config {
             bind: "127.0.0.1:0".into(),
             data_dir: PathBuf::from(".khongdee"),
             jwt_secret: None,
+            citizen_id_pepper: None,
             jwt_issuer: "khongdee".into(),
             access_token_ttl_secs: 900,
             refresh_token_ttl_secs: 30 * 24 * 3600,
@@ -206,16 +218,38 @@ impl Config {
     /// The JWT signing secret: the configured one, or the one kept in the data directory
     /// (created on first use with 64 random bytes, readable only by the owner).
     pub fn resolve_jwt_secret(&self) -> std::io::Result<Vec<u8>> {
-        if let Some(secret) = self.jwt_secret.as_ref().filter(|s| !s.is_empty()) {
+        self.resolve_secret(
+            self.jwt_secret.as_deref(),
+            "jwt-secret",
+            "KHONGDEE_JWT_SECRET",
+        )
+    }
+
+    /// The key for citizen-id hashes, configured or kept in the data directory.
+    pub fn resolve_citizen_id_pepper(&self) -> std::io::Result<Vec<u8>> {
+        self.resolve_secret(
+            self.citizen_id_pepper.as_deref(),
+            "citizen-id-pepper",
+            "KHONGDEE_CITIZEN_ID_PEPPER",
+        )
+    }
+
+    fn resolve_secret(
+        &self,
+        given: Option<&str>,
+        file_name: &str,
+        variable: &str,
+    ) -> std::io::Result<Vec<u8>> {
+        if let Some(secret) = given.filter(|s| !s.is_empty()) {
             if secret.len() < 32 {
                 return Err(std::io::Error::new(
                     std::io::ErrorKind::InvalidInput,
-                    "KHONGDEE_JWT_SECRET must be at least 32 bytes long",
+                    format!("{variable} must be at least 32 bytes long"),
                 ));
             }
             return Ok(secret.as_bytes().to_vec());
         }
-        let path = self.data_dir.join("jwt-secret");
+        let path = self.data_dir.join(file_name);
         if let Ok(existing) = std::fs::read_to_string(&path) {
             let trimmed = existing.trim();
             if trimmed.len() >= 32 {
@@ -227,7 +261,7 @@ impl Config {
         rand::rngs::OsRng.fill_bytes(&mut bytes);
         let encoded = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes);
         write_private_file(&path, encoded.as_bytes())?;
-        tracing::info!(path = %path.display(), "generated a new JWT secret");
+        tracing::info!(path = %path.display(), "generated a new secret ({variable} was not set)");
         Ok(encoded.into_bytes())
     }
 }

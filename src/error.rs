@@ -422,6 +422,30 @@ pub fn field_text(code: &str) -> Text {
             "ไม่ใช่รหัสไปรษณีย์ของตำบลนี้",
         ),
         "invalid_code" => t("is not a known code", "ไม่พบรหัสนี้"),
+        "invalid_slug" => t(
+            "may contain only lower-case letters, digits and _, starting with a letter",
+            "ใช้ได้เฉพาะอักษรอังกฤษตัวเล็ก ตัวเลข และ _ โดยขึ้นต้นด้วยตัวอักษร",
+        ),
+        "invalid_year" => t(
+            "is not a year between 2000 and 2200 (or 2543–2743 BE)",
+            "ต้องเป็นปี ค.ศ. 2000–2200 (หรือ พ.ศ. 2543–2743)",
+        ),
+        "outside_season" => t(
+            "must lie within the harvest months",
+            "ต้องอยู่ในช่วงเดือนเก็บเกี่ยว",
+        ),
+        "invalid_clip_url" => t(
+            "must be Facebook, TikTok or YouTube links",
+            "ต้องเป็นลิงก์ Facebook, TikTok หรือ YouTube",
+        ),
+        "invalid_hashtag" => t(
+            "must be hashtags without spaces (1–100 characters each)",
+            "ต้องเป็นแฮชแท็กที่ไม่มีช่องว่าง (ยาว 1–100 ตัวอักษร)",
+        ),
+        "in_use" => t(
+            "cannot change while {count} records use it",
+            "เปลี่ยนไม่ได้ขณะที่มีข้อมูล {count} รายการใช้อยู่",
+        ),
         "invalid_digits" => t(
             "must be exactly {digits} digits",
             "ต้องเป็นตัวเลข {digits} หลัก",

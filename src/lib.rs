@@ -4,6 +4,8 @@
 //! This crate is both the `khongdee` binary and the library its tests start the app from.
 
 pub mod auth;
+pub mod calendar;
+pub mod catalog;
 pub mod clock;
 pub mod config;
 pub mod db;
@@ -52,6 +54,8 @@ pub struct AppState {
     pub docs_html: Arc<String>,
     pub tokens: Arc<auth::tokens::TokenService>,
     pub rate_limits: Arc<auth::ratelimit::RateLimits>,
+    /// Key of citizen-id hashes (see `thai_ids::CitizenId::beneficiary_hash`).
+    pub citizen_id_pepper: Arc<Vec<u8>>,
 }
 
 impl AppState {
@@ -98,8 +102,11 @@ pub fn prepare(config: Config, clock: SharedClock) -> Result<AppState, StartupEr
         }
         geo::data::load_shipped(&mut conn, clock.now_naive())
             .map_err(|e| StartupError::Data(e.to_string()))?;
+        catalog::crops::load_shipped(&mut conn, clock.now_naive())
+            .map_err(|e| StartupError::Data(format!("loading crops failed: {e}")))?;
     }
     let secret = config.resolve_jwt_secret()?;
+    let citizen_id_pepper = config.resolve_citizen_id_pepper()?;
     let tokens = auth::tokens::TokenService::new(
         &secret,
         &config.jwt_issuer,
@@ -110,6 +117,7 @@ pub fn prepare(config: Config, clock: SharedClock) -> Result<AppState, StartupEr
     Ok(AppState {
         tokens: Arc::new(tokens),
         rate_limits: Arc::new(auth::ratelimit::RateLimits::new(&config)),
+        citizen_id_pepper: Arc::new(citizen_id_pepper),
         pool,
         db_stats,
         backend: url.backend(),
@@ -128,7 +136,9 @@ pub fn routes(cfg: &mut ServiceConfig) {
         utoipa_actix_web::scope("/v1")
             .configure(auth::routes)
             .configure(geo::routes)
-            .configure(laos::routes),
+            .configure(laos::routes)
+            .configure(catalog::routes)
+            .configure(calendar::routes),
     );
 }
 

@@ -53,7 +53,7 @@ enum Command {
     CreateUser {
         #[arg(long)]
         username: String,
-        /// admin, province_officer, district_officer or lao_staff.
+        /// admin, province_officer, district_officer, lao_staff or producer.
         #[arg(long, default_value = "admin")]
         role: Role,
         #[arg(long)]
@@ -71,6 +71,9 @@ enum Command {
         /// DLA code of the LAO (LAO staff).
         #[arg(long)]
         lao: Option<String>,
+        /// Producer id (producer accounts).
+        #[arg(long)]
+        producer: Option<i64>,
         /// Read the password from the first line of standard input.
         #[arg(long)]
         password_stdin: bool,
@@ -115,6 +118,7 @@ fn main() -> ExitCode {
             province,
             district,
             lao,
+            producer,
             password_stdin,
         } => create_user(
             cli.config,
@@ -128,6 +132,7 @@ fn main() -> ExitCode {
                 province_code: province,
                 district_code: district,
                 lao_code: lao,
+                producer_id: producer,
             },
             password_stdin,
         ),
@@ -159,7 +164,8 @@ fn serve(config: Config) -> CliResult {
     };
     if should_seed {
         let mut conn = state.pool.get()?;
-        let report = seed::seed_demo(&mut conn, clock.now_naive()).map_err(|e| e.describe())?;
+        let report = seed::seed_demo(&mut conn, &state.citizen_id_pepper, clock.now_naive())
+            .map_err(|e| e.describe())?;
         tracing::info!(?report, "loaded demo data");
         announce_demo();
     }
@@ -197,7 +203,8 @@ fn seed_command(config: Config, demo: bool) -> CliResult {
     let clock = SystemClock;
     let state = khongdee::prepare(config, Arc::new(clock))?;
     let mut conn = state.pool.get()?;
-    let report = seed::seed_demo(&mut conn, clock.now_naive()).map_err(|e| e.describe())?;
+    let report = seed::seed_demo(&mut conn, &state.citizen_id_pepper, clock.now_naive())
+        .map_err(|e| e.describe())?;
     tracing::info!(?report, "demo data loaded");
     announce_demo();
     Ok(())

@@ -20,6 +20,8 @@ use crate::error::{FieldErrorBody, Problem};
         (name = "auth", description = "Tokens (OAuth 2.0 password, client-credentials and refresh grants), revocation, the caller's account"),
         (name = "accounts", description = "Officer, staff and partner-client accounts"),
         (name = "laos", description = "Local administrative organizations (อปท.): registry, profiles and hashtags"),
+        (name = "catalog", description = "Crops, producers and products with their stories"),
+        (name = "calendar", description = "District harvest calendars: grids, in-season queries, iCalendar feeds"),
         (name = "geography", description = "Provinces, districts, subdistricts and postal codes (DOPA codes; public)"),
     ),
     components(schemas(Problem, FieldErrorBody))

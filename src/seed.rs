@@ -15,13 +15,16 @@ use crate::auth::partners::{self, NewPartnerClient};
 use crate::auth::tokens::sha256_hex;
 use crate::auth::users::{self, NewUser};
 use crate::auth::{Role, password};
-use crate::db::schema::{laos, partner_clients};
+use crate::calendar::model::{self as calendar_model, NewEntry};
+use crate::catalog::producers::{self as catalog_producers, NewProducer, ProducerKind};
+use crate::catalog::products::{self as catalog_products, NewProduct};
+use crate::db::schema::{laos, partner_clients, producers, products};
 use crate::db::{self, DbConn, settings};
 use crate::error::ApiError;
 use crate::laos::LaoType;
 
 /// Bumped when the demo data set grows, so that `seed --demo` adds what is new.
-const DEMO_VERSION: &str = "1";
+const DEMO_VERSION: &str = "2";
 const DEMO_MARKER: &str = "demo_seed_version";
 
 /// The password of every demo account.
@@ -175,6 +178,240 @@ const DEMO_ACCOUNTS: &[DemoAccount] = &[
     },
 ];
 
+struct DemoProducer {
+    lao: &'static str,
+    name: &'static str,
+    kind: ProducerKind,
+    phone: &'static str,
+    description: &'static str,
+    products: &'static [DemoProduct],
+}
+
+struct DemoProduct {
+    crop: &'static str,
+    title: &'static str,
+    variety: &'static str,
+    story: &'static str,
+    hashtags: &'static [&'static str],
+}
+
+const DEMO_PRODUCERS: &[DemoProducer] = &[
+    DemoProducer {
+        lao: "6630691",
+        name: "วิสาหกิจชุมชนลำไยแม่ปะ",
+        kind: ProducerKind::CommunityEnterprise,
+        phone: "080 000 0001",
+        description: "สมาชิก 24 ครัวเรือน ปลูกลำไยอีดอและสีชมพูบนพื้นที่ 180 ไร่",
+        products: &[DemoProduct {
+            crop: "longan",
+            title: "ลำไยอีดอ เกรด AA ช่อสด",
+            variety: "อีดอ",
+            story: "ลำไยแม่ปะเก็บเช้า คัดช่อที่ลูกโตสม่ำเสมอ ส่งตรงจากสวนของสมาชิกวิสาหกิจชุมชน",
+            hashtags: &["#ลำไยแม่ปะ"],
+        }],
+    },
+    DemoProducer {
+        lao: "3630690",
+        name: "สวนมะม่วงป้าแก้ว",
+        kind: ProducerKind::Farmer,
+        phone: "080 000 0002",
+        description: "สวนมะม่วงน้ำดอกไม้สีทองริมเมืองแม่สอด",
+        products: &[DemoProduct {
+            crop: "mango",
+            title: "มะม่วงน้ำดอกไม้สีทอง",
+            variety: "น้ำดอกไม้สีทอง",
+            story: "ป้าแก้วห่อผลทุกลูกตั้งแต่ยังเล็ก ผิวจึงเหลืองสวยไร้รอย",
+            hashtags: &["#มะม่วงแม่สอด"],
+        }],
+    },
+    DemoProducer {
+        lao: "6630790",
+        name: "กลุ่มเกษตรกรผู้ปลูกอะโวคาโดพบพระ",
+        kind: ProducerKind::CommunityEnterprise,
+        phone: "080 000 0003",
+        description: "อะโวคาโดบนดอยพบพระ หลายสายพันธุ์ เก็บได้ยาวตั้งแต่มิถุนายนถึงกุมภาพันธ์",
+        products: &[DemoProduct {
+            crop: "avocado",
+            title: "อะโวคาโดแฮสพบพระ",
+            variety: "แฮส",
+            story: "อากาศเย็นบนที่สูงของพบพระทำให้อะโวคาโดเนื้อแน่น มัน และหอม",
+            hashtags: &["#อะโวคาโดพบพระ"],
+        }],
+    },
+    DemoProducer {
+        lao: "6220290",
+        name: "สวนทุเรียนลุงชม",
+        kind: ProducerKind::Farmer,
+        phone: "080 000 0004",
+        description: "ทุเรียนหมอนทองและมังคุดจากขลุง จันทบุรี",
+        products: &[
+            DemoProduct {
+                crop: "durian",
+                title: "ทุเรียนหมอนทองจันท์ ตัดแก่ 80%",
+                variety: "หมอนทอง",
+                story: "ลุงชมนับวันดอกบานทุกต้น ตัดเมื่อแก่ได้ที่ เนื้อแห้ง หวานมัน",
+                hashtags: &["#ทุเรียนจันท์"],
+            },
+            DemoProduct {
+                crop: "mangosteen",
+                title: "มังคุดผิวมัน ลูกใหญ่",
+                variety: "พื้นเมือง",
+                story: "มังคุดจากต้นอายุกว่า 40 ปี ในสวนผสมของลุงชม",
+                hashtags: &["#มังคุดจันท์"],
+            },
+        ],
+    },
+    DemoProducer {
+        lao: "6860490",
+        name: "วิสาหกิจชุมชนทุเรียนนาขา",
+        kind: ProducerKind::CommunityEnterprise,
+        phone: "080 000 0005",
+        description: "ทุเรียนและมังคุดปลายฤดูจากหลังสวน ชุมพร",
+        products: &[DemoProduct {
+            crop: "durian",
+            title: "ทุเรียนหมอนทองหลังสวน",
+            variety: "หมอนทอง",
+            story: "ทุเรียนภาคใต้ออกหลังภาคตะวันออก ต่อฤดูให้คนรักทุเรียนได้กินยาวถึงกันยายน",
+            hashtags: &["#ทุเรียนหลังสวน"],
+        }],
+    },
+    DemoProducer {
+        lao: "6860190",
+        name: "กลุ่มกาแฟโรบัสต้าขุนกระทิง",
+        kind: ProducerKind::CommunityEnterprise,
+        phone: "080 000 0006",
+        description: "กาแฟโรบัสต้าคั่วเองในชุมชน",
+        products: &[DemoProduct {
+            crop: "robusta_coffee",
+            title: "เมล็ดกาแฟโรบัสต้าคั่วกลาง",
+            variety: "โรบัสต้า",
+            story: "เก็บเฉพาะผลสุกแดง ตากบนลานในชุมชน คั่วเป็นรอบเล็กทุกสัปดาห์",
+            hashtags: &["#กาแฟชุมพร"],
+        }],
+    },
+];
+
+/// Harvest calendar rows for the demo districts, after the programme's seasons data
+/// (../shared/data/harvest/seasons.csv: DOAE, OAE, HRDI, FAO GIEWS, Technology Chaoban).
+/// District, crop, first and last month, peak, source.
+type DemoSeason = (
+    &'static str,
+    &'static str,
+    u32,
+    u32,
+    Option<(u32, u32)>,
+    &'static str,
+);
+
+const DEMO_SEASONS: &[DemoSeason] = &[
+    (
+        "6306",
+        "longan",
+        6,
+        9,
+        Some((7, 8)),
+        "ndoae.doae.go.th/longan2012",
+    ),
+    (
+        "6306",
+        "mango",
+        5,
+        6,
+        Some((5, 6)),
+        "technologychaoban 2566",
+    ),
+    (
+        "6307",
+        "avocado",
+        6,
+        2,
+        Some((9, 11)),
+        "HRDI hkm.hrdi.or.th/Knowledge/detail/586",
+    ),
+    (
+        "6301",
+        "longan",
+        6,
+        9,
+        Some((7, 8)),
+        "ndoae.doae.go.th/longan2012",
+    ),
+    (
+        "6301",
+        "rice_main_crop",
+        10,
+        12,
+        Some((11, 11)),
+        "FAO GIEWS tha0001e",
+    ),
+    (
+        "2202",
+        "durian",
+        4,
+        6,
+        Some((5, 5)),
+        "DOAE; technologychaoban 2566",
+    ),
+    (
+        "2202",
+        "mangosteen",
+        4,
+        6,
+        Some((5, 5)),
+        "technologychaoban 2566",
+    ),
+    (
+        "2203",
+        "mangosteen",
+        4,
+        6,
+        Some((5, 5)),
+        "technologychaoban 2566",
+    ),
+    (
+        "2203",
+        "rambutan",
+        4,
+        6,
+        Some((5, 5)),
+        "technologychaoban 2566",
+    ),
+    (
+        "2203",
+        "longkong",
+        6,
+        7,
+        Some((6, 7)),
+        "technologychaoban 2566",
+    ),
+    (
+        "2103",
+        "durian",
+        4,
+        6,
+        Some((5, 5)),
+        "DOAE; technologychaoban 2566",
+    ),
+    ("8604", "durian", 6, 9, Some((7, 8)), "DOAE; OAE สศท.8"),
+    (
+        "8604",
+        "mangosteen",
+        6,
+        9,
+        Some((7, 8)),
+        "technologychaoban 2566; OAE สศท.8",
+    ),
+    ("8601", "durian", 6, 9, Some((7, 8)), "DOAE; OAE สศท.8"),
+    (
+        "8601",
+        "robusta_coffee",
+        12,
+        3,
+        Some((1, 2)),
+        "common practice (unverified)",
+    ),
+];
+
 /// What a seed run did.
 #[derive(Debug, Default, Serialize)]
 pub struct SeedReport {
@@ -182,6 +419,9 @@ pub struct SeedReport {
     pub laos: usize,
     pub accounts: usize,
     pub partner_clients: usize,
+    pub producers: usize,
+    pub products: usize,
+    pub calendar_entries: usize,
 }
 
 /// Whether the database holds no data of its own yet (shipped reference data does not count).
@@ -191,7 +431,11 @@ pub fn database_is_empty(conn: &mut DbConn) -> Result<bool, ApiError> {
 }
 
 /// Loads the demo data set. The password hash is computed once, outside any transaction.
-pub fn seed_demo(conn: &mut DbConn, now: NaiveDateTime) -> Result<SeedReport, ApiError> {
+pub fn seed_demo(
+    conn: &mut DbConn,
+    pepper: &[u8],
+    now: NaiveDateTime,
+) -> Result<SeedReport, ApiError> {
     if settings::get(conn, DEMO_MARKER)?.as_deref() == Some(DEMO_VERSION) {
         return Ok(SeedReport {
             already_seeded: true,
@@ -208,6 +452,14 @@ pub fn seed_demo(conn: &mut DbConn, now: NaiveDateTime) -> Result<SeedReport, Ap
             report.accounts += seed_account(conn, account, &password_hash, now)?;
         }
         report.partner_clients += seed_partner(conn, now)?;
+        for demo in DEMO_PRODUCERS {
+            let (producers, products) = seed_producer(conn, demo, pepper, now)?;
+            report.producers += producers;
+            report.products += products;
+        }
+        for season in DEMO_SEASONS {
+            report.calendar_entries += seed_season(conn, season, now)?;
+        }
         settings::set(conn, DEMO_MARKER, DEMO_VERSION, now)?;
         Ok(report)
     })
@@ -253,9 +505,102 @@ fn seed_account(
         province_code: area(Role::ProvinceOfficer),
         district_code: area(Role::DistrictOfficer),
         lao_code: area(Role::LaoStaff),
+        producer_id: None,
     };
     users::create(conn, None, &new, password_hash, now)?;
     Ok(1)
+}
+
+fn seed_producer(
+    conn: &mut DbConn,
+    demo: &DemoProducer,
+    pepper: &[u8],
+    now: NaiveDateTime,
+) -> Result<(usize, usize), ApiError> {
+    let lao = crate::laos::model::find_by_code(conn, demo.lao)?
+        .ok_or_else(|| ApiError::internal(format!("demo LAO {} missing", demo.lao)))?;
+    let existing: Option<i64> = producers::table
+        .filter(producers::lao_id.eq(lao.id))
+        .filter(producers::display_name.eq(demo.name))
+        .select(producers::id)
+        .first(conn)
+        .optional()?;
+    let (producer_id, added) = match existing {
+        Some(id) => (id, 0),
+        None => {
+            let new = NewProducer {
+                kind: demo.kind,
+                display_name: demo.name.to_string(),
+                description: Some(demo.description.to_string()),
+                contact_phone: demo.phone.to_string(),
+                promptpay_id: Some(demo.phone.to_string()),
+                citizen_id: None,
+                registration_no: None,
+            };
+            (catalog_producers::create(conn, &lao, &new, pepper, now)?, 1)
+        }
+    };
+    let (producer, _) = catalog_producers::find_with_lao(conn, producer_id)?
+        .ok_or_else(|| ApiError::internal("demo producer vanished"))?;
+    let mut products_added = 0;
+    for product in demo.products {
+        let exists: i64 = products::table
+            .filter(products::producer_id.eq(producer_id))
+            .filter(products::title.eq(product.title))
+            .count()
+            .get_result(conn)?;
+        if exists > 0 {
+            continue;
+        }
+        let new = NewProduct {
+            crop: product.crop.to_string(),
+            title: product.title.to_string(),
+            variety: Some(product.variety.to_string()),
+            grade: None,
+            description: None,
+            story: Some(product.story.to_string()),
+            photo_urls: vec![],
+            clip_urls: vec![],
+            hashtags: product.hashtags.iter().map(|t| t.to_string()).collect(),
+        };
+        catalog_products::create(conn, &producer, &new, now)?;
+        products_added += 1;
+    }
+    Ok((added, products_added))
+}
+
+fn seed_season(
+    conn: &mut DbConn,
+    (district_code, crop, start, end, peak, source): &(
+        &str,
+        &str,
+        u32,
+        u32,
+        Option<(u32, u32)>,
+        &str,
+    ),
+    now: NaiveDateTime,
+) -> Result<usize, ApiError> {
+    let district = crate::geo::model::find_district(conn, district_code)?
+        .ok_or_else(|| ApiError::internal(format!("district {district_code} missing")))?;
+    let new = NewEntry {
+        crop: crop.to_string(),
+        start_month: *start,
+        end_month: *end,
+        peak_start_month: peak.map(|p| p.0),
+        peak_end_month: peak.map(|p| p.1),
+        expected_yield: None,
+        yield_unit: None,
+        notes: None,
+        source: Some(source.to_string()),
+        year: None,
+    };
+    match calendar_model::create(conn, &district, &new, None, now) {
+        Ok(_) => Ok(1),
+        // Already there (every-year entry of that crop).
+        Err(e) if e.kind() == crate::error::ErrorKind::AlreadyExists => Ok(0),
+        Err(e) => Err(e),
+    }
 }
 
 fn seed_partner(conn: &mut DbConn, now: NaiveDateTime) -> Result<usize, ApiError> {

@@ -41,6 +41,7 @@ pub struct UserRow {
     pub updated_at: NaiveDateTime,
     pub password_changed_at: NaiveDateTime,
     pub last_login_at: Option<NaiveDateTime>,
+    pub producer_id: Option<i64>,
 }
 
 impl UserRow {
@@ -54,7 +55,7 @@ impl UserRow {
             province_code: self.province_code.clone(),
             district_code: self.district_code.clone(),
             lao_id: self.lao_id,
-            producer_id: None,
+            producer_id: self.producer_id,
         }
     }
 
@@ -65,7 +66,7 @@ impl UserRow {
             province_code,
             district_code: self.district_code.clone().unwrap_or_default(),
             lao_id: self.lao_id,
-            producer_id: None,
+            producer_id: self.producer_id,
             // Province officers and the staff of a provincial administrative organization have
             // no district.
             province_wide: self.district_code.is_none(),
@@ -92,6 +93,8 @@ pub struct User {
     pub district_code: Option<String>,
     /// DLA code of the LAO (LAO staff and producers).
     pub lao_code: Option<String>,
+    /// The producer record a producer account manages.
+    pub producer_id: Option<i64>,
     pub active: bool,
     pub created_at: chrono::DateTime<chrono::FixedOffset>,
     pub updated_at: chrono::DateTime<chrono::FixedOffset>,
@@ -111,6 +114,7 @@ impl User {
             province_code: row.province_code,
             district_code: row.district_code,
             lao_code,
+            producer_id: row.producer_id,
             active: row.active,
             created_at: to_bangkok(row.created_at),
             updated_at: to_bangkok(row.updated_at),
@@ -160,6 +164,8 @@ pub struct NewUser {
     pub district_code: Option<String>,
     /// DLA code of the LAO: required for LAO staff.
     pub lao_code: Option<String>,
+    /// The producer record: required for producer accounts.
+    pub producer_id: Option<i64>,
 }
 
 /// Changes to an account. Role and area are fixed: create a new account instead.
@@ -182,41 +188,71 @@ pub struct UserChanges {
 }
 
 /// The account's area, resolved and checked from a [`NewUser`].
+#[derive(Default)]
 struct ResolvedArea {
     province_code: Option<String>,
     district_code: Option<String>,
     lao_id: Option<i64>,
+    producer_id: Option<i64>,
     place: Option<Place>,
+}
+
+impl ResolvedArea {
+    /// The area of an LAO (staff) or of one of its producers.
+    fn of_lao(lao: &lao_model::LaoRow, place: Place) -> ResolvedArea {
+        ResolvedArea {
+            province_code: Some(lao.province_code.clone()),
+            // Staff of a provincial administrative organization have no district.
+            district_code: (!place.province_wide).then(|| lao.district_code.clone()),
+            lao_id: Some(lao.id),
+            producer_id: place.producer_id,
+            place: Some(place),
+        }
+    }
+}
+
+/// Each role names its area with one field; the others must be absent.
+fn area_field(role: Role) -> Option<&'static str> {
+    match role {
+        Role::ProvinceOfficer => Some("province_code"),
+        Role::DistrictOfficer => Some("district_code"),
+        Role::LaoStaff => Some("lao_code"),
+        Role::Producer => Some("producer_id"),
+        Role::Admin | Role::Partner => None,
+    }
 }
 
 fn resolve_area(conn: &mut DbConn, new: &NewUser) -> ApiResult<ResolvedArea> {
     let mut errors = Vec::new();
-    let not_allowed = |field: &str, given: bool, errors: &mut Vec<FieldError>| {
-        if given {
+    let given = [
+        ("province_code", new.province_code.is_some()),
+        ("district_code", new.district_code.is_some()),
+        ("lao_code", new.lao_code.is_some()),
+        ("producer_id", new.producer_id.is_some()),
+    ];
+    let wanted = area_field(new.role);
+    for (field, present) in given {
+        // A district officer may also name the district's province.
+        let tolerated = new.role == Role::DistrictOfficer && field == "province_code";
+        if present && Some(field) != wanted && !tolerated {
             errors.push(FieldError::new(field, "not_allowed"));
         }
+    }
+    let missing_or_unknown = |field: &str, given: bool| {
+        FieldError::new(field, if given { "invalid_code" } else { "required" })
     };
     let resolved = match new.role {
-        Role::Admin => {
-            not_allowed("province_code", new.province_code.is_some(), &mut errors);
-            not_allowed("district_code", new.district_code.is_some(), &mut errors);
-            not_allowed("lao_code", new.lao_code.is_some(), &mut errors);
-            ResolvedArea {
-                province_code: None,
-                district_code: None,
-                lao_id: None,
-                place: None,
-            }
+        Role::Admin => ResolvedArea::default(),
+        Role::Partner => {
+            // Partners are partner clients, not accounts.
+            errors.push(FieldError::new("role", "not_allowed"));
+            ResolvedArea::default()
         }
         Role::ProvinceOfficer => {
-            not_allowed("district_code", new.district_code.is_some(), &mut errors);
-            not_allowed("lao_code", new.lao_code.is_some(), &mut errors);
-            let code = new.province_code.clone().unwrap_or_default();
-            match crate::geo::model::find_province(conn, &code)? {
+            let code = new.province_code.as_deref().unwrap_or_default();
+            match crate::geo::model::find_province(conn, code)? {
                 Some(p) => ResolvedArea {
                     province_code: Some(p.code.clone()),
-                    district_code: None,
-                    lao_id: None,
                     place: Some(Place {
                         province_code: p.code,
                         district_code: String::new(),
@@ -224,27 +260,20 @@ fn resolve_area(conn: &mut DbConn, new: &NewUser) -> ApiResult<ResolvedArea> {
                         producer_id: None,
                         province_wide: true,
                     }),
+                    ..Default::default()
                 },
                 None => {
-                    let code = if new.province_code.is_none() {
-                        "required"
-                    } else {
-                        "invalid_code"
-                    };
-                    errors.push(FieldError::new("province_code", code));
-                    ResolvedArea {
-                        province_code: None,
-                        district_code: None,
-                        lao_id: None,
-                        place: None,
-                    }
+                    errors.push(missing_or_unknown(
+                        "province_code",
+                        new.province_code.is_some(),
+                    ));
+                    ResolvedArea::default()
                 }
             }
         }
         Role::DistrictOfficer => {
-            not_allowed("lao_code", new.lao_code.is_some(), &mut errors);
-            let code = new.district_code.clone().unwrap_or_default();
-            match crate::geo::model::find_district(conn, &code)? {
+            let code = new.district_code.as_deref().unwrap_or_default();
+            match crate::geo::model::find_district(conn, code)? {
                 Some(d) => {
                     if new
                         .province_code
@@ -256,64 +285,51 @@ fn resolve_area(conn: &mut DbConn, new: &NewUser) -> ApiResult<ResolvedArea> {
                     ResolvedArea {
                         province_code: Some(d.province_code.clone()),
                         district_code: Some(d.code.clone()),
-                        lao_id: None,
                         place: Some(Place::district(&d.province_code, &d.code)),
+                        ..Default::default()
                     }
                 }
                 None => {
-                    let code = if new.district_code.is_none() {
-                        "required"
-                    } else {
-                        "invalid_code"
-                    };
-                    errors.push(FieldError::new("district_code", code));
-                    ResolvedArea {
-                        province_code: None,
-                        district_code: None,
-                        lao_id: None,
-                        place: None,
-                    }
+                    errors.push(missing_or_unknown(
+                        "district_code",
+                        new.district_code.is_some(),
+                    ));
+                    ResolvedArea::default()
                 }
             }
         }
         Role::LaoStaff => {
-            not_allowed("province_code", new.province_code.is_some(), &mut errors);
-            not_allowed("district_code", new.district_code.is_some(), &mut errors);
-            let code = new.lao_code.clone().unwrap_or_default();
-            match lao_model::find_by_code(conn, &code)? {
+            let code = new.lao_code.as_deref().unwrap_or_default();
+            match lao_model::find_by_code(conn, code)? {
                 Some(lao) => {
                     let place = lao.place();
-                    ResolvedArea {
-                        province_code: Some(lao.province_code.clone()),
-                        district_code: (!place.province_wide).then(|| lao.district_code.clone()),
-                        lao_id: Some(lao.id),
-                        place: Some(place),
-                    }
+                    ResolvedArea::of_lao(&lao, place)
                 }
                 None => {
-                    let code = if new.lao_code.is_none() {
-                        "required"
-                    } else {
-                        "invalid_code"
-                    };
-                    errors.push(FieldError::new("lao_code", code));
-                    ResolvedArea {
-                        province_code: None,
-                        district_code: None,
-                        lao_id: None,
-                        place: None,
-                    }
+                    errors.push(missing_or_unknown("lao_code", new.lao_code.is_some()));
+                    ResolvedArea::default()
                 }
             }
         }
-        // Producer accounts are tied to a producer record; partners are partner clients.
-        Role::Producer | Role::Partner => {
-            errors.push(FieldError::new("role", "not_allowed"));
-            ResolvedArea {
-                province_code: None,
-                district_code: None,
-                lao_id: None,
-                place: None,
+        Role::Producer => {
+            let found = match new.producer_id {
+                Some(id) => crate::catalog::producers::find_with_lao(conn, id)?,
+                None => None,
+            };
+            match found {
+                Some((producer, lao)) => {
+                    let place = producer.place(&lao);
+                    ResolvedArea::of_lao(&lao, place)
+                }
+                None => {
+                    let code = if new.producer_id.is_some() {
+                        "not_found"
+                    } else {
+                        "required"
+                    };
+                    errors.push(FieldError::new("producer_id", code));
+                    ResolvedArea::default()
+                }
             }
         }
     };
@@ -404,6 +420,7 @@ pub fn create(
             users::province_code.eq(&area.province_code),
             users::district_code.eq(&area.district_code),
             users::lao_id.eq(area.lao_id),
+            users::producer_id.eq(area.producer_id),
             users::active.eq(true),
             users::created_by.eq(principal.and_then(Principal::user_id)),
             users::created_at.eq(now),

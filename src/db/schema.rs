@@ -86,6 +86,7 @@ diesel::table! {
         updated_at -> Timestamp,
         password_changed_at -> Timestamp,
         last_login_at -> Nullable<Timestamp>,
+        producer_id -> Nullable<BigInt>,
     }
 }
 
@@ -135,7 +136,89 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    crops (id) {
+        id -> BigInt,
+        slug -> Text,
+        name_th -> Text,
+        name_en -> Text,
+        category -> Text,
+        sale_unit -> Text,
+        active -> Bool,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    producers (id) {
+        id -> BigInt,
+        lao_id -> BigInt,
+        province_code -> Text,
+        district_code -> Text,
+        kind -> Text,
+        display_name -> Text,
+        description -> Nullable<Text>,
+        contact_phone -> Text,
+        promptpay_id -> Nullable<Text>,
+        citizen_id_hash -> Nullable<Text>,
+        registration_no -> Nullable<Text>,
+        active -> Bool,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    products (id) {
+        id -> BigInt,
+        producer_id -> BigInt,
+        lao_id -> BigInt,
+        province_code -> Text,
+        district_code -> Text,
+        crop_id -> BigInt,
+        title -> Text,
+        variety -> Nullable<Text>,
+        grade -> Nullable<Text>,
+        description -> Nullable<Text>,
+        story -> Nullable<Text>,
+        photo_urls -> Text,
+        clip_urls -> Text,
+        hashtags -> Text,
+        active -> Bool,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    harvest_calendar_entries (id) {
+        id -> BigInt,
+        district_code -> Text,
+        province_code -> Text,
+        crop_id -> BigInt,
+        start_month -> Integer,
+        end_month -> Integer,
+        peak_start_month -> Nullable<Integer>,
+        peak_end_month -> Nullable<Integer>,
+        expected_yield -> Nullable<BigInt>,
+        yield_unit -> Nullable<Text>,
+        notes -> Nullable<Text>,
+        source -> Nullable<Text>,
+        year -> Nullable<Integer>,
+        created_by -> Nullable<BigInt>,
+        updated_by -> Nullable<BigInt>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(districts -> provinces (province_code));
+diesel::joinable!(producers -> laos (lao_id));
+diesel::joinable!(products -> producers (producer_id));
+diesel::joinable!(products -> crops (crop_id));
+diesel::joinable!(harvest_calendar_entries -> crops (crop_id));
+diesel::joinable!(harvest_calendar_entries -> districts (district_code));
 diesel::joinable!(subdistricts -> districts (district_code));
 diesel::joinable!(postal_codes -> subdistricts (subdistrict_code));
 diesel::joinable!(laos -> districts (district_code));
@@ -156,4 +239,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     partner_client_laos,
     auth_sessions,
     refresh_tokens,
+    crops,
+    producers,
+    products,
+    harvest_calendar_entries,
 );

@@ -91,6 +91,35 @@ pub struct SubdistrictDetail {
     pub province: Province,
 }
 
+/// A province or district by code and names.
+#[derive(Clone, Debug, Serialize, ToSchema)]
+#[schema(example = json!({"code": "6306", "name_th": "แม่สอด", "name_en": "Mae Sot"}))]
+pub struct AreaName {
+    pub code: String,
+    pub name_th: String,
+    pub name_en: String,
+}
+
+impl From<District> for AreaName {
+    fn from(d: District) -> Self {
+        AreaName {
+            code: d.code,
+            name_th: d.name_th,
+            name_en: d.name_en,
+        }
+    }
+}
+
+impl From<Province> for AreaName {
+    fn from(p: Province) -> Self {
+        AreaName {
+            code: p.code,
+            name_th: p.name_th,
+            name_en: p.name_en,
+        }
+    }
+}
+
 pub const PROVINCE: Text = Text {
     en: "province",
     th: "จังหวัด",

@@ -16,6 +16,7 @@ use crate::db::DbConn;
 use crate::db::schema::{districts, laos, provinces};
 use crate::error::{ApiError, ApiResult, ErrorKind, FieldError, Problem};
 use crate::extract::{ValidJson, ValidQuery};
+use crate::geo::model::AreaName;
 use crate::pagination::{Page, decode_cursor, page_from, page_size};
 use crate::validate::{PhoneNumber, http_url, thai_phone};
 
@@ -24,14 +25,6 @@ pub fn routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
         .service(get_lao)
         .service(create_lao)
         .service(update_lao);
-}
-
-/// A place name in both languages.
-#[derive(Clone, Debug, Serialize, ToSchema)]
-pub struct AreaName {
-    pub code: String,
-    pub name_th: String,
-    pub name_en: String,
 }
 
 /// A local administrative organization.

@@ -237,7 +237,7 @@ async fn accounts_are_listed_and_read_within_the_area() {
         names.sort();
         names
     };
-    assert_eq!(list(w.admin.token.clone(), "").await.len(), 7);
+    assert_eq!(list(w.admin.token.clone(), "").await.len(), 8);
     assert_eq!(
         list(w.province_officer.token.clone(), "").await,
         vec![
@@ -245,14 +245,27 @@ async fn accounts_are_listed_and_read_within_the_area() {
             "maesot.officer",
             "maesot.staff",
             "muangtak.officer",
-            "tak.officer"
+            "tak.officer",
+            "world.farmer"
         ]
     );
     assert_eq!(
         list(w.district_officer.token.clone(), "").await,
-        vec!["maepa.staff", "maesot.officer", "maesot.staff"]
+        vec![
+            "maepa.staff",
+            "maesot.officer",
+            "maesot.staff",
+            "world.farmer"
+        ]
     );
-    assert_eq!(list(w.staff.token.clone(), "").await, vec!["maesot.staff"]);
+    assert_eq!(
+        list(w.staff.token.clone(), "").await,
+        vec!["maesot.staff", "world.farmer"]
+    );
+    assert_eq!(
+        list(w.producer.token.clone(), "").await,
+        vec!["world.farmer"]
+    );
     assert_eq!(
         list(w.admin.token.clone(), "?role=lao_staff").await,
         vec!["maepa.staff", "maesot.staff"]
@@ -286,7 +299,7 @@ async fn accounts_are_listed_and_read_within_the_area() {
             None => break,
         }
     }
-    assert_eq!(seen.len(), 7);
+    assert_eq!(seen.len(), 8);
     assert!(seen.windows(2).all(|p| p[0] < p[1]));
     let res = app
         .get("/v1/users?cursor=garbage")

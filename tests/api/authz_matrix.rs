@@ -10,7 +10,7 @@ use serde_json::{Value, json};
 use crate::helpers::*;
 
 /// Callers, in the order of the expectation arrays.
-const WHO: [&str; 9] = [
+const WHO: [&str; 10] = [
     "anonymous",
     "admin",
     "province_officer",
@@ -20,25 +20,33 @@ const WHO: [&str; 9] = [
     "lao_staff",
     "other_lao_staff",
     "partner",
+    "producer",
 ];
 
 struct Case {
     method: Method,
     /// The route as the OpenAPI document names it.
     route: &'static str,
-    /// The concrete path to call.
-    path: String,
+    /// The concrete path to call: one for every caller, or one per caller (deletions).
+    path: Vec<String>,
     /// The body for the n-th call (so creations do not collide).
     body: fn(usize) -> Option<Value>,
-    expect: [u16; 9],
+    expect: [u16; 10],
 }
 
 fn none(_: usize) -> Option<Value> {
     None
 }
 
-async fn call(app: &TestApp, case: &Case, token: Option<&str>, n: usize) -> (u16, String) {
-    let mut req = app.request(case.method.clone(), &case.path);
+async fn call(
+    app: &TestApp,
+    case: &Case,
+    who: usize,
+    token: Option<&str>,
+    n: usize,
+) -> (u16, String) {
+    let path = case.path.get(who).unwrap_or(&case.path[0]);
+    let mut req = app.request(case.method.clone(), path);
     if let Some(token) = token {
         req = req.bearer_auth(token);
     }
@@ -57,9 +65,8 @@ async fn call(app: &TestApp, case: &Case, token: Option<&str>, n: usize) -> (u16
     if status >= 400 {
         assert!(
             content_type.starts_with("application/problem+json"),
-            "{} {}: {status} without problem+json: {text}",
-            case.method,
-            case.path
+            "{} {path}: {status} without problem+json: {text}",
+            case.method
         );
     }
     (status, text)
@@ -72,115 +79,225 @@ async fn cases(w: &World) -> Vec<Case> {
         .await;
     let target_partner = app.partner("เป้าหมาย", &["orders:read"], &[]).await.id;
     let target_secret = app.partner("หมุนรหัส", &["orders:read"], &[]).await.id;
+    let target_producer = app.add_producer(MAE_SOT, "ผู้ผลิตเป้าหมาย").await;
+    let target_product = add_product(w, target_producer).await;
+    let target_entry = add_entry(w, 2099).await;
+    // One entry for each caller to try to delete.
+    let mut deletable = Vec::new();
+    for year in 2060..2070 {
+        deletable.push(format!("/v1/calendar-entries/{}", add_entry(w, year).await));
+    }
+    let one = |p: String| vec![p];
     use Method as M;
     vec![
         Case {
             method: M::GET,
             route: "/v1/me",
-            path: "/v1/me".into(),
+            path: one("/v1/me".into()),
             body: none,
-            expect: [401, 200, 200, 200, 200, 200, 200, 200, 200],
+            expect: [401, 200, 200, 200, 200, 200, 200, 200, 200, 200],
         },
         Case {
             method: M::POST,
             route: "/v1/me/password",
-            path: "/v1/me/password".into(),
+            path: one("/v1/me/password".into()),
             body: |_| {
                 Some(
                     json!({"current_password": "not the password", "new_password": "ทุเรียนหมอนทอง-2569"}),
                 )
             },
-            expect: [401, 422, 422, 422, 422, 422, 422, 422, 403],
+            expect: [401, 422, 422, 422, 422, 422, 422, 422, 403, 422],
         },
         Case {
             method: M::POST,
             route: "/v1/users",
-            path: "/v1/users".into(),
+            path: one("/v1/users".into()),
             body: |n| {
                 Some(
                     json!({"username": format!("new.staff{n}"), "display_name": "ใหม่", "password": "ทุเรียนหมอนทอง-2569", "role": "lao_staff", "lao_code": MAE_SOT}),
                 )
             },
-            expect: [401, 201, 201, 403, 201, 403, 201, 403, 403],
+            expect: [401, 201, 201, 403, 201, 403, 201, 403, 403, 403],
         },
         Case {
             method: M::GET,
             route: "/v1/users",
-            path: "/v1/users".into(),
+            path: one("/v1/users".into()),
             body: none,
-            expect: [401, 200, 200, 200, 200, 200, 200, 200, 403],
+            expect: [401, 200, 200, 200, 200, 200, 200, 200, 403, 200],
         },
         Case {
             method: M::GET,
             route: "/v1/users/{id}",
-            path: format!("/v1/users/{target_staff}"),
+            path: one(format!("/v1/users/{target_staff}")),
             body: none,
-            expect: [401, 200, 200, 404, 200, 404, 200, 404, 404],
+            expect: [401, 200, 200, 404, 200, 404, 200, 404, 404, 404],
         },
         Case {
             method: M::PATCH,
             route: "/v1/users/{id}",
-            path: format!("/v1/users/{target_staff}"),
+            path: one(format!("/v1/users/{target_staff}")),
             body: |n| Some(json!({"display_name": format!("ชื่อใหม่ {n}")})),
-            expect: [401, 200, 200, 404, 200, 404, 200, 404, 404],
+            expect: [401, 200, 200, 404, 200, 404, 200, 404, 404, 404],
         },
         Case {
             method: M::POST,
             route: "/v1/partner-clients",
-            path: "/v1/partner-clients".into(),
+            path: one("/v1/partner-clients".into()),
             body: |n| Some(json!({"name": format!("พาร์ทเนอร์ {n}"), "scopes": ["orders:read"]})),
-            expect: [401, 201, 403, 403, 403, 403, 403, 403, 403],
+            expect: [401, 201, 403, 403, 403, 403, 403, 403, 403, 403],
         },
         Case {
             method: M::GET,
             route: "/v1/partner-clients",
-            path: "/v1/partner-clients".into(),
+            path: one("/v1/partner-clients".into()),
             body: none,
-            expect: [401, 200, 403, 403, 403, 403, 403, 403, 403],
+            expect: [401, 200, 403, 403, 403, 403, 403, 403, 403, 403],
         },
         Case {
             method: M::GET,
             route: "/v1/partner-clients/{id}",
-            path: format!("/v1/partner-clients/{target_partner}"),
+            path: one(format!("/v1/partner-clients/{target_partner}")),
             body: none,
-            expect: [401, 200, 403, 403, 403, 403, 403, 403, 403],
+            expect: [401, 200, 403, 403, 403, 403, 403, 403, 403, 403],
         },
         Case {
             method: M::PATCH,
             route: "/v1/partner-clients/{id}",
-            path: format!("/v1/partner-clients/{target_partner}"),
+            path: one(format!("/v1/partner-clients/{target_partner}")),
             body: |n| Some(json!({"name": format!("เป้าหมาย {n}")})),
-            expect: [401, 200, 403, 403, 403, 403, 403, 403, 403],
+            expect: [401, 200, 403, 403, 403, 403, 403, 403, 403, 403],
         },
         Case {
             method: M::POST,
             route: "/v1/partner-clients/{id}/secret",
-            path: format!("/v1/partner-clients/{target_secret}/secret"),
+            path: one(format!("/v1/partner-clients/{target_secret}/secret")),
             body: none,
-            expect: [401, 200, 403, 403, 403, 403, 403, 403, 403],
+            expect: [401, 200, 403, 403, 403, 403, 403, 403, 403, 403],
         },
         Case {
             method: M::POST,
             route: "/v1/laos",
-            path: "/v1/laos".into(),
+            path: one("/v1/laos".into()),
             body: |n| {
                 Some(
                     json!({"dla_code": format!("66306{:02}", 20 + n % 80), "lao_type": "subdistrict_admin_org", "name_th": "ทดสอบ", "district_code": "6306"}),
                 )
             },
-            expect: [401, 201, 403, 403, 403, 403, 403, 403, 403],
+            expect: [401, 201, 403, 403, 403, 403, 403, 403, 403, 403],
         },
         Case {
             method: M::PATCH,
             route: "/v1/laos/{dla_code}",
-            path: format!("/v1/laos/{MAE_SOT}"),
+            path: one(format!("/v1/laos/{MAE_SOT}")),
             body: |_| Some(json!({"phone": "055 531 234"})),
-            expect: [401, 200, 403, 403, 403, 403, 200, 403, 403],
+            expect: [401, 200, 403, 403, 403, 403, 200, 403, 403, 403],
+        },
+        Case {
+            method: M::POST,
+            route: "/v1/crops",
+            path: one("/v1/crops".into()),
+            body: |n| {
+                Some(
+                    json!({"slug": format!("crop_{n}"), "name_th": "พืช", "name_en": "Crop", "category": "fruit", "sale_unit": "kg"}),
+                )
+            },
+            expect: [401, 201, 403, 403, 403, 403, 403, 403, 403, 403],
+        },
+        Case {
+            method: M::PATCH,
+            route: "/v1/crops/{slug}",
+            path: one("/v1/crops/longan".into()),
+            body: |_| Some(json!({"name_en": "Longan"})),
+            expect: [401, 200, 403, 403, 403, 403, 403, 403, 403, 403],
+        },
+        Case {
+            method: M::POST,
+            route: "/v1/laos/{dla_code}/producers",
+            path: one(format!("/v1/laos/{MAE_SOT}/producers")),
+            body: |n| {
+                Some(
+                    json!({"kind": "farmer", "display_name": format!("ผู้ผลิต {n}"), "contact_phone": "0812345678"}),
+                )
+            },
+            expect: [401, 201, 403, 403, 403, 403, 201, 403, 403, 403],
+        },
+        Case {
+            method: M::PATCH,
+            route: "/v1/producers/{id}",
+            path: one(format!("/v1/producers/{target_producer}")),
+            body: |n| Some(json!({"description": format!("รายละเอียด {n}")})),
+            expect: [401, 200, 403, 403, 403, 403, 200, 403, 403, 403],
+        },
+        Case {
+            method: M::POST,
+            route: "/v1/producers/{id}/products",
+            path: one(format!("/v1/producers/{target_producer}/products")),
+            body: |n| Some(json!({"crop": "longan", "title": format!("ลำไย {n}")})),
+            expect: [401, 201, 403, 403, 403, 403, 201, 403, 403, 403],
+        },
+        Case {
+            method: M::PATCH,
+            route: "/v1/products/{id}",
+            path: one(format!("/v1/products/{target_product}")),
+            body: |n| Some(json!({"title": format!("ลำไย {n}")})),
+            expect: [401, 200, 403, 403, 403, 403, 200, 403, 403, 403],
+        },
+        Case {
+            method: M::POST,
+            route: "/v1/districts/{code}/calendar-entries",
+            path: one("/v1/districts/6306/calendar-entries".into()),
+            body: |n| {
+                Some(
+                    json!({"crop": "longan", "start_month": 6, "end_month": 9, "year": 2100 + n % 100}),
+                )
+            },
+            expect: [401, 201, 403, 403, 201, 403, 201, 201, 403, 403],
+        },
+        Case {
+            method: M::PATCH,
+            route: "/v1/calendar-entries/{id}",
+            path: one(format!("/v1/calendar-entries/{target_entry}")),
+            body: |n| Some(json!({"notes": format!("บันทึก {n}")})),
+            expect: [401, 200, 403, 403, 200, 403, 200, 200, 403, 403],
+        },
+        Case {
+            method: M::DELETE,
+            route: "/v1/calendar-entries/{id}",
+            path: deletable,
+            body: none,
+            expect: [401, 204, 403, 403, 204, 403, 204, 204, 403, 403],
         },
     ]
 }
 
-fn tokens(w: &World) -> [Option<String>; 9] {
+async fn add_product(w: &World, producer: i64) -> i64 {
+    let res = w
+        .app
+        .post(&format!("/v1/producers/{producer}/products"))
+        .bearer_auth(&w.admin.token)
+        .json(&json!({"crop": "longan", "title": "ลำไยเป้าหมาย"}))
+        .send()
+        .await
+        .unwrap();
+    json(res).await.1["id"].as_i64().unwrap()
+}
+
+async fn add_entry(w: &World, year: i32) -> i64 {
+    let res = w
+        .app
+        .post("/v1/districts/6306/calendar-entries")
+        .bearer_auth(&w.admin.token)
+        .json(&json!({"crop": "durian", "start_month": 5, "end_month": 7, "year": year}))
+        .send()
+        .await
+        .unwrap();
+    let (status, body) = json(res).await;
+    assert_eq!(status, 201, "{body}");
+    body["id"].as_i64().unwrap()
+}
+
+fn tokens(w: &World) -> [Option<String>; 10] {
     [
         None,
         Some(w.admin.token.clone()),
@@ -191,6 +308,7 @@ fn tokens(w: &World) -> [Option<String>; 9] {
         Some(w.staff.token.clone()),
         Some(w.other_lao_staff.token.clone()),
         Some(w.partner.token.clone()),
+        Some(w.producer.token.clone()),
     ]
 }
 
@@ -203,11 +321,11 @@ async fn every_role_gets_exactly_what_it_may() {
     for case in cases(&w).await {
         for (i, token) in tokens.iter().enumerate() {
             n += 1;
-            let (status, text) = call(&w.app, &case, token.as_deref(), n).await;
+            let (status, text) = call(&w.app, &case, i, token.as_deref(), n).await;
             if status != case.expect[i] {
                 failures.push(format!(
                     "{} {} as {}: expected {}, got {status}: {text}",
-                    case.method, case.path, WHO[i], case.expect[i]
+                    case.method, case.route, WHO[i], case.expect[i]
                 ));
             }
         }

@@ -387,6 +387,7 @@ impl TestApp {
             province_code: None,
             district_code: None,
             lao_code: None,
+            producer_id: None,
         };
         match role {
             Role::ProvinceOfficer => new.province_code = Some(area.to_string()),
@@ -511,6 +512,59 @@ impl TestApp {
     }
 }
 
+impl TestApp {
+    /// Adds a producer to an LAO (as its staff would), returning its id.
+    pub async fn add_producer(&self, lao_code: &str, name: &str) -> i64 {
+        let new = khongdee::catalog::producers::NewProducer {
+            kind: khongdee::catalog::producers::ProducerKind::Farmer,
+            display_name: name.to_string(),
+            description: None,
+            contact_phone: "0812345678".into(),
+            promptpay_id: Some("0812345678".into()),
+            citizen_id: None,
+            registration_no: None,
+        };
+        let code = lao_code.to_string();
+        let now = self.clock.now_naive();
+        self.state
+            .db_tx(move |conn| {
+                let lao = khongdee::laos::model::find_by_code(conn, &code)?.expect("LAO exists");
+                khongdee::catalog::producers::create(
+                    conn,
+                    &lao,
+                    &new,
+                    b"test-pepper-test-pepper-test-pepper!",
+                    now,
+                )
+            })
+            .await
+            .unwrap_or_else(|e| panic!("add producer: {}", e.describe()))
+    }
+
+    /// Creates the account of a producer.
+    pub async fn create_producer_account(&self, username: &str, producer_id: i64) -> i64 {
+        let new = khongdee::auth::users::NewUser {
+            username: username.to_string(),
+            display_name: username.to_string(),
+            password: PASSWORD.to_string(),
+            role: khongdee::auth::Role::Producer,
+            email: None,
+            phone: None,
+            province_code: None,
+            district_code: None,
+            lao_code: None,
+            producer_id: Some(producer_id),
+        };
+        let hash = password_hash().to_string();
+        let now = self.clock.now_naive();
+        self.state
+            .db_tx(move |conn| khongdee::auth::users::create(conn, None, &new, &hash, now))
+            .await
+            .unwrap_or_else(|e| panic!("create producer account: {}", e.describe()))
+            .id
+    }
+}
+
 /// One argon2 hash of [`PASSWORD`], computed once per test process.
 pub fn password_hash() -> &'static str {
     static HASH: std::sync::OnceLock<String> = std::sync::OnceLock::new();
@@ -529,6 +583,9 @@ pub struct World {
     pub staff: Account,
     pub other_lao_staff: Account,
     pub partner: Partner,
+    /// A producer of Mae Sot with its own account.
+    pub producer: Account,
+    pub producer_id: i64,
 }
 
 /// DLA codes of the world's LAOs.
@@ -557,7 +614,14 @@ impl World {
             "2201",
         )
         .await;
+        let producer_id = app.add_producer(MAE_SOT, "สวนลำไยป้าแก้ว").await;
+        app.create_producer_account("world.farmer", producer_id)
+            .await;
+        let mut producer = app.login("world.farmer").await;
+        producer.id = producer_id;
         World {
+            producer,
+            producer_id,
             admin: app.account("admin", Role::Admin, "").await,
             province_officer: app
                 .account("tak.officer", Role::ProvinceOfficer, "63")

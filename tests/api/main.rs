@@ -6,6 +6,8 @@ mod helpers;
 mod accounts;
 mod auth;
 mod authz_matrix;
+mod calendar;
+mod catalog;
 mod errors;
 mod geo;
 mod lao_import;

@@ -1,0 +1,503 @@
+//! Products: a producer's offer of a crop, with the story the programme asks LAOs to tell.
+
+use chrono::{DateTime, FixedOffset, NaiveDateTime};
+use diesel::prelude::*;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use validator::Validate;
+
+use super::crops::{self, Crop, CropRow};
+use super::producers::{LaoSummary, ProducerKind, ProducerRow};
+use crate::clock::to_bangkok;
+use crate::db::DbConn;
+use crate::db::schema::{crops as crops_t, districts, laos, producers, products, provinces};
+use crate::error::{ApiError, ApiResult};
+use crate::geo::model::{AreaName, District, Province};
+use crate::i18n::Text;
+use crate::laos::model::{LaoRow, hashtags as lao_hashtags};
+use crate::validate::is_http_url;
+
+pub const PRODUCT: Text = Text {
+    en: "product",
+    th: "สินค้า",
+};
+
+#[derive(Clone, Debug, Queryable, Selectable)]
+#[diesel(table_name = products)]
+pub struct ProductRow {
+    pub id: i64,
+    pub producer_id: i64,
+    pub lao_id: i64,
+    pub province_code: String,
+    pub district_code: String,
+    pub crop_id: i64,
+    pub title: String,
+    pub variety: Option<String>,
+    pub grade: Option<String>,
+    pub description: Option<String>,
+    pub story: Option<String>,
+    pub photo_urls: String,
+    pub clip_urls: String,
+    pub hashtags: String,
+    pub active: bool,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+}
+
+/// A product with everything its page shows, read in one query.
+pub type ProductJoined = (ProductRow, CropRow, ProducerRow, LaoRow, District, Province);
+
+/// Where a clip is hosted.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ClipPlatform {
+    Facebook,
+    Tiktok,
+    Youtube,
+}
+
+/// The platform of a clip URL, or `None` for hosts the programme does not use.
+pub fn clip_platform(url: &str) -> Option<ClipPlatform> {
+    let rest = url
+        .strip_prefix("https://")
+        .or_else(|| url.strip_prefix("http://"))?;
+    let host = rest.split(['/', '?', '#']).next()?.to_ascii_lowercase();
+    let host = host.strip_prefix("www.").unwrap_or(&host);
+    let host = host.strip_prefix("m.").unwrap_or(host);
+    match host {
+        "facebook.com" | "web.facebook.com" | "fb.watch" | "fb.com" => Some(ClipPlatform::Facebook),
+        "tiktok.com" | "vt.tiktok.com" | "vm.tiktok.com" => Some(ClipPlatform::Tiktok),
+        "youtube.com" | "youtu.be" | "music.youtube.com" => Some(ClipPlatform::Youtube),
+        _ => None,
+    }
+}
+
+fn valid_photo_urls(list: &[String]) -> Result<(), validator::ValidationError> {
+    if list.iter().all(|u| is_http_url(u)) {
+        Ok(())
+    } else {
+        Err(validator::ValidationError::new("invalid_url"))
+    }
+}
+
+fn valid_clip_urls(list: &[String]) -> Result<(), validator::ValidationError> {
+    if list
+        .iter()
+        .all(|u| is_http_url(u) && clip_platform(u).is_some())
+    {
+        Ok(())
+    } else {
+        Err(validator::ValidationError::new("invalid_clip_url"))
+    }
+}
+
+fn valid_hashtags(list: &[String]) -> Result<(), validator::ValidationError> {
+    let ok = list.iter().all(|t| {
+        let body = t.strip_prefix('#').unwrap_or(t);
+        let len = body.chars().count();
+        (1..=100).contains(&len) && !body.chars().any(|c| c.is_whitespace() || c == '#')
+    });
+    if ok {
+        Ok(())
+    } else {
+        Err(validator::ValidationError::new("invalid_hashtag"))
+    }
+}
+
+/// `#`-prefixed, without duplicates, in the given order.
+fn normalize_hashtags(list: &[String]) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for tag in list {
+        let tag = format!("#{}", tag.trim().trim_start_matches('#'));
+        if !out.contains(&tag) {
+            out.push(tag);
+        }
+    }
+    out
+}
+
+fn json_list(list: &[String]) -> String {
+    serde_json::to_string(list).unwrap_or_else(|_| "[]".to_string())
+}
+
+fn parse_list(stored: &str) -> Vec<String> {
+    serde_json::from_str(stored).unwrap_or_default()
+}
+
+/// A clip with its platform.
+#[derive(Clone, Debug, Serialize, ToSchema)]
+pub struct Clip {
+    pub url: String,
+    pub platform: ClipPlatform,
+}
+
+/// The producer of a product, in short.
+#[derive(Clone, Debug, Serialize, ToSchema)]
+pub struct ProducerSummary {
+    pub id: i64,
+    pub display_name: String,
+    pub kind: ProducerKind,
+}
+
+/// A product, as storefronts and LAO pages show it.
+#[derive(Clone, Debug, Serialize, ToSchema)]
+#[schema(example = json!({
+    "id": 12, "title": "ลำไยอีดอ เกรด AA จากแม่ปะ", "variety": "อีดอ", "grade": "AA",
+    "description": "ลำไยสด เก็บเช้า ส่งเย็น", "story": "สวนของป้าแก้วปลูกลำไยมา 30 ปี …",
+    "photo_urls": ["https://example.com/longan.jpg"], "clips": [{"url": "https://www.tiktok.com/@maepa/video/1", "platform": "tiktok"}],
+    "hashtags": ["#ตลาดนัดท้องถิ่นออนไลน์เครือข่ายของดีบ้านเรา", "#ของดีบ้านเรา", "#เที่ยวท้องถิ่น", "#จังหวัดตาก", "#อำเภอแม่สอด", "#องค์การบริหารส่วนตำบลแม่ปะ", "#ลำไยแม่ปะ"],
+    "own_hashtags": ["#ลำไยแม่ปะ"],
+    "crop": {"id": 5, "slug": "longan", "name_th": "ลำไย", "name_en": "Longan", "category": "fruit", "category_th": "ผลไม้", "sale_unit": "kg", "sale_unit_th": "กิโลกรัม", "active": true},
+    "producer": {"id": 3, "display_name": "วิสาหกิจชุมชนลำไยแม่ปะ", "kind": "community_enterprise"},
+    "lao": {"dla_code": "6630691", "full_name_th": "องค์การบริหารส่วนตำบลแม่ปะ", "name_en": "Mae Pa SAO"},
+    "district": {"code": "6306", "name_th": "แม่สอด", "name_en": "Mae Sot"}, "province": {"code": "63", "name_th": "ตาก", "name_en": "Tak"},
+    "active": true, "created_at": "2026-06-01T09:00:00+07:00", "updated_at": "2026-06-01T09:00:00+07:00"
+}))]
+pub struct Product {
+    pub id: i64,
+    pub title: String,
+    pub variety: Option<String>,
+    pub grade: Option<String>,
+    pub description: Option<String>,
+    /// The producer's story, as the programme asks LAOs to tell it.
+    pub story: Option<String>,
+    pub photo_urls: Vec<String>,
+    /// Facebook, TikTok and YouTube clips.
+    pub clips: Vec<Clip>,
+    /// The LAO's programme hashtags followed by the product's own: post them with the product.
+    pub hashtags: Vec<String>,
+    pub own_hashtags: Vec<String>,
+    pub crop: Crop,
+    pub producer: ProducerSummary,
+    pub lao: LaoSummary,
+    pub district: AreaName,
+    pub province: AreaName,
+    pub active: bool,
+    pub created_at: DateTime<FixedOffset>,
+    pub updated_at: DateTime<FixedOffset>,
+}
+
+impl From<ProductJoined> for Product {
+    fn from((p, crop, producer, lao, district, province): ProductJoined) -> Self {
+        let own = parse_list(&p.hashtags);
+        let mut hashtags = lao_hashtags(&province.name_th, &district.name_th, &lao.full_name_th());
+        for tag in &own {
+            if !hashtags.contains(tag) {
+                hashtags.push(tag.clone());
+            }
+        }
+        Product {
+            id: p.id,
+            title: p.title,
+            variety: p.variety,
+            grade: p.grade,
+            description: p.description,
+            story: p.story,
+            photo_urls: parse_list(&p.photo_urls),
+            clips: parse_list(&p.clip_urls)
+                .into_iter()
+                .filter_map(|url| clip_platform(&url).map(|platform| Clip { url, platform }))
+                .collect(),
+            hashtags,
+            own_hashtags: own,
+            crop: crop.into(),
+            producer: ProducerSummary {
+                id: producer.id,
+                kind: producer.kind(),
+                display_name: producer.display_name,
+            },
+            lao: LaoSummary::from(&lao),
+            district: district.into(),
+            province: province.into(),
+            active: p.active,
+            created_at: to_bangkok(p.created_at),
+            updated_at: to_bangkok(p.updated_at),
+        }
+    }
+}
+
+/// A new product of a producer.
+#[derive(Debug, Deserialize, Validate, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({
+    "crop": "longan", "title": "ลำไยอีดอ เกรด AA จากแม่ปะ", "variety": "อีดอ", "grade": "AA",
+    "description": "ลำไยสด เก็บเช้า ส่งเย็น", "story": "สวนของป้าแก้วปลูกลำไยมา 30 ปี …",
+    "photo_urls": ["https://example.com/longan.jpg"], "clip_urls": ["https://www.tiktok.com/@maepa/video/1"], "hashtags": ["ลำไยแม่ปะ"]
+}))]
+pub struct NewProduct {
+    /// Crop slug.
+    #[validate(length(min = 1, max = 40))]
+    pub crop: String,
+    #[validate(
+        length(min = 1, max = 200),
+        custom(function = "crate::validate::not_blank")
+    )]
+    pub title: String,
+    #[validate(length(max = 100))]
+    pub variety: Option<String>,
+    #[validate(length(max = 50))]
+    pub grade: Option<String>,
+    #[validate(length(max = 5000))]
+    pub description: Option<String>,
+    #[validate(length(max = 20000))]
+    pub story: Option<String>,
+    /// http(s) photo URLs, up to 20.
+    #[serde(default)]
+    #[validate(length(max = 20), custom(function = "valid_photo_urls"))]
+    pub photo_urls: Vec<String>,
+    /// Facebook, TikTok or YouTube clip URLs, up to 20.
+    #[serde(default)]
+    #[validate(length(max = 20), custom(function = "valid_clip_urls"))]
+    pub clip_urls: Vec<String>,
+    /// The product's own hashtags (the LAO's are added automatically), up to 20, no spaces.
+    #[serde(default)]
+    #[validate(length(max = 20), custom(function = "valid_hashtags"))]
+    pub hashtags: Vec<String>,
+}
+
+/// Changes to a product. Lists replace the stored ones.
+#[derive(Debug, Default, Deserialize, Validate, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ProductChanges {
+    #[validate(length(min = 1, max = 40))]
+    pub crop: Option<String>,
+    #[validate(
+        length(min = 1, max = 200),
+        custom(function = "crate::validate::not_blank")
+    )]
+    pub title: Option<String>,
+    #[validate(length(max = 100))]
+    pub variety: Option<String>,
+    #[validate(length(max = 50))]
+    pub grade: Option<String>,
+    #[validate(length(max = 5000))]
+    pub description: Option<String>,
+    #[validate(length(max = 20000))]
+    pub story: Option<String>,
+    #[validate(length(max = 20), custom(function = "valid_photo_urls"))]
+    pub photo_urls: Option<Vec<String>>,
+    #[validate(length(max = 20), custom(function = "valid_clip_urls"))]
+    pub clip_urls: Option<Vec<String>>,
+    #[validate(length(max = 20), custom(function = "valid_hashtags"))]
+    pub hashtags: Option<Vec<String>>,
+    pub active: Option<bool>,
+}
+
+pub fn create(
+    conn: &mut DbConn,
+    producer: &ProducerRow,
+    new: &NewProduct,
+    now: NaiveDateTime,
+) -> ApiResult<i64> {
+    let crop = crops::resolve(conn, "crop", &new.crop)?;
+    let id = diesel::insert_into(products::table)
+        .values((
+            products::producer_id.eq(producer.id),
+            products::lao_id.eq(producer.lao_id),
+            products::province_code.eq(&producer.province_code),
+            products::district_code.eq(&producer.district_code),
+            products::crop_id.eq(crop.id),
+            products::title.eq(new.title.trim()),
+            products::variety.eq(new.variety.as_deref()),
+            products::grade.eq(new.grade.as_deref()),
+            products::description.eq(new.description.as_deref()),
+            products::story.eq(new.story.as_deref()),
+            products::photo_urls.eq(json_list(&new.photo_urls)),
+            products::clip_urls.eq(json_list(&new.clip_urls)),
+            products::hashtags.eq(json_list(&normalize_hashtags(&new.hashtags))),
+            products::active.eq(true),
+            products::created_at.eq(now),
+            products::updated_at.eq(now),
+        ))
+        .returning(products::id)
+        .get_result(conn)?;
+    Ok(id)
+}
+
+pub fn update(
+    conn: &mut DbConn,
+    product: &ProductRow,
+    changes: &ProductChanges,
+    now: NaiveDateTime,
+) -> ApiResult<()> {
+    let crop_id = match &changes.crop {
+        Some(slug) => Some(crops::resolve(conn, "crop", slug)?.id),
+        None => None,
+    };
+    diesel::update(products::table.find(product.id))
+        .set((
+            crop_id.map(|v| products::crop_id.eq(v)),
+            changes
+                .title
+                .as_deref()
+                .map(|v| products::title.eq(v.trim().to_string())),
+            changes
+                .variety
+                .clone()
+                .map(|v| products::variety.eq(Some(v))),
+            changes.grade.clone().map(|v| products::grade.eq(Some(v))),
+            changes
+                .description
+                .clone()
+                .map(|v| products::description.eq(Some(v))),
+            changes.story.clone().map(|v| products::story.eq(Some(v))),
+            changes
+                .photo_urls
+                .as_deref()
+                .map(|v| products::photo_urls.eq(json_list(v))),
+            changes
+                .clip_urls
+                .as_deref()
+                .map(|v| products::clip_urls.eq(json_list(v))),
+            changes
+                .hashtags
+                .as_deref()
+                .map(|v| products::hashtags.eq(json_list(&normalize_hashtags(v)))),
+            changes.active.map(|v| products::active.eq(v)),
+            products::updated_at.eq(now),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// Products with crop, producer, LAO, district and province: one query, whatever the page size.
+macro_rules! joined_products {
+    () => {
+        products::table.inner_join(crops_t::table).inner_join(
+            producers::table
+                .inner_join(laos::table.inner_join(districts::table.inner_join(provinces::table))),
+        )
+    };
+}
+
+macro_rules! joined_select {
+    () => {
+        (
+            ProductRow::as_select(),
+            CropRow::as_select(),
+            ProducerRow::as_select(),
+            LaoRow::as_select(),
+            District::as_select(),
+            Province::as_select(),
+        )
+    };
+}
+
+pub fn find(conn: &mut DbConn, id: i64) -> QueryResult<Option<ProductJoined>> {
+    joined_products!()
+        .filter(products::id.eq(id))
+        .select(joined_select!())
+        .first(conn)
+        .optional()
+}
+
+/// Search filters for products.
+#[derive(Debug, Default, Deserialize, Validate, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct ProductFilter {
+    /// Crop slug.
+    pub crop: Option<String>,
+    pub province_code: Option<String>,
+    pub district_code: Option<String>,
+    /// DLA code of the LAO.
+    pub lao_code: Option<String>,
+    pub producer_id: Option<i64>,
+    /// Part of the title.
+    #[validate(length(min = 1, max = 100))]
+    pub q: Option<String>,
+    /// Page size, 1–200 (default 50).
+    #[validate(range(min = 1, max = 200))]
+    pub limit: Option<u32>,
+    /// From `next_cursor` of the previous page.
+    pub cursor: Option<String>,
+}
+
+/// Active products matching the filter, by id, `limit + 1` rows after `after`; one query.
+pub fn search(
+    conn: &mut DbConn,
+    filter: &ProductFilter,
+    after: i64,
+    limit: usize,
+) -> QueryResult<Vec<ProductJoined>> {
+    let mut query = joined_products!()
+        .select(joined_select!())
+        .filter(products::id.gt(after))
+        .filter(products::active.eq(true))
+        .filter(producers::active.eq(true))
+        .order(products::id)
+        .limit(limit as i64 + 1)
+        .into_boxed();
+    if let Some(slug) = &filter.crop {
+        query = query.filter(crops_t::slug.eq(slug.clone()));
+    }
+    if let Some(code) = &filter.province_code {
+        query = query.filter(products::province_code.eq(code.clone()));
+    }
+    if let Some(code) = &filter.district_code {
+        query = query.filter(products::district_code.eq(code.clone()));
+    }
+    if let Some(code) = &filter.lao_code {
+        query = query.filter(laos::dla_code.eq(code.clone()));
+    }
+    if let Some(id) = filter.producer_id {
+        query = query.filter(products::producer_id.eq(id));
+    }
+    if let Some(q) = &filter.q {
+        query =
+            query.filter(products::title.like(format!("%{}%", q.trim().replace(['%', '_'], ""))));
+    }
+    query.load(conn)
+}
+
+/// A product row by id (for modules that refer to products, like pre-order windows).
+pub fn product_row(conn: &mut DbConn, id: i64) -> ApiResult<ProductRow> {
+    products::table
+        .find(id)
+        .select(ProductRow::as_select())
+        .first(conn)
+        .optional()?
+        .ok_or_else(|| ApiError::not_found(PRODUCT))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn recognizes_clip_platforms() {
+        assert_eq!(
+            clip_platform("https://www.facebook.com/maepa/videos/1"),
+            Some(ClipPlatform::Facebook)
+        );
+        assert_eq!(
+            clip_platform("https://fb.watch/abc"),
+            Some(ClipPlatform::Facebook)
+        );
+        assert_eq!(
+            clip_platform("https://vt.tiktok.com/ZS123/"),
+            Some(ClipPlatform::Tiktok)
+        );
+        assert_eq!(
+            clip_platform("https://youtu.be/dQw4w9WgXcQ"),
+            Some(ClipPlatform::Youtube)
+        );
+        assert_eq!(
+            clip_platform("https://m.youtube.com/watch?v=x"),
+            Some(ClipPlatform::Youtube)
+        );
+        assert_eq!(clip_platform("https://vimeo.com/1"), None);
+        assert_eq!(clip_platform("https://facebook.com.evil.example/x"), None);
+    }
+
+    #[test]
+    fn hashtags_are_normalized() {
+        assert_eq!(
+            normalize_hashtags(&["ลำไย".into(), "#ลำไย".into(), "#ของดีแม่ปะ".into()]),
+            vec!["#ลำไย", "#ของดีแม่ปะ"]
+        );
+        assert!(valid_hashtags(&["#ลำไย แม่ปะ".into()]).is_err());
+        assert!(valid_hashtags(&["#".into()]).is_err());
+        assert!(valid_hashtags(&["ลำไยแม่ปะ".into()]).is_ok());
+    }
+}
