@@ -37,6 +37,20 @@ pub enum ErrorKind {
     RateLimited,
     DatabaseUnavailable,
     Internal,
+    // Pre-order windows, holds and waiting lists.
+    WindowNotOpen,
+    WindowClosed,
+    SoldOut,
+    InsufficientCapacity,
+    OrderLimit,
+    BuyerLimit,
+    UnknownVariant,
+    HoldExpired,
+    HoldNotActive,
+    ExtensionLimit,
+    CapacityBelowCommitted,
+    InvalidTransition,
+    WaitlistNotNeeded,
     // OAuth 2.0 token endpoint errors (RFC 6749 §5.2); the code is also the `error` member.
     OAuthInvalidRequest,
     InvalidGrant,
@@ -233,6 +247,123 @@ impl ErrorKind {
                     "ขณะนี้ติดต่อฐานข้อมูลไม่ได้ กรุณาลองใหม่อีกครั้ง",
                 ),
             ),
+            WindowNotOpen => info(
+                409,
+                "window_not_open",
+                t("Not open yet", "ยังไม่เปิดรับจอง"),
+                t(
+                    "The pre-order window is not open yet; it opens at {opens_at}.",
+                    "รอบพรีออเดอร์นี้ยังไม่เปิด จะเปิดรับจองเมื่อ {opens_at}",
+                ),
+            ),
+            WindowClosed => info(
+                409,
+                "window_closed",
+                t("Window closed", "ปิดรับจองแล้ว"),
+                t(
+                    "The pre-order window takes no more holds or orders (it is {status}).",
+                    "รอบพรีออเดอร์นี้ไม่รับจองเพิ่มแล้ว (สถานะ {status})",
+                ),
+            ),
+            SoldOut => info(
+                409,
+                "sold_out",
+                t("Sold out", "สินค้าหมดแล้ว"),
+                t(
+                    "Every unit is held or sold. Join the waiting list to be offered units that come back.",
+                    "สินค้าถูกจองหรือขายครบแล้ว ลงชื่อรอคิวเพื่อรับสิทธิ์เมื่อมีสินค้าคืนกลับมา",
+                ),
+            ),
+            InsufficientCapacity => info(
+                409,
+                "insufficient_capacity",
+                t("Not enough left", "สินค้าเหลือไม่พอ"),
+                t(
+                    "Only {available} {unit} are left.",
+                    "เหลือเพียง {available} {unit}",
+                ),
+            ),
+            OrderLimit => info(
+                422,
+                "order_limit",
+                t("Outside the order limits", "จำนวนไม่อยู่ในเงื่อนไขการสั่ง"),
+                t(
+                    "An order from this window takes {limits}.",
+                    "คำสั่งซื้อในรอบนี้ต้องมี{limits}",
+                ),
+            ),
+            BuyerLimit => info(
+                409,
+                "buyer_limit",
+                t("Over the per-buyer limit", "เกินจำนวนที่จำกัดต่อผู้ซื้อ"),
+                t(
+                    "One buyer may take at most {max_units} units from this window; {remaining} remain for this phone number.",
+                    "ผู้ซื้อหนึ่งรายจองได้ไม่เกิน {max_units} หน่วยในรอบนี้ หมายเลขนี้จองได้อีก {remaining} หน่วย",
+                ),
+            ),
+            UnknownVariant => info(
+                422,
+                "unknown_variant",
+                t("Unknown variant", "ไม่มีตัวเลือกสินค้านี้"),
+                t(
+                    "A line names a variant this window does not offer; see errors.",
+                    "มีรายการที่เลือกตัวเลือกสินค้าที่รอบนี้ไม่มีขาย ดูรายละเอียดใน errors",
+                ),
+            ),
+            HoldExpired => info(
+                410,
+                "hold_expired",
+                t("Hold expired", "หมดเวลากันสินค้า"),
+                t(
+                    "The hold expired at {expires_at}; place a new one.",
+                    "การกันสินค้าหมดเวลาเมื่อ {expires_at} กรุณาจองใหม่",
+                ),
+            ),
+            HoldNotActive => info(
+                409,
+                "hold_not_active",
+                t("Hold not active", "การกันสินค้าสิ้นสุดแล้ว"),
+                t(
+                    "The hold is already {status}.",
+                    "การกันสินค้านี้มีสถานะ {status} แล้ว",
+                ),
+            ),
+            ExtensionLimit => info(
+                409,
+                "extension_limit",
+                t("No more extensions", "ต่อเวลาไม่ได้อีก"),
+                t(
+                    "A hold can be extended at most {max} times.",
+                    "ต่อเวลากันสินค้าได้ไม่เกิน {max} ครั้ง",
+                ),
+            ),
+            CapacityBelowCommitted => info(
+                409,
+                "capacity_below_committed",
+                t("Capacity below what is taken", "จำนวนน้อยกว่าที่จองไปแล้ว"),
+                t(
+                    "Capacity cannot go below the {committed} units already held or sold.",
+                    "ตั้งจำนวนต่ำกว่า {committed} หน่วยที่ถูกจองหรือขายไปแล้วไม่ได้",
+                ),
+            ),
+            InvalidTransition => info(
+                409,
+                "invalid_transition",
+                t("Not possible now", "ทำรายการนี้ในสถานะปัจจุบันไม่ได้"),
+                t(
+                    "Something that is {status} cannot {action}.",
+                    "รายการที่มีสถานะ {status} ทำ {action} ไม่ได้",
+                ),
+            ),
+            WaitlistNotNeeded => info(
+                409,
+                "waitlist_not_needed",
+                t("Units are available", "ยังมีสินค้าให้จอง"),
+                t(
+                    "{available} units are available: hold them instead of waiting.",
+                    "ยังมีสินค้า {available} หน่วย จองได้เลยโดยไม่ต้องรอคิว",
+                ),
+            ),
             OAuthInvalidRequest => info(
                 400,
                 "invalid_request",
@@ -304,6 +435,11 @@ impl ErrorKind {
 pub enum Param {
     Json(Value),
     Text(Text),
+    /// A text built at run time, in both languages.
+    Localized {
+        en: String,
+        th: String,
+    },
 }
 
 impl Param {
@@ -311,6 +447,7 @@ impl Param {
         match self {
             Param::Json(v) => v.clone(),
             Param::Text(t) => Value::String(t.get(lang).to_string()),
+            Param::Localized { en, th } => Value::String(lang.pick(en, th).to_string()),
         }
     }
 }
@@ -441,6 +578,10 @@ pub fn field_text(code: &str) -> Text {
         "invalid_hashtag" => t(
             "must be hashtags without spaces (1–100 characters each)",
             "ต้องเป็นแฮชแท็กที่ไม่มีช่องว่าง (ยาว 1–100 ตัวอักษร)",
+        ),
+        "outside_window" => t(
+            "is not a pickup point of this window",
+            "ไม่ใช่จุดรับสินค้าของรอบนี้",
         ),
         "in_use" => t(
             "cannot change while {count} records use it",

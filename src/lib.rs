@@ -17,9 +17,12 @@ pub mod laos;
 pub mod observability;
 pub mod openapi;
 pub mod ops;
+pub mod outbox;
 pub mod pagination;
+pub mod preorder;
 pub mod promptpay;
 pub mod seed;
+pub mod tasks;
 pub mod thai_ids;
 pub mod validate;
 
@@ -138,7 +141,8 @@ pub fn routes(cfg: &mut ServiceConfig) {
             .configure(geo::routes)
             .configure(laos::routes)
             .configure(catalog::routes)
-            .configure(calendar::routes),
+            .configure(calendar::routes)
+            .configure(preorder::routes),
     );
 }
 

@@ -78,6 +78,16 @@ enum Command {
         #[arg(long)]
         password_stdin: bool,
     },
+    /// Add up every window's capacity ledger and compare it with the window's counters; exits
+    /// with status 2 when any differ.
+    Reconcile {
+        /// Only this window.
+        #[arg(long)]
+        window: Option<i64>,
+        /// Set counters that differ to the ledger's values.
+        #[arg(long)]
+        repair: bool,
+    },
     /// Print the OpenAPI document.
     Openapi {
         /// Write it to this file instead of standard output.
@@ -101,7 +111,8 @@ type CliResult = Result<(), Box<dyn std::error::Error>>;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    observability::init_tracing(cli.config.log_format, &cli.config.log_filter);
+    let serving = matches!(cli.command, None | Some(Command::Serve));
+    observability::init_tracing(cli.config.log_format, &cli.config.log_filter, !serving);
     let result = match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => serve(cli.config),
         Command::Migrate { revert_all } => migrate(&cli.config, revert_all),
@@ -136,6 +147,7 @@ fn main() -> ExitCode {
             },
             password_stdin,
         ),
+        Command::Reconcile { window, repair } => return reconcile(cli.config, window, repair),
         Command::Openapi { output } => print_openapi(output),
     };
     match result {
@@ -169,6 +181,10 @@ fn serve(config: Config) -> CliResult {
         tracing::info!(?report, "loaded demo data");
         announce_demo();
     }
+    let background = state
+        .config
+        .background_tasks
+        .then(|| std::time::Duration::from_secs(state.config.task_interval_secs.max(1)));
     let address = listener.local_addr()?;
     tracing::info!(
         "khongdee {} listening on http://{address} (docs: http://{address}/docs), database {}",
@@ -176,8 +192,17 @@ fn serve(config: Config) -> CliResult {
         url.redacted()
     );
     actix_web::rt::System::new().block_on(async move {
+        let (stop, stopped) = tokio::sync::watch::channel(false);
+        let tasks = background.map(|interval| {
+            actix_web::rt::spawn(khongdee::tasks::run(state.clone(), interval, stopped))
+        });
         let server = khongdee::start_server(state, listener, true)?;
-        server.await
+        let result = server.await;
+        let _ = stop.send(true);
+        if let Some(tasks) = tasks {
+            let _ = tasks.await;
+        }
+        result
     })?;
     tracing::info!("khongdee stopped");
     Ok(())
@@ -269,6 +294,42 @@ fn create_user(config: Config, mut new: NewUser, password_stdin: bool) -> CliRes
         writeln!(out, "(shown once; change it with POST /v1/me/password)")?;
     }
     Ok(())
+}
+
+fn reconcile(config: Config, window: Option<i64>, repair: bool) -> ExitCode {
+    let run =
+        || -> Result<khongdee::preorder::ledger::ReconcileReport, Box<dyn std::error::Error>> {
+            let state = khongdee::prepare(config, Arc::new(SystemClock))?;
+            let mut conn = state.pool.get()?;
+            let report = db::write_transaction(&mut conn, |conn| {
+                khongdee::preorder::ledger::reconcile(conn, window, repair)
+            })
+            .map_err(|e| e.describe())?;
+            Ok(report)
+        };
+    match run() {
+        Ok(report) => {
+            use std::io::Write;
+            let json = serde_json::to_string_pretty(&report).unwrap_or_default();
+            let _ = writeln!(std::io::stdout(), "{json}");
+            tracing::info!(
+                windows = report.windows_checked,
+                mismatches = report.mismatches.len(),
+                "reconciliation finished"
+            );
+            if report.mismatches.is_empty()
+                || (repair && report.mismatches.iter().all(|m| m.repaired))
+            {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::from(2)
+            }
+        }
+        Err(error) => {
+            tracing::error!("{error}");
+            ExitCode::FAILURE
+        }
+    }
 }
 
 fn print_openapi(output: Option<PathBuf>) -> CliResult {

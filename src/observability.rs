@@ -22,16 +22,30 @@ use crate::i18n::Lang;
 
 /// Installs the global tracing subscriber: JSON lines when stdout is not a terminal (or when
 /// asked), human-readable otherwise. `RUST_LOG` overrides the configured filter.
-pub fn init_tracing(format: LogFormat, filter: &str) {
+/// Logs go to standard output for the server, and to standard error for commands whose own
+/// output is on standard output.
+pub fn init_tracing(format: LogFormat, filter: &str, to_stderr: bool) {
     let filter = EnvFilter::try_from_env("RUST_LOG")
         .or_else(|_| EnvFilter::try_new(filter))
         .unwrap_or_else(|_| EnvFilter::new("info"));
+    let terminal = if to_stderr {
+        std::io::stderr().is_terminal()
+    } else {
+        std::io::stdout().is_terminal()
+    };
     let json = match format {
         LogFormat::Json => true,
         LogFormat::Pretty => false,
-        LogFormat::Auto => !std::io::stdout().is_terminal(),
+        LogFormat::Auto => !terminal,
     };
-    let builder = tracing_subscriber::fmt().with_env_filter(filter);
+    let writer = if to_stderr {
+        tracing_subscriber::fmt::writer::BoxMakeWriter::new(std::io::stderr)
+    } else {
+        tracing_subscriber::fmt::writer::BoxMakeWriter::new(std::io::stdout)
+    };
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(writer);
     // A second initialisation (tests, repeated CLI calls in one process) is harmless.
     let _ = if json {
         builder
@@ -41,7 +55,7 @@ pub fn init_tracing(format: LogFormat, filter: &str) {
             .with_span_list(false)
             .try_init()
     } else {
-        builder.try_init()
+        builder.with_ansi(terminal).try_init()
     };
 }
 

@@ -22,6 +22,7 @@ use crate::error::{FieldErrorBody, Problem};
         (name = "laos", description = "Local administrative organizations (อปท.): registry, profiles and hashtags"),
         (name = "catalog", description = "Crops, producers and products with their stories"),
         (name = "calendar", description = "District harvest calendars: grids, in-season queries, iCalendar feeds"),
+        (name = "preorder", description = "Pre-order windows with capacity limits, availability, holds, waiting lists and the capacity ledger"),
         (name = "geography", description = "Provinces, districts, subdistricts and postal codes (DOPA codes; public)"),
     ),
     components(schemas(Problem, FieldErrorBody))

@@ -24,7 +24,7 @@ use crate::error::ApiError;
 use crate::laos::LaoType;
 
 /// Bumped when the demo data set grows, so that `seed --demo` adds what is new.
-const DEMO_VERSION: &str = "2";
+const DEMO_VERSION: &str = "3";
 const DEMO_MARKER: &str = "demo_seed_version";
 
 /// The password of every demo account.
@@ -422,6 +422,7 @@ pub struct SeedReport {
     pub producers: usize,
     pub products: usize,
     pub calendar_entries: usize,
+    pub windows: usize,
 }
 
 /// Whether the database holds no data of its own yet (shipped reference data does not count).
@@ -460,6 +461,7 @@ pub fn seed_demo(
         for season in DEMO_SEASONS {
             report.calendar_entries += seed_season(conn, season, now)?;
         }
+        report.windows += seed_windows(conn, now)?;
         settings::set(conn, DEMO_MARKER, DEMO_VERSION, now)?;
         Ok(report)
     })
@@ -601,6 +603,87 @@ fn seed_season(
         Err(e) if e.kind() == crate::error::ErrorKind::AlreadyExists => Ok(0),
         Err(e) => Err(e),
     }
+}
+
+/// A pre-order window for every demo product without one: open now for a month, harvest after.
+fn seed_windows(conn: &mut DbConn, now: NaiveDateTime) -> Result<usize, ApiError> {
+    use crate::preorder::windows::{
+        self as preorder_windows, Delivery, FeeKind, NewPickupPoint, NewVariant, NewWindow,
+    };
+    let demo_products: Vec<i64> = products::table
+        .inner_join(producers::table.inner_join(laos::table))
+        .filter(laos::dla_code.eq_any(DEMO_PRODUCERS.iter().map(|p| p.lao)))
+        .select(products::id)
+        .order(products::id)
+        .load(conn)?;
+    let bangkok = crate::clock::bangkok();
+    let at = |days: i64, hour: u32| {
+        let day = (now + chrono::Duration::days(days))
+            .and_utc()
+            .with_timezone(&bangkok)
+            .date_naive();
+        day.and_hms_opt(hour, 0, 0)
+            .and_then(|t| t.and_local_timezone(bangkok).single())
+            .unwrap_or_else(|| now.and_utc().with_timezone(&bangkok))
+    };
+    let mut added = 0;
+    for product_id in demo_products {
+        let exists: i64 = crate::db::schema::preorder_windows::table
+            .filter(crate::db::schema::preorder_windows::product_id.eq(product_id))
+            .count()
+            .get_result(conn)?;
+        if exists > 0 {
+            continue;
+        }
+        let (product, crop, ..) = catalog_products::find(conn, product_id)?
+            .ok_or_else(|| ApiError::internal("demo product vanished"))?;
+        let box_units = if crop.sale_unit == "kg" { 5 } else { 6 };
+        let new = NewWindow {
+            title: Some(format!("{} รอบเก็บเกี่ยวถัดไป", product.title)),
+            description: Some("รอบสาธิต: สั่งจองล่วงหน้า รับที่ อปท. หรือส่งพัสดุ".to_string()),
+            opens_at: at(-1, 9),
+            closes_at: at(30, 20),
+            harvest_start: at(35, 0).date_naive(),
+            harvest_end: at(50, 0).date_naive(),
+            capacity: 300,
+            variants: vec![
+                NewVariant {
+                    name: format!("1 {}", crop.sale_unit),
+                    units_per_item: 1,
+                    price_satang: 12000,
+                    sort_order: 0,
+                },
+                NewVariant {
+                    name: format!("กล่อง {box_units} {}", crop.sale_unit),
+                    units_per_item: box_units,
+                    price_satang: 55000,
+                    sort_order: 1,
+                },
+            ],
+            min_items_per_order: 1,
+            max_items_per_order: Some(20),
+            max_units_per_buyer: Some(50),
+            hold_minutes: 10,
+            waitlist_offer_minutes: 120,
+            payment_window_hours: Some(24),
+            pickup_points: vec![NewPickupPoint {
+                name: "ที่ทำการองค์กรปกครองส่วนท้องถิ่น".to_string(),
+                address: "ห้องประชุมชั้น 1 (จุดรับสินค้าสาธิต)".to_string(),
+                subdistrict_code: None,
+                starts_at: at(52, 8),
+                ends_at: at(52, 16),
+                notes: None,
+            }],
+            delivery: Some(Delivery {
+                fee_kind: FeeKind::Flat,
+                fee_satang: 6000,
+            }),
+            publish: true,
+        };
+        preorder_windows::create(conn, &product, &crop, None, "seed", &new, now)?;
+        added += 1;
+    }
+    Ok(added)
 }
 
 fn seed_partner(conn: &mut DbConn, now: NaiveDateTime) -> Result<usize, ApiError> {

@@ -213,12 +213,169 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    preorder_windows (id) {
+        id -> BigInt,
+        product_id -> BigInt,
+        producer_id -> BigInt,
+        lao_id -> BigInt,
+        province_code -> Text,
+        district_code -> Text,
+        crop_id -> BigInt,
+        title -> Text,
+        description -> Nullable<Text>,
+        unit -> Text,
+        opens_at -> Timestamp,
+        closes_at -> Timestamp,
+        harvest_start -> Date,
+        harvest_end -> Date,
+        capacity -> BigInt,
+        held -> BigInt,
+        sold -> BigInt,
+        min_items_per_order -> Integer,
+        max_items_per_order -> Nullable<Integer>,
+        max_units_per_buyer -> Nullable<BigInt>,
+        hold_minutes -> Integer,
+        waitlist_offer_minutes -> Integer,
+        payment_window_hours -> Nullable<Integer>,
+        delivery_fee_kind -> Nullable<Text>,
+        delivery_fee_satang -> Nullable<BigInt>,
+        lifecycle -> Text,
+        lifecycle_changed_at -> Timestamp,
+        cancel_reason -> Nullable<Text>,
+        created_by -> Nullable<BigInt>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    window_variants (id) {
+        id -> BigInt,
+        window_id -> BigInt,
+        name -> Text,
+        units_per_item -> Integer,
+        price_satang -> BigInt,
+        active -> Bool,
+        sort_order -> Integer,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    pickup_points (id) {
+        id -> BigInt,
+        window_id -> BigInt,
+        name -> Text,
+        address -> Text,
+        subdistrict_code -> Nullable<Text>,
+        starts_at -> Timestamp,
+        ends_at -> Timestamp,
+        notes -> Nullable<Text>,
+        active -> Bool,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    holds (id) {
+        id -> BigInt,
+        public_id -> Text,
+        window_id -> BigInt,
+        status -> Text,
+        units -> BigInt,
+        buyer_phone -> Nullable<Text>,
+        partner_client_id -> Nullable<BigInt>,
+        user_id -> Nullable<BigInt>,
+        waitlist_entry_id -> Nullable<BigInt>,
+        expires_at -> Timestamp,
+        extensions -> Integer,
+        order_id -> Nullable<BigInt>,
+        ended_at -> Nullable<Timestamp>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    hold_lines (hold_id, variant_id) {
+        hold_id -> BigInt,
+        variant_id -> BigInt,
+        quantity -> Integer,
+        units -> BigInt,
+    }
+}
+
+diesel::table! {
+    capacity_ledger (id) {
+        id -> BigInt,
+        window_id -> BigInt,
+        kind -> Text,
+        capacity_delta -> BigInt,
+        held_delta -> BigInt,
+        sold_delta -> BigInt,
+        hold_id -> Nullable<BigInt>,
+        order_id -> Nullable<BigInt>,
+        reference -> Nullable<Text>,
+        actor -> Nullable<Text>,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    waitlist_entries (id) {
+        id -> BigInt,
+        public_id -> Text,
+        window_id -> BigInt,
+        variant_id -> BigInt,
+        quantity -> Integer,
+        units -> BigInt,
+        buyer_name -> Text,
+        buyer_phone -> Text,
+        buyer_email -> Nullable<Text>,
+        status -> Text,
+        hold_id -> Nullable<BigInt>,
+        offered_at -> Nullable<Timestamp>,
+        offer_expires_at -> Nullable<Timestamp>,
+        partner_client_id -> Nullable<BigInt>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    outbox_events (id) {
+        id -> BigInt,
+        event_type -> Text,
+        aggregate_type -> Text,
+        aggregate_id -> Text,
+        lao_id -> Nullable<BigInt>,
+        partner_client_id -> Nullable<BigInt>,
+        payload -> Text,
+        occurred_at -> Timestamp,
+        published_at -> Nullable<Timestamp>,
+        attempts -> Integer,
+        next_attempt_at -> Nullable<Timestamp>,
+    }
+}
+
 diesel::joinable!(districts -> provinces (province_code));
 diesel::joinable!(producers -> laos (lao_id));
 diesel::joinable!(products -> producers (producer_id));
 diesel::joinable!(products -> crops (crop_id));
 diesel::joinable!(harvest_calendar_entries -> crops (crop_id));
 diesel::joinable!(harvest_calendar_entries -> districts (district_code));
+diesel::joinable!(preorder_windows -> products (product_id));
+diesel::joinable!(preorder_windows -> crops (crop_id));
+diesel::joinable!(window_variants -> preorder_windows (window_id));
+diesel::joinable!(pickup_points -> preorder_windows (window_id));
+diesel::joinable!(holds -> preorder_windows (window_id));
+diesel::joinable!(hold_lines -> holds (hold_id));
+diesel::joinable!(hold_lines -> window_variants (variant_id));
+diesel::joinable!(capacity_ledger -> preorder_windows (window_id));
+diesel::joinable!(waitlist_entries -> preorder_windows (window_id));
 diesel::joinable!(subdistricts -> districts (district_code));
 diesel::joinable!(postal_codes -> subdistricts (subdistrict_code));
 diesel::joinable!(laos -> districts (district_code));
@@ -243,4 +400,12 @@ diesel::allow_tables_to_appear_in_same_query!(
     producers,
     products,
     harvest_calendar_entries,
+    preorder_windows,
+    window_variants,
+    pickup_points,
+    holds,
+    hold_lines,
+    capacity_ledger,
+    waitlist_entries,
+    outbox_events,
 );

@@ -87,6 +87,11 @@ async fn cases(w: &World) -> Vec<Case> {
     for year in 2060..2070 {
         deletable.push(format!("/v1/calendar-entries/{}", add_entry(w, year).await));
     }
+    let target_window = crate::market::window(w, 100, json!({})).await;
+    let window_id = target_window["id"].as_i64().unwrap();
+    let variant_id = target_window["variants"][0]["id"].as_i64().unwrap();
+    let pickup_id = target_window["pickup_points"][0]["id"].as_i64().unwrap();
+    let window_product = target_window["product"]["id"].as_i64().unwrap();
     let one = |p: String| vec![p];
     use Method as M;
     vec![
@@ -267,6 +272,76 @@ async fn cases(w: &World) -> Vec<Case> {
             path: deletable,
             body: none,
             expect: [401, 204, 403, 403, 204, 403, 204, 204, 403, 403],
+        },
+        Case {
+            method: M::POST,
+            route: "/v1/products/{id}/windows",
+            path: one(format!("/v1/products/{window_product}/windows")),
+            body: |_| Some(crate::market::window_body(10, json!({}))),
+            expect: [401, 201, 403, 403, 403, 403, 201, 403, 403, 201],
+        },
+        Case {
+            method: M::PATCH,
+            route: "/v1/windows/{id}",
+            path: one(format!("/v1/windows/{window_id}")),
+            body: |n| Some(json!({"description": format!("รายละเอียด {n}")})),
+            expect: [401, 200, 403, 403, 403, 403, 200, 403, 403, 200],
+        },
+        Case {
+            method: M::POST,
+            route: "/v1/windows/{id}/actions",
+            path: one(format!("/v1/windows/{window_id}/actions")),
+            // Authorized callers get past the policy to the lifecycle rule.
+            body: |_| Some(json!({"action": "mark_fulfilled"})),
+            expect: [401, 409, 403, 403, 403, 403, 409, 403, 403, 409],
+        },
+        Case {
+            method: M::POST,
+            route: "/v1/windows/{id}/variants",
+            path: one(format!("/v1/windows/{window_id}/variants")),
+            body: |n| {
+                Some(json!({"name": format!("ถุง {n}"), "units_per_item": 2, "price_satang": 15000}))
+            },
+            expect: [401, 201, 403, 403, 403, 403, 201, 403, 403, 201],
+        },
+        Case {
+            method: M::PATCH,
+            route: "/v1/variants/{id}",
+            path: one(format!("/v1/variants/{variant_id}")),
+            body: |n| Some(json!({"price_satang": 9000 + n as i64})),
+            expect: [401, 200, 403, 403, 403, 403, 200, 403, 403, 200],
+        },
+        Case {
+            method: M::POST,
+            route: "/v1/windows/{id}/pickup-points",
+            path: one(format!("/v1/windows/{window_id}/pickup-points")),
+            body: |n| {
+                Some(
+                    json!({"name": format!("จุด {n}"), "address": "ตลาดแม่สอด", "starts_at": crate::market::at(500), "ends_at": crate::market::at(504)}),
+                )
+            },
+            expect: [401, 201, 403, 403, 403, 403, 201, 403, 403, 201],
+        },
+        Case {
+            method: M::PATCH,
+            route: "/v1/pickup-points/{id}",
+            path: one(format!("/v1/pickup-points/{pickup_id}")),
+            body: |n| Some(json!({"notes": format!("หมายเหตุ {n}")})),
+            expect: [401, 200, 403, 403, 403, 403, 200, 403, 403, 200],
+        },
+        Case {
+            method: M::GET,
+            route: "/v1/windows/{id}/ledger",
+            path: one(format!("/v1/windows/{window_id}/ledger")),
+            body: none,
+            expect: [401, 200, 200, 404, 200, 404, 200, 404, 404, 200],
+        },
+        Case {
+            method: M::POST,
+            route: "/v1/admin/reconcile",
+            path: one("/v1/admin/reconcile".into()),
+            body: none,
+            expect: [401, 200, 403, 403, 403, 403, 403, 403, 403, 403],
         },
     ]
 }

@@ -26,6 +26,7 @@ async fn the_demo_seed_is_idempotent_and_usable() {
     assert_eq!(first.producers, 6);
     assert_eq!(first.products, 7);
     assert_eq!(first.calendar_entries, 15);
+    assert_eq!(first.windows, 7);
     let second = seed_once(&app).await;
     assert!(second.already_seeded);
     assert!(!app.state.db(seed::database_is_empty).await.unwrap());
@@ -49,6 +50,9 @@ async fn the_demo_seed_is_idempotent_and_usable() {
 
     let (_, products) = json(app.get("/v1/products?crop=durian").send().await.unwrap()).await;
     assert_eq!(products["items"].as_array().unwrap().len(), 2);
+    let (_, windows) = json(app.get("/v1/windows?status=open").send().await.unwrap()).await;
+    assert_eq!(windows["items"].as_array().unwrap().len(), 7);
+    assert_eq!(windows["items"][0]["available"], 300);
     let (_, calendar) = json(app.get("/v1/districts/6306/calendar").send().await.unwrap()).await;
     assert_eq!(calendar["crops"].as_array().unwrap().len(), 2);
     let (_, june) = json(
