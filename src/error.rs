@@ -51,6 +51,11 @@ pub enum ErrorKind {
     CapacityBelowCommitted,
     InvalidTransition,
     WaitlistNotNeeded,
+    // Orders and payments.
+    IdempotencyKeyRequired,
+    IdempotencyInFlight,
+    IdempotencyKeyReused,
+    PromptPayNotAvailable,
     // OAuth 2.0 token endpoint errors (RFC 6749 §5.2); the code is also the `error` member.
     OAuthInvalidRequest,
     InvalidGrant,
@@ -364,6 +369,42 @@ impl ErrorKind {
                     "ยังมีสินค้า {available} หน่วย จองได้เลยโดยไม่ต้องรอคิว",
                 ),
             ),
+            IdempotencyKeyRequired => info(
+                400,
+                "idempotency_key_required",
+                t("Idempotency-Key required", "ต้องส่ง Idempotency-Key"),
+                t(
+                    "Partner clients send an Idempotency-Key header (a random UUID) with every order, so that retries never order twice.",
+                    "ไคลเอนต์พาร์ทเนอร์ต้องส่งส่วนหัว Idempotency-Key (UUID แบบสุ่ม) ทุกครั้งที่สั่งซื้อ เพื่อไม่ให้การส่งซ้ำกลายเป็นคำสั่งซื้อซ้ำ",
+                ),
+            ),
+            IdempotencyInFlight => info(
+                409,
+                "idempotency_in_flight",
+                t("Request in progress", "คำขอเดิมยังทำงานอยู่"),
+                t(
+                    "A request with this Idempotency-Key is still being processed; retry in a moment to get its answer.",
+                    "คำขอที่ใช้ Idempotency-Key นี้ยังประมวลผลอยู่ ลองส่งใหม่อีกครู่เพื่อรับผลลัพธ์",
+                ),
+            ),
+            IdempotencyKeyReused => info(
+                422,
+                "idempotency_key_reused",
+                t("Idempotency-Key reused", "ใช้ Idempotency-Key ซ้ำกับคำขออื่น"),
+                t(
+                    "This Idempotency-Key was used for a different request; use a new key for a new request.",
+                    "Idempotency-Key นี้เคยใช้กับคำขออื่นแล้ว คำขอใหม่ต้องใช้คีย์ใหม่",
+                ),
+            ),
+            PromptPayNotAvailable => info(
+                409,
+                "promptpay_not_available",
+                t("No PromptPay for this producer", "ผู้ผลิตยังไม่มีพร้อมเพย์"),
+                t(
+                    "The producer has no PromptPay id; the LAO will tell the buyer how to pay.",
+                    "ผู้ผลิตยังไม่ได้ลงทะเบียนพร้อมเพย์ อปท. จะแจ้งวิธีชำระเงินให้ผู้ซื้อทราบ",
+                ),
+            ),
             OAuthInvalidRequest => info(
                 400,
                 "invalid_request",
@@ -579,6 +620,12 @@ pub fn field_text(code: &str) -> Text {
             "must be hashtags without spaces (1–100 characters each)",
             "ต้องเป็นแฮชแท็กที่ไม่มีช่องว่าง (ยาว 1–100 ตัวอักษร)",
         ),
+        "invalid_idempotency_key" => t(
+            "must be 1–255 visible ASCII characters (a UUID is best)",
+            "ต้องเป็นอักขระ ASCII ที่มองเห็นได้ 1–255 ตัว (แนะนำให้ใช้ UUID)",
+        ),
+        "mismatch" => t("does not match {other}", "ไม่ตรงกับ {other}"),
+        "not_offered" => t("is not offered by this window", "รอบนี้ไม่มีบริการนี้"),
         "outside_window" => t(
             "is not a pickup point of this window",
             "ไม่ใช่จุดรับสินค้าของรอบนี้",

@@ -206,6 +206,20 @@ pub fn parse_query<T: DeserializeOwned + Validate>(query: &str) -> Result<T, Api
     Ok(value)
 }
 
+/// Refuses a body that is not JSON (for handlers that read the raw bytes themselves).
+pub fn require_json(req: &HttpRequest) -> Result<(), ApiError> {
+    if content_type_is(req, is_json) {
+        Ok(())
+    } else {
+        Err(ApiError::new(ErrorKind::UnsupportedMediaType).with("expected", "application/json"))
+    }
+}
+
+/// Validates a parsed body (for handlers that read the raw bytes themselves).
+pub fn validate_value<T: Validate>(value: &T) -> Result<(), ApiError> {
+    validate(value, ErrorKind::ValidationFailed)
+}
+
 fn validate<T: Validate>(value: &T, kind: ErrorKind) -> Result<(), ApiError> {
     value.validate().map_err(|errors| {
         let mut e = ApiError::new(kind);
@@ -417,6 +431,18 @@ pub fn parse_id(name: &str, raw: &str) -> Result<i64, ApiError> {
             FieldError::new(name, "invalid_type").with("reason", "expected a positive integer id"),
         )
     })
+}
+
+/// Checks the content type, parses and validates a JSON body read as raw bytes (for handlers that
+/// also need the bytes, such as the ones taking an `Idempotency-Key`).
+pub fn valid_json_bytes<T: DeserializeOwned + Validate>(
+    req: &HttpRequest,
+    body: &[u8],
+) -> Result<T, ApiError> {
+    require_json(req)?;
+    let value: T = parse_json(body)?;
+    validate_value(&value)?;
+    Ok(value)
 }
 
 #[cfg(test)]

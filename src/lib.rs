@@ -13,10 +13,12 @@ pub mod error;
 pub mod extract;
 pub mod geo;
 pub mod i18n;
+pub mod idempotency;
 pub mod laos;
 pub mod observability;
 pub mod openapi;
 pub mod ops;
+pub mod orders;
 pub mod outbox;
 pub mod pagination;
 pub mod preorder;
@@ -69,6 +71,15 @@ impl AppState {
         T: Send + 'static,
     {
         db::run(&self.pool, f).await
+    }
+
+    /// Runs `f`, which writes but manages its own transactions (see [`db::run_write`]).
+    pub async fn db_write<F, T>(&self, f: F) -> Result<T, ApiError>
+    where
+        F: FnOnce(&mut DbConn) -> Result<T, ApiError> + Send + 'static,
+        T: Send + 'static,
+    {
+        db::run_write(&self.pool, f).await
     }
 
     /// Runs `f` inside a write transaction (see [`db::write_transaction`]).
@@ -142,7 +153,8 @@ pub fn routes(cfg: &mut ServiceConfig) {
             .configure(laos::routes)
             .configure(catalog::routes)
             .configure(calendar::routes)
-            .configure(preorder::routes),
+            .configure(preorder::routes)
+            .configure(orders::routes),
     );
 }
 

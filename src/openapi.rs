@@ -23,6 +23,7 @@ use crate::error::{FieldErrorBody, Problem};
         (name = "catalog", description = "Crops, producers and products with their stories"),
         (name = "calendar", description = "District harvest calendars: grids, in-season queries, iCalendar feeds"),
         (name = "preorder", description = "Pre-order windows with capacity limits, availability, holds, waiting lists and the capacity ledger"),
+        (name = "orders", description = "Orders: idempotent placement, buyer access, PromptPay payment, status moves, packing lists"),
         (name = "geography", description = "Provinces, districts, subdistricts and postal codes (DOPA codes; public)"),
     ),
     components(schemas(Problem, FieldErrorBody))

@@ -25,7 +25,23 @@ pub enum DbConn {
     Sqlite(SqliteConnection),
 }
 
-pub type DbPool = r2d2::Pool<DbManager>;
+/// The connection pool, and on SQLite the queue of this process's writers (see [`run_write`]).
+#[derive(Clone)]
+pub struct DbPool {
+    pool: r2d2::Pool<DbManager>,
+    /// SQLite admits one writer at a time, and writers that find it busy sleep and retry (up to
+    /// 100 ms a turn), so under load some wait far longer than others. This process's writers
+    /// queue here instead and each is woken as soon as the one before it is done.
+    writer: Option<Arc<std::sync::Mutex<()>>>,
+}
+
+impl std::ops::Deref for DbPool {
+    type Target = r2d2::Pool<DbManager>;
+
+    fn deref(&self) -> &Self::Target {
+        &self.pool
+    }
+}
 pub type PooledConn = r2d2::PooledConnection<DbManager>;
 
 pub const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
@@ -267,7 +283,8 @@ pub fn build_pool(
         .test_on_check_out(true)
         .error_handler(Box::new(PoolErrorLogger))
         .build_unchecked(manager);
-    Ok((pool, stats))
+    let writer = matches!(url, DatabaseUrl::Sqlite(_)).then(|| Arc::new(std::sync::Mutex::new(())));
+    Ok((DbPool { pool, writer }, stats))
 }
 
 /// Applies pending migrations of the connection's backend; returns the versions applied.
@@ -366,13 +383,36 @@ where
     .map_err(ApiError::internal)?
 }
 
-/// Like [`run`], with `f` inside a write transaction.
+/// Like [`run`], for work that writes: on SQLite it first waits its turn among this process's
+/// writers (see [`DbPool`]), before taking a connection from the pool.
+pub async fn run_write<F, T>(pool: &DbPool, f: F) -> Result<T, ApiError>
+where
+    F: FnOnce(&mut DbConn) -> Result<T, ApiError> + Send + 'static,
+    T: Send + 'static,
+{
+    let pool = pool.clone();
+    let span = tracing::Span::current();
+    actix_web::web::block(move || {
+        let _entered = span.enter();
+        let writer = pool.writer.clone();
+        // A writer that panicked left nothing behind in the mutex itself: carry on.
+        let _turn = writer
+            .as_ref()
+            .map(|m| m.lock().unwrap_or_else(std::sync::PoisonError::into_inner));
+        let mut conn = pool.get().map_err(ApiError::from)?;
+        f(&mut conn)
+    })
+    .await
+    .map_err(ApiError::internal)?
+}
+
+/// Like [`run_write`], with `f` inside a write transaction.
 pub async fn run_tx<F, T>(pool: &DbPool, f: F) -> Result<T, ApiError>
 where
     F: FnOnce(&mut DbConn) -> Result<T, ApiError> + Send + 'static,
     T: Send + 'static,
 {
-    run(pool, move |conn| write_transaction(conn, f)).await
+    run_write(pool, move |conn| write_transaction(conn, f)).await
 }
 
 /// Escapes a string for an SQL literal (used only for shipped data files loaded in bulk).

@@ -361,6 +361,116 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    orders (id) {
+        id -> BigInt,
+        code -> Text,
+        secret_hash -> Text,
+        window_id -> BigInt,
+        producer_id -> BigInt,
+        lao_id -> BigInt,
+        province_code -> Text,
+        district_code -> Text,
+        status -> Text,
+        channel -> Text,
+        partner_client_id -> Nullable<BigInt>,
+        created_by_user_id -> Nullable<BigInt>,
+        buyer_name -> Text,
+        buyer_phone -> Text,
+        buyer_email -> Nullable<Text>,
+        buyer_line_id -> Nullable<Text>,
+        delivery_method -> Text,
+        pickup_point_id -> Nullable<BigInt>,
+        note -> Nullable<Text>,
+        units_total -> BigInt,
+        subtotal_satang -> BigInt,
+        delivery_fee_satang -> BigInt,
+        total_satang -> BigInt,
+        payment_due_at -> Nullable<Timestamp>,
+        paid_at -> Nullable<Timestamp>,
+        payment_reference -> Nullable<Text>,
+        hold_id -> Nullable<BigInt>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    order_addresses (order_id) {
+        order_id -> BigInt,
+        recipient_name -> Text,
+        phone -> Text,
+        address_line -> Text,
+        subdistrict_code -> Text,
+        district_code -> Text,
+        province_code -> Text,
+        postal_code -> Text,
+    }
+}
+
+diesel::table! {
+    order_lines (id) {
+        id -> BigInt,
+        order_id -> BigInt,
+        variant_id -> BigInt,
+        variant_name -> Text,
+        quantity -> Integer,
+        units_per_item -> Integer,
+        units -> BigInt,
+        unit_price_satang -> BigInt,
+        line_total_satang -> BigInt,
+    }
+}
+
+diesel::table! {
+    order_history (id) {
+        id -> BigInt,
+        order_id -> BigInt,
+        from_status -> Nullable<Text>,
+        to_status -> Text,
+        actor -> Text,
+        note -> Nullable<Text>,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    idempotency_keys (id) {
+        id -> BigInt,
+        scope -> Text,
+        idem_key -> Text,
+        fingerprint -> Text,
+        state -> Text,
+        response_status -> Nullable<Integer>,
+        response_content_type -> Nullable<Text>,
+        response_body -> Nullable<Text>,
+        locked_until -> Timestamp,
+        created_at -> Timestamp,
+        expires_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    sale_facts (id) {
+        id -> BigInt,
+        order_id -> BigInt,
+        kind -> Text,
+        lao_id -> BigInt,
+        district_code -> Text,
+        province_code -> Text,
+        producer_id -> BigInt,
+        crop_id -> BigInt,
+        window_id -> BigInt,
+        units -> BigInt,
+        revenue_satang -> BigInt,
+        delivery_fee_satang -> BigInt,
+        beneficiary_key -> Text,
+        buyer_key -> Text,
+        channel -> Text,
+        occurred_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(districts -> provinces (province_code));
 diesel::joinable!(producers -> laos (lao_id));
 diesel::joinable!(products -> producers (producer_id));
@@ -376,6 +486,11 @@ diesel::joinable!(hold_lines -> holds (hold_id));
 diesel::joinable!(hold_lines -> window_variants (variant_id));
 diesel::joinable!(capacity_ledger -> preorder_windows (window_id));
 diesel::joinable!(waitlist_entries -> preorder_windows (window_id));
+diesel::joinable!(orders -> preorder_windows (window_id));
+diesel::joinable!(order_lines -> orders (order_id));
+diesel::joinable!(order_history -> orders (order_id));
+diesel::joinable!(order_addresses -> orders (order_id));
+diesel::joinable!(sale_facts -> orders (order_id));
 diesel::joinable!(subdistricts -> districts (district_code));
 diesel::joinable!(postal_codes -> subdistricts (subdistrict_code));
 diesel::joinable!(laos -> districts (district_code));
@@ -408,4 +523,10 @@ diesel::allow_tables_to_appear_in_same_query!(
     capacity_ledger,
     waitlist_entries,
     outbox_events,
+    orders,
+    order_addresses,
+    order_lines,
+    order_history,
+    idempotency_keys,
+    sale_facts,
 );

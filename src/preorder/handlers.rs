@@ -1,7 +1,8 @@
 //! Pre-order endpoints: windows and their upkeep, availability, holds, waiting lists, the ledger
 //! and reconciliation.
 
-use actix_web::{HttpResponse, delete, get, patch, post, web};
+use actix_web::http::StatusCode;
+use actix_web::{HttpRequest, HttpResponse, delete, get, patch, post, web};
 use serde::Deserialize;
 use utoipa::ToSchema;
 use validator::Validate;
@@ -19,7 +20,8 @@ use crate::auth::principal::{OptionalPrincipal, Principal};
 use crate::catalog::products::{self, PRODUCT};
 use crate::db::DbConn;
 use crate::error::{ApiError, ApiResult, Problem};
-use crate::extract::{ValidJson, ValidQuery};
+use crate::extract::{ValidJson, ValidQuery, valid_json_bytes};
+use crate::idempotency;
 use crate::laos::model::LaoRow;
 use crate::pagination::{Page, decode_cursor, page_from, page_size};
 
@@ -514,7 +516,10 @@ pub async fn window_ledger(
 /// `insufficient_capacity`, `order_limit`, `buyer_limit`, `unknown_variant`.
 #[utoipa::path(
     tag = "preorder",
-    params(("id" = i64, Path, description = "Window id")),
+    params(
+        ("id" = i64, Path, description = "Window id"),
+        ("Idempotency-Key" = Option<String>, Header, description = "Optional: a retry with the same key gets the first answer back"),
+    ),
     request_body = NewHold,
     responses(
         (status = 201, body = Hold),
@@ -527,20 +532,31 @@ pub async fn window_ledger(
 #[post("/windows/{id}/holds")]
 pub async fn create_hold(
     state: web::Data<AppState>,
+    req: HttpRequest,
     principal: OptionalPrincipal,
     id: web::Path<i64>,
-    body: ValidJson<NewHold>,
+    body: web::Bytes,
 ) -> ApiResult<HttpResponse> {
     let id = id.into_inner();
-    let ValidJson(new) = body;
+    let new: NewHold = valid_json_bytes(&req, &body)?;
     let now = state.clock.now_naive();
-    let hold = state
-        .db_tx(move |conn| {
-            let row = holds::create(conn, id, principal.0.as_ref(), &new, now)?;
-            holds::view(conn, row, now)
-        })
-        .await?;
-    Ok(HttpResponse::Created().json(hold))
+    let caller = principal.0.clone();
+    idempotency::run(
+        &state,
+        &req,
+        principal.0.as_ref(),
+        &body,
+        false,
+        move |conn| {
+            let row = holds::create(conn, id, caller.as_ref(), &new, now)?;
+            let hold = holds::view(conn, row, now)?;
+            Ok((
+                StatusCode::CREATED,
+                serde_json::to_value(hold).map_err(ApiError::internal)?,
+            ))
+        },
+    )
+    .await
 }
 
 /// A hold
@@ -634,7 +650,10 @@ pub async fn release_hold(
 /// (`waitlist.offered` events). Keep the entry's `id` to check or leave the list.
 #[utoipa::path(
     tag = "preorder",
-    params(("id" = i64, Path, description = "Window id")),
+    params(
+        ("id" = i64, Path, description = "Window id"),
+        ("Idempotency-Key" = Option<String>, Header, description = "Optional: a retry with the same key gets the first answer back"),
+    ),
     request_body = NewEntry,
     responses(
         (status = 201, body = Entry),
@@ -646,20 +665,31 @@ pub async fn release_hold(
 #[post("/windows/{id}/waitlist")]
 pub async fn join_waitlist(
     state: web::Data<AppState>,
+    req: HttpRequest,
     principal: OptionalPrincipal,
     id: web::Path<i64>,
-    body: ValidJson<NewEntry>,
+    body: web::Bytes,
 ) -> ApiResult<HttpResponse> {
     let id = id.into_inner();
-    let ValidJson(new) = body;
+    let new: NewEntry = valid_json_bytes(&req, &body)?;
     let now = state.clock.now_naive();
-    let entry = state
-        .db_tx(move |conn| {
-            let row = waitlist::join(conn, id, principal.0.as_ref(), &new, now)?;
-            waitlist::view(conn, row, now)
-        })
-        .await?;
-    Ok(HttpResponse::Created().json(entry))
+    let caller = principal.0.clone();
+    idempotency::run(
+        &state,
+        &req,
+        principal.0.as_ref(),
+        &body,
+        false,
+        move |conn| {
+            let row = waitlist::join(conn, id, caller.as_ref(), &new, now)?;
+            let entry = waitlist::view(conn, row, now)?;
+            Ok((
+                StatusCode::CREATED,
+                serde_json::to_value(entry).map_err(ApiError::internal)?,
+            ))
+        },
+    )
+    .await
 }
 
 /// A waiting-list entry

@@ -261,7 +261,8 @@ pub fn check_buyer_limit(
             "required",
         )]));
     };
-    let taken = units_held_by_buyer(conn, window.id, phone, exclude_hold, now)?;
+    let taken = units_held_by_buyer(conn, window.id, phone, exclude_hold, now)?
+        + crate::orders::lifecycle::units_ordered_by_buyer(conn, window.id, phone, now)?;
     if taken + units > max {
         return Err(ApiError::new(ErrorKind::BuyerLimit)
             .with("max_units", max)
@@ -441,7 +442,8 @@ fn read_locked(
     Ok((hold, window))
 }
 
-fn not_active(hold: &HoldRow) -> ApiError {
+/// The rejection for a hold that is no longer active.
+pub fn not_active(hold: &HoldRow) -> ApiError {
     match hold.status() {
         HoldStatus::Expired => ApiError::new(ErrorKind::HoldExpired)
             .with("expires_at", to_bangkok(hold.expires_at).to_rfc3339()),
@@ -547,13 +549,22 @@ pub fn release(
     find(conn, hold.id)?.ok_or_else(|| ApiError::not_found(HOLD))
 }
 
-/// Expires a window's holds that are past their time and offers the freed units to the waiting
-/// list; returns the window as it now stands. The caller holds the window lock.
+/// Expires a window's holds past their time and its unpaid orders past their deadline, and
+/// offers the freed units to the waiting list; returns the window as it now stands. The caller
+/// holds the window lock.
 pub fn expire_due_for_window(
     conn: &mut DbConn,
     window: &WindowRow,
     now: NaiveDateTime,
 ) -> ApiResult<WindowRow> {
+    let expired_orders = crate::orders::lifecycle::expire_due_for_window(conn, window.id, now)?;
+    let window = &if expired_orders > 0 {
+        windows::find_with_lao(conn, window.id)?
+            .ok_or_else(|| ApiError::not_found(WINDOW))?
+            .0
+    } else {
+        window.clone()
+    };
     let due: Vec<HoldRow> = holds::table
         .filter(holds::window_id.eq(window.id))
         .filter(holds::status.eq(HoldStatus::Active.to_string()))

@@ -19,6 +19,7 @@ use utoipa::ToSchema;
 use crate::db::DbConn;
 use crate::db::schema::{capacity_ledger, preorder_windows as w};
 use crate::error::{ApiError, ApiResult};
+use crate::preorder::windows::Lifecycle;
 
 /// What moved.
 #[derive(
@@ -92,6 +93,30 @@ pub fn sell(conn: &mut DbConn, window_id: i64, units: i64) -> ApiResult<Result<(
         .select((w::capacity, w::held, w::sold))
         .first(conn)?;
     Ok(Err((capacity - held - sold).max(0)))
+}
+
+/// Sells `units` in one statement if the window is open at `now` and they fit: the fast path
+/// of an order, which locks the window's row only from here to the commit. `false` means "look
+/// closer": closed, not open yet, or not enough free units (perhaps only until lapsed holds and
+/// unpaid orders are let go). The conditions are checked on the row as it is when the lock is
+/// granted, so a concurrent close or sale is always seen.
+pub fn sell_if_open(
+    conn: &mut DbConn,
+    window_id: i64,
+    units: i64,
+    now: NaiveDateTime,
+) -> QueryResult<bool> {
+    let updated = diesel::update(
+        w::table
+            .find(window_id)
+            .filter(w::lifecycle.eq(Lifecycle::Published.to_string()))
+            .filter(w::opens_at.le(now))
+            .filter(w::closes_at.gt(now))
+            .filter((w::held + w::sold + units).le(w::capacity)),
+    )
+    .set(w::sold.eq(w::sold + units))
+    .execute(conn)?;
+    Ok(updated == 1)
 }
 
 /// Frees held units (a hold released or expired).

@@ -365,6 +365,8 @@ pub struct Loaded {
     pub pickups: Vec<PickupRow>,
     /// Units of holds past their expiry that nothing has expired yet.
     pub stale_held: i64,
+    /// Units of unpaid orders past their deadline that nothing has expired yet.
+    pub stale_sold: i64,
 }
 
 impl Loaded {
@@ -372,14 +374,20 @@ impl Loaded {
         (self.row.held - self.stale_held).max(0)
     }
 
+    pub fn effective_sold(&self) -> i64 {
+        (self.row.sold - self.stale_sold).max(0)
+    }
+
     pub fn available(&self) -> i64 {
-        (self.row.capacity - self.row.sold - self.effective_held()).max(0)
+        (self.row.capacity - self.effective_sold() - self.effective_held()).max(0)
     }
 
     pub fn view(self, now: NaiveDateTime) -> Window {
         let held = self.effective_held();
+        let sold = self.effective_sold();
         let available = self.available();
-        let status = self.row.status_with(now, held);
+        // The status compares held + sold with capacity: pass held corrected for stale sales too.
+        let status = self.row.status_with(now, held - self.stale_sold);
         let max_items = self.row.max_items_per_order.map(i64::from);
         let unit: Option<SaleUnit> = self.row.unit.parse().ok();
         let r = self.row;
@@ -416,7 +424,7 @@ impl Loaded {
             harvest_start: r.harvest_start,
             harvest_end: r.harvest_end,
             capacity: r.capacity,
-            sold: r.sold,
+            sold,
             held,
             available,
             variants: self
@@ -492,7 +500,8 @@ type JoinedRow = (
     Province,
 );
 
-/// Adds variants, pickup points and stale holds to windows: three queries, whatever their number.
+/// Adds variants, pickup points, stale holds and stale unpaid orders to windows: four queries,
+/// whatever their number.
 fn complete(
     conn: &mut DbConn,
     rows: Vec<JoinedRow>,
@@ -527,6 +536,10 @@ fn complete(
     {
         *stale.entry(window_id).or_default() += units;
     }
+    let mut stale_sold: HashMap<i64, i64> = HashMap::new();
+    for (window_id, units) in crate::orders::lifecycle::stale_unpaid_units(conn, &ids, now)? {
+        *stale_sold.entry(window_id).or_default() += units;
+    }
     Ok(rows
         .into_iter()
         .map(
@@ -534,6 +547,7 @@ fn complete(
                 variants: variants.remove(&row.id).unwrap_or_default(),
                 pickups: pickups.remove(&row.id).unwrap_or_default(),
                 stale_held: stale.get(&row.id).copied().unwrap_or(0),
+                stale_sold: stale_sold.get(&row.id).copied().unwrap_or(0),
                 row,
                 product,
                 crop,
@@ -1173,7 +1187,20 @@ pub fn apply_action(
             L::Harvested
         }
         (WindowAction::MarkFulfilled, L::Harvested) => L::Fulfilled,
-        (WindowAction::Cancel, L::Draft | L::Published | L::Closed) => L::Cancelled,
+        (WindowAction::Cancel, L::Draft | L::Published | L::Closed) => {
+            let open = crate::orders::lifecycle::open_order_count(conn, row.id)?;
+            if open > 0 {
+                // Buyers' money and goods come first: cancel or refund their orders.
+                return Err(ApiError::new(ErrorKind::InvalidTransition)
+                    .with(
+                        "status",
+                        format!("{} with {open} open orders", row.status(now)),
+                    )
+                    .with("action", action.to_string())
+                    .extra("open_orders", open));
+            }
+            L::Cancelled
+        }
         _ => {
             return Err(ApiError::new(ErrorKind::InvalidTransition)
                 .with("status", row.status(now).to_string())

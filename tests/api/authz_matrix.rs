@@ -92,6 +92,15 @@ async fn cases(w: &World) -> Vec<Case> {
     let variant_id = target_window["variants"][0]["id"].as_i64().unwrap();
     let pickup_id = target_window["pickup_points"][0]["id"].as_i64().unwrap();
     let window_product = target_window["product"]["id"].as_i64().unwrap();
+    // One pending order for each caller to try to mark paid, and one to try to move on.
+    let mut payable = Vec::new();
+    for i in 0..10 {
+        payable.push(format!(
+            "/v1/orders/{}/payment",
+            pending_order(w, &target_window, i).await
+        ));
+    }
+    let pending = pending_order(w, &target_window, 10).await;
     let one = |p: String| vec![p];
     use Method as M;
     vec![
@@ -337,6 +346,34 @@ async fn cases(w: &World) -> Vec<Case> {
             expect: [401, 200, 200, 404, 200, 404, 200, 404, 404, 200],
         },
         Case {
+            method: M::GET,
+            route: "/v1/orders",
+            path: one("/v1/orders".into()),
+            body: none,
+            expect: [401, 200, 200, 200, 200, 200, 200, 200, 200, 200],
+        },
+        Case {
+            method: M::POST,
+            route: "/v1/orders/{code}/payment",
+            path: payable,
+            body: |_| Some(json!({"reference": "SCB 0123"})),
+            expect: [401, 200, 403, 404, 403, 404, 200, 404, 404, 200],
+        },
+        Case {
+            method: M::POST,
+            route: "/v1/orders/{code}/transitions",
+            path: one(format!("/v1/orders/{pending}/transitions")),
+            body: |_| Some(json!({"to": "ready"})),
+            expect: [401, 409, 403, 404, 403, 404, 409, 404, 404, 409],
+        },
+        Case {
+            method: M::GET,
+            route: "/v1/windows/{id}/orders.csv",
+            path: one(format!("/v1/windows/{window_id}/orders.csv")),
+            body: none,
+            expect: [401, 200, 200, 404, 200, 404, 200, 404, 404, 200],
+        },
+        Case {
             method: M::POST,
             route: "/v1/admin/reconcile",
             path: one("/v1/admin/reconcile".into()),
@@ -344,6 +381,19 @@ async fn cases(w: &World) -> Vec<Case> {
             expect: [401, 200, 403, 403, 403, 403, 403, 403, 403, 403],
         },
     ]
+}
+
+/// Places a pending order of one unit in the window (anonymously, as the LAO's form does).
+async fn pending_order(w: &World, window: &Value, n: usize) -> String {
+    let variant = window["variants"][0]["id"].clone();
+    let body = crate::market::order_body(
+        window,
+        json!([{"variant_id": variant, "quantity": 1}]),
+        &format!("08912345{n:02}"),
+    );
+    let (status, order) = crate::market::place(&w.app, &body, None).await;
+    assert_eq!(status, 201, "{order}");
+    order["code"].as_str().unwrap().to_string()
 }
 
 async fn add_product(w: &World, producer: i64) -> i64 {

@@ -184,3 +184,169 @@ async fn holds_and_releases_racing_keep_the_counters_true() {
     assert_eq!(ledger_held(&w.app, id).await, held);
     assert_eq!(reconcile(&w, "").await["mismatches"], json!([]));
 }
+
+/// The units of the window's orders in each status, and the ledger's sold total per order.
+async fn order_units(app: &TestApp, window_id: i64) -> (Vec<(i64, String, i64)>, Vec<(i64, i64)>) {
+    app.state
+        .db(move |conn| {
+            use diesel::prelude::*;
+            use khongdee::db::schema::{capacity_ledger as l, orders as o};
+            let orders: Vec<(i64, String, i64)> = o::table
+                .filter(o::window_id.eq(window_id))
+                .select((o::id, o::status, o::units_total))
+                .load(conn)?;
+            let ledger: Vec<(Option<i64>, i64)> = l::table
+                .filter(l::window_id.eq(window_id))
+                .select((l::order_id, l::sold_delta))
+                .load(conn)?;
+            let ledger = ledger
+                .into_iter()
+                .filter_map(|(o, d)| o.map(|o| (o, d)))
+                .collect();
+            Ok((orders, ledger))
+        })
+        .await
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn sixty_four_buyers_and_the_money_and_capacity_agree() {
+    let w = busy_app().await;
+    let capacity = 100;
+    let win = window(&w, capacity, json!({"payment_window_hours": 2})).await;
+    let id = win["id"].as_i64().unwrap();
+    let (unit, box5) = (variant(&win, 1), variant(&win, 5));
+    let url = Arc::new(w.app.url("/v1/orders"));
+    let win = Arc::new(win);
+
+    // Every buyer orders at once: 1–3 single units or a 5-unit box (demand ~160 > 100).
+    let buyers = (0..CLIENTS).map(|i| {
+        let client = w.app.client.clone();
+        let (url, win) = (url.clone(), win.clone());
+        tokio::spawn(async move {
+            let (variant_id, quantity) = match i % 4 {
+                0 => (box5, 1),
+                n => (unit, n as i64),
+            };
+            let body = order_body(
+                &win,
+                json!([{"variant_id": variant_id, "quantity": quantity}]),
+                &format!("08{:08}", 10_000_000 + i),
+            );
+            let res = client
+                .post(url.as_str())
+                .header("Idempotency-Key", format!("buyer-{i}"))
+                .json(&body)
+                .send()
+                .await
+                .expect("order");
+            let status = res.status().as_u16();
+            (status, res.json::<Value>().await.unwrap_or(Value::Null))
+        })
+    });
+    let mut placed = Vec::new();
+    for result in futures_util::future::join_all(buyers).await {
+        let (status, body) = result.unwrap();
+        match (status, body["code"].as_str()) {
+            (201, _) => placed.push(body),
+            (409, Some("sold_out" | "insufficient_capacity")) => {}
+            other => panic!("unexpected answer {other:?}: {body}"),
+        }
+    }
+    let sold: i64 = placed
+        .iter()
+        .map(|o| o["units_total"].as_i64().unwrap())
+        .sum();
+    assert!(
+        sold <= capacity && sold > capacity - 5,
+        "sold {sold} of {capacity}"
+    );
+    assert_eq!(availability(&w.app, id).await["sold"].as_i64(), Some(sold));
+
+    // Then at once: a third cancel, a third are paid, a third are left to expire.
+    let base = Arc::new(w.app.address.clone());
+    let staff = Arc::new(w.staff.token.clone());
+    let moves = placed.iter().enumerate().map(|(i, order)| {
+        let client = w.app.client.clone();
+        let (base, staff) = (base.clone(), staff.clone());
+        let code = order["code"].as_str().unwrap().to_string();
+        let secret = order["secret"].as_str().unwrap().to_string();
+        tokio::spawn(async move {
+            let res = match i % 3 {
+                0 => {
+                    client
+                        .post(format!("{base}/v1/orders/{code}/cancel"))
+                        .header("X-Order-Secret", secret)
+                        .send()
+                        .await
+                }
+                1 => {
+                    client
+                        .post(format!("{base}/v1/orders/{code}/payment"))
+                        .bearer_auth(staff.as_str())
+                        .json(&json!({"reference": format!("SCB-{i}")}))
+                        .send()
+                        .await
+                }
+                _ => return 200,
+            };
+            res.expect("move").status().as_u16()
+        })
+    });
+    for status in futures_util::future::join_all(moves).await {
+        assert_eq!(status.unwrap(), 200);
+    }
+    w.app.clock.advance(chrono::Duration::hours(3));
+    let state = w.app.state.clone();
+    tokio::task::spawn_blocking(move || khongdee::tasks::run_once(&state))
+        .await
+        .unwrap()
+        .unwrap();
+
+    let (orders, ledger) = order_units(&w.app, id).await;
+    assert_eq!(orders.len(), placed.len());
+    let live: i64 = orders
+        .iter()
+        .filter(|(_, s, _)| s == "confirmed")
+        .map(|(_, _, u)| u)
+        .sum();
+    let expected_live: i64 = placed
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| i % 3 == 1)
+        .map(|(_, o)| o["units_total"].as_i64().unwrap())
+        .sum();
+    assert_eq!(live, expected_live, "the paid orders are the live ones");
+    let ledger_sold: i64 = ledger.iter().map(|(_, d)| d).sum();
+    let avail = availability(&w.app, id).await;
+    assert_eq!(
+        (avail["sold"].as_i64(), ledger_sold),
+        (Some(live), live),
+        "live order units = window sold = ledger total"
+    );
+    assert_eq!(avail["available"].as_i64(), Some(capacity - live));
+    let (mut cancelled, mut expired) = (0, 0);
+    for (order_id, status, units) in &orders {
+        let deltas: Vec<i64> = ledger
+            .iter()
+            .filter(|(o, _)| o == order_id)
+            .map(|(_, d)| *d)
+            .collect();
+        match status.as_str() {
+            "cancelled" | "expired" => {
+                // Sold once, released exactly once, exactly its units.
+                assert_eq!(deltas, vec![*units, -units], "order {order_id} ({status})");
+                if status == "cancelled" {
+                    cancelled += 1;
+                } else {
+                    expired += 1;
+                }
+            }
+            "confirmed" => assert_eq!(deltas, vec![*units], "order {order_id}"),
+            other => panic!("order {order_id} is {other}"),
+        }
+    }
+    assert_eq!(cancelled, placed.len().div_ceil(3));
+    assert_eq!(expired, placed.len() / 3);
+    assert_eq!(reconcile(&w, "").await["mismatches"], json!([]));
+}

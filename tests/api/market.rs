@@ -146,3 +146,23 @@ pub async fn events(app: &TestApp, event_type: &str) -> Vec<Value> {
         .map(|e| serde_json::from_str(&e.payload).unwrap())
         .collect()
 }
+
+/// A buyer, a pickup point of the window, and lines: the body of an order.
+pub fn order_body(window: &Value, lines: Value, phone: &str) -> Value {
+    json!({
+        "window_id": window["id"],
+        "lines": lines,
+        "buyer": {"name": "สมหญิง รักดี", "phone": phone},
+        "delivery": {"method": "pickup", "pickup_point_id": window["pickup_points"][0]["id"]},
+    })
+}
+
+/// Places an order anonymously (the LAO's form), optionally with an Idempotency-Key.
+pub async fn place(app: &TestApp, body: &Value, key: Option<&str>) -> (u16, Value) {
+    let mut req = app.post("/v1/orders").json(body);
+    if let Some(key) = key {
+        req = req.header("Idempotency-Key", key);
+    }
+    let (status, body) = json(req.send().await.unwrap()).await;
+    (status.as_u16(), body)
+}

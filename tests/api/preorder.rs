@@ -292,7 +292,8 @@ async fn the_background_task_expires_holds_too() {
         tokio::task::spawn_blocking(move || khongdee::tasks::run_once(&state))
             .await
             .unwrap()
-            .unwrap(),
+            .unwrap()
+            .hold_windows,
         0
     );
 
@@ -302,7 +303,7 @@ async fn the_background_task_expires_holds_too() {
         .await
         .unwrap()
         .unwrap();
-    assert_eq!(processed, 1);
+    assert_eq!(processed.hold_windows, 1);
     let (_, win_now) = json(
         w.app
             .get(&format!("/v1/windows/{id}"))

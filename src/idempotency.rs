@@ -1,0 +1,340 @@
+//! `Idempotency-Key` (IETF draft "The Idempotency-Key HTTP Header Field"): a client that retries a
+//! POST with the same key gets the first response again instead of a second effect.
+//!
+//! - same key, same request → the first response (status and body), replayed;
+//! - same key, another request → 422 `idempotency_key_reused`;
+//! - while the first request is still running → 409 `idempotency_in_flight`.
+//!
+//! Keys are scoped to the caller (a partner client, a user, or anonymous callers together, who
+//! must therefore use random keys such as UUIDv4) and kept at least 24 hours. A successful
+//! response is stored in the same transaction as the change it reports, so a crash cannot leave
+//! an order without its stored answer; a 4xx answer is stored too (the same request would get the
+//! same answer); a 5xx answer frees the key so that a retry can try again.
+
+use actix_web::http::{StatusCode, header};
+use actix_web::{HttpMessage, HttpRequest, HttpResponse};
+use chrono::{Duration, NaiveDateTime};
+use diesel::prelude::*;
+use diesel::result::{DatabaseErrorKind, Error as DieselError};
+use sha2::{Digest, Sha256};
+
+use crate::AppState;
+use crate::auth::principal::Principal;
+use crate::db::schema::idempotency_keys as ik;
+use crate::db::{self, DbConn};
+use crate::error::{ApiError, ApiResult, ErrorKind, FieldError};
+use crate::i18n::Lang;
+use crate::observability::RequestId;
+
+pub const HEADER: &str = "idempotency-key";
+/// How long keys are kept.
+pub const RETENTION_HOURS: i64 = 48;
+/// How long a request may run before another with its key may take over (it probably crashed).
+const LOCK_SECONDS: i64 = 60;
+
+/// The key of a request, if it sent one (a bare token or a quoted string, 1–255 visible ASCII
+/// characters).
+pub fn key_from(req: &HttpRequest) -> ApiResult<Option<String>> {
+    let Some(value) = req.headers().get(HEADER) else {
+        return Ok(None);
+    };
+    let invalid = || {
+        ApiError::new(ErrorKind::InvalidParameter).field(FieldError::new(
+            "Idempotency-Key",
+            "invalid_idempotency_key",
+        ))
+    };
+    let raw = value.to_str().map_err(|_| invalid())?.trim();
+    let key = raw
+        .strip_prefix('"')
+        .and_then(|k| k.strip_suffix('"'))
+        .unwrap_or(raw);
+    if key.is_empty() || key.len() > 255 || !key.bytes().all(|b| (0x21..=0x7e).contains(&b)) {
+        return Err(invalid());
+    }
+    Ok(Some(key.to_string()))
+}
+
+/// Whose keys these are.
+pub fn scope_of(principal: Option<&Principal>) -> String {
+    principal
+        .map(Principal::actor_label)
+        .unwrap_or_else(|| "anonymous".to_string())
+}
+
+/// A fingerprint of the request: method, path and the body exactly as sent.
+pub fn fingerprint(req: &HttpRequest, body: &[u8]) -> String {
+    let mut hasher = Sha256::new();
+    hasher.update(req.method().as_str().as_bytes());
+    hasher.update([0]);
+    hasher.update(req.path().as_bytes());
+    hasher.update([0]);
+    hasher.update(body);
+    hasher
+        .finalize()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// A stored response.
+#[derive(Debug, Clone)]
+pub struct Stored {
+    pub status: u16,
+    pub content_type: String,
+    pub body: String,
+}
+
+/// What to do with a request that carries a key.
+#[derive(Debug)]
+pub enum Begin {
+    /// First time (or a crashed attempt taken over): run it, under this record.
+    Proceed(i64),
+    Replay(Stored),
+    InFlight,
+    Mismatch,
+}
+
+#[derive(Queryable, Selectable)]
+#[diesel(table_name = ik)]
+struct Record {
+    id: i64,
+    fingerprint: String,
+    state: String,
+    response_status: Option<i32>,
+    response_content_type: Option<String>,
+    response_body: Option<String>,
+    locked_until: NaiveDateTime,
+    expires_at: NaiveDateTime,
+}
+
+/// Claims a key, or says what became of it. Runs its own short transactions.
+pub fn begin(
+    conn: &mut DbConn,
+    scope: &str,
+    key: &str,
+    fingerprint: &str,
+    now: NaiveDateTime,
+) -> ApiResult<Begin> {
+    for _ in 0..3 {
+        let inserted = db::write_transaction(conn, |conn| -> Result<i64, DieselError> {
+            diesel::insert_into(ik::table)
+                .values((
+                    ik::scope.eq(scope),
+                    ik::idem_key.eq(key),
+                    ik::fingerprint.eq(fingerprint),
+                    ik::state.eq("in_flight"),
+                    ik::locked_until.eq(now + Duration::seconds(LOCK_SECONDS)),
+                    ik::created_at.eq(now),
+                    ik::expires_at.eq(now + Duration::hours(RETENTION_HOURS)),
+                ))
+                .returning(ik::id)
+                .get_result(conn)
+        });
+        match inserted {
+            Ok(id) => return Ok(Begin::Proceed(id)),
+            Err(DieselError::DatabaseError(DatabaseErrorKind::UniqueViolation, _)) => {}
+            Err(other) => return Err(ApiError::from(other)),
+        }
+        let existing: Option<Record> = ik::table
+            .filter(ik::scope.eq(scope))
+            .filter(ik::idem_key.eq(key))
+            .select(Record::as_select())
+            .first(conn)
+            .optional()?;
+        let Some(record) = existing else {
+            continue;
+        };
+        if record.expires_at <= now {
+            diesel::delete(ik::table.find(record.id).filter(ik::expires_at.le(now)))
+                .execute(conn)?;
+            continue;
+        }
+        if record.fingerprint != fingerprint {
+            return Ok(Begin::Mismatch);
+        }
+        if record.state == "completed" {
+            return Ok(Begin::Replay(Stored {
+                status: record.response_status.unwrap_or(200) as u16,
+                content_type: record
+                    .response_content_type
+                    .unwrap_or_else(|| "application/json".to_string()),
+                body: record.response_body.unwrap_or_default(),
+            }));
+        }
+        if record.locked_until <= now {
+            let taken = db::write_transaction(conn, |conn| -> Result<usize, DieselError> {
+                diesel::update(
+                    ik::table
+                        .find(record.id)
+                        .filter(ik::state.eq("in_flight"))
+                        .filter(ik::locked_until.le(now)),
+                )
+                .set(ik::locked_until.eq(now + Duration::seconds(LOCK_SECONDS)))
+                .execute(conn)
+            })?;
+            if taken == 1 {
+                return Ok(Begin::Proceed(record.id));
+            }
+        }
+        return Ok(Begin::InFlight);
+    }
+    Ok(Begin::InFlight)
+}
+
+/// Stores the response of a claimed key.
+pub fn complete(
+    conn: &mut DbConn,
+    id: i64,
+    status: u16,
+    content_type: &str,
+    body: &str,
+) -> QueryResult<()> {
+    diesel::update(ik::table.find(id))
+        .set((
+            ik::state.eq("completed"),
+            ik::response_status.eq(Some(i32::from(status))),
+            ik::response_content_type.eq(Some(content_type)),
+            ik::response_body.eq(Some(body)),
+        ))
+        .execute(conn)
+        .map(|_| ())
+}
+
+/// Frees a claimed key (the request failed in a way a retry might not).
+pub fn abandon(conn: &mut DbConn, id: i64) -> QueryResult<()> {
+    diesel::delete(ik::table.find(id).filter(ik::state.eq("in_flight")))
+        .execute(conn)
+        .map(|_| ())
+}
+
+/// Deletes expired keys (background task).
+pub fn purge_expired(conn: &mut DbConn, now: NaiveDateTime) -> QueryResult<usize> {
+    diesel::delete(ik::table.filter(ik::expires_at.le(now))).execute(conn)
+}
+
+fn replay(stored: Stored) -> HttpResponse {
+    HttpResponse::build(StatusCode::from_u16(stored.status).unwrap_or(StatusCode::OK))
+        .insert_header((header::CONTENT_TYPE, stored.content_type))
+        .insert_header(("idempotent-replayed", "true"))
+        .body(stored.body)
+}
+
+/// Runs `work` in a write transaction, honouring the request's `Idempotency-Key`. With
+/// `required`, a request without a key is refused with 400.
+pub async fn run<F>(
+    state: &AppState,
+    req: &HttpRequest,
+    principal: Option<&Principal>,
+    body: &[u8],
+    required: bool,
+    work: F,
+) -> ApiResult<HttpResponse>
+where
+    F: FnOnce(&mut DbConn) -> ApiResult<(StatusCode, serde_json::Value)> + Send + 'static,
+{
+    let respond = |status: StatusCode, value: &serde_json::Value| {
+        HttpResponse::build(status)
+            .content_type("application/json")
+            .body(value.to_string())
+    };
+    let Some(key) = key_from(req)? else {
+        if required {
+            return Err(ApiError::new(ErrorKind::IdempotencyKeyRequired));
+        }
+        let (status, value) = state.db_tx(work).await?;
+        return Ok(respond(status, &value));
+    };
+    let scope = scope_of(principal);
+    let print = fingerprint(req, body);
+    let now = state.clock.now_naive();
+    let claim = {
+        let (scope, key) = (scope.clone(), key.clone());
+        state
+            .db_write(move |conn| begin(conn, &scope, &key, &print, now))
+            .await?
+    };
+    let record = match claim {
+        Begin::Proceed(id) => id,
+        Begin::Replay(stored) => return Ok(replay(stored)),
+        Begin::InFlight => return Err(ApiError::new(ErrorKind::IdempotencyInFlight).retry_after(1)),
+        Begin::Mismatch => return Err(ApiError::new(ErrorKind::IdempotencyKeyReused)),
+    };
+    let outcome = state
+        .db_tx(move |conn| {
+            let (status, value) = work(conn)?;
+            complete(
+                conn,
+                record,
+                status.as_u16(),
+                "application/json",
+                &value.to_string(),
+            )?;
+            Ok((status, value))
+        })
+        .await;
+    match outcome {
+        Ok((status, value)) => Ok(respond(status, &value)),
+        Err(error) if error.kind().status().is_client_error() => {
+            // The same request would be refused the same way: remember the refusal.
+            let lang = Lang::from_request(req);
+            let request_id = req.extensions().get::<RequestId>().map(|r| r.0.clone());
+            let problem = serde_json::Value::Object(error.to_problem(
+                lang,
+                Some(req.path()),
+                request_id.as_deref(),
+            ));
+            let status = error.kind().status().as_u16();
+            state
+                .db_write(move |conn| {
+                    Ok(complete(
+                        conn,
+                        record,
+                        status,
+                        "application/problem+json",
+                        &problem.to_string(),
+                    )?)
+                })
+                .await?;
+            Err(error)
+        }
+        Err(error) => {
+            let _ = state.db_write(move |conn| Ok(abandon(conn, record)?)).await;
+            Err(error)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use actix_web::test::TestRequest;
+
+    #[test]
+    fn reads_bare_and_quoted_keys() {
+        let req = TestRequest::default()
+            .insert_header((HEADER, "abc-123"))
+            .to_http_request();
+        assert_eq!(key_from(&req).unwrap().as_deref(), Some("abc-123"));
+        let req = TestRequest::default()
+            .insert_header((HEADER, "\"8e03978e-40d5-43e8-bc93-6894a57f9324\""))
+            .to_http_request();
+        assert_eq!(
+            key_from(&req).unwrap().as_deref(),
+            Some("8e03978e-40d5-43e8-bc93-6894a57f9324")
+        );
+        let req = TestRequest::default()
+            .insert_header((HEADER, "has space"))
+            .to_http_request();
+        assert!(key_from(&req).is_err());
+        let req = TestRequest::default().to_http_request();
+        assert_eq!(key_from(&req).unwrap(), None);
+    }
+
+    #[test]
+    fn fingerprints_depend_on_the_body() {
+        let req = TestRequest::post().uri("/v1/orders").to_http_request();
+        assert_eq!(fingerprint(&req, b"{}"), fingerprint(&req, b"{}"));
+        assert_ne!(fingerprint(&req, b"{}"), fingerprint(&req, b"{ }"));
+    }
+}

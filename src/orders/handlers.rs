@@ -1,0 +1,950 @@
+//! Order endpoints: placement (idempotent), buyer access, payment, status moves, lists and the
+//! packing CSV.
+
+use actix_web::http::StatusCode;
+use actix_web::http::header;
+use actix_web::{HttpRequest, HttpResponse, get, post, web};
+use chrono::NaiveDate;
+use diesel::prelude::*;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use validator::Validate;
+
+use super::lifecycle::{self, MoveDetails};
+use super::model::{
+    self, Access, Channel, Mover, ORDER, Order, OrderRow, OrderStatus, OrderSummary,
+};
+use super::place::{self, NewOrder};
+use crate::AppState;
+use crate::auth::policy::{Action, authorize_hidden};
+use crate::auth::principal::{OptionalPrincipal, Principal, Role};
+use crate::clock::{bangkok, to_bangkok};
+use crate::db::DbConn;
+use crate::db::schema::{laos, orders, producers};
+use crate::error::{ApiError, ApiResult, ErrorKind, Problem};
+use crate::extract::{ValidQuery, parse_json, validate_value};
+use crate::idempotency;
+use crate::laos::model::LaoRow;
+use crate::pagination::{Page, decode_cursor, page_from, page_size};
+use crate::preorder::windows::{self as preorder_windows, WINDOW};
+use crate::promptpay;
+use crate::thai_ids::PromptPayId;
+
+pub fn routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
+    cfg.service(place_order)
+        .service(list_orders)
+        .service(get_order)
+        .service(order_history)
+        .service(cancel_order)
+        .service(payment_info)
+        .service(payment_qr_svg)
+        .service(payment_qr_png)
+        .service(confirm_payment)
+        .service(move_order)
+        .service(window_orders_csv);
+}
+
+/// The buyer's order secret, sent in this header.
+pub const SECRET_HEADER: &str = "x-order-secret";
+/// The buyer's phone number, for the limited view.
+pub const PHONE_HEADER: &str = "x-buyer-phone";
+
+fn header_value<'a>(req: &'a HttpRequest, name: &str) -> Option<&'a str> {
+    req.headers()
+        .get(name)
+        .and_then(|v| v.to_str().ok())
+        .map(str::trim)
+}
+
+fn order_by_path(conn: &mut DbConn, raw: &str) -> ApiResult<OrderRow> {
+    let code = model::normalize_code(raw).ok_or_else(|| ApiError::not_found(ORDER))?;
+    model::find_by_code(conn, &code)?.ok_or_else(|| ApiError::not_found(ORDER))
+}
+
+/// Who is moving an order: staff of its place, or its buyer (secret, or the partner that
+/// placed it). Everyone else: 404.
+fn mover_for(
+    conn: &mut DbConn,
+    order: &OrderRow,
+    principal: Option<&Principal>,
+    secret: Option<&str>,
+) -> ApiResult<Mover> {
+    if let Some(p) = principal {
+        if let Some(partner_id) = p.partner_id() {
+            if order.partner_client_id == Some(partner_id) {
+                p.require_scope("orders:write")?;
+                return Ok(Mover::Buyer);
+            }
+        } else {
+            let lao: LaoRow = laos::table
+                .find(order.lao_id)
+                .select(LaoRow::as_select())
+                .first(conn)?;
+            let place = lao.place().with_producer(order.producer_id);
+            if p.may(Action::ManageOrders, &place) {
+                return Ok(Mover::Staff);
+            }
+            // Officers may look, not act.
+            authorize_hidden(p, Action::ManageOrders, &place, ORDER)?;
+        }
+    }
+    if secret.is_some_and(|s| order.secret_matches(s)) {
+        return Ok(Mover::Buyer);
+    }
+    Err(ApiError::not_found(ORDER))
+}
+
+/// Place an order
+///
+/// Lines of a window, or a hold to convert; the buyer; a pickup point or a checked carrier
+/// address; a note. The server computes every price and total in satang; the channel (partner,
+/// LAO embed form, staff) comes from who calls. The answer carries the order `code` and, this once,
+/// its `secret` (the buyer's key: `X-Order-Secret`). Send an `Idempotency-Key` (a random UUID):
+/// partner clients must; retries with the same key get the first answer back, a different body
+/// with the key gets 422, and while the first is running 409.
+#[utoipa::path(
+    tag = "orders",
+    request_body = NewOrder,
+    params(("Idempotency-Key" = Option<String>, Header, description = "A random UUID per order; required for partner clients")),
+    responses(
+        (status = 201, body = Order, headers(("idempotent-replayed" = String, description = "`true` when this is a stored answer"))),
+        (status = 400, description = "idempotency_key_required, malformed_json", body = Problem, content_type = "application/problem+json"),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "sold_out, insufficient_capacity, window_closed, window_not_open, buyer_limit, hold_not_active, idempotency_in_flight", body = Problem, content_type = "application/problem+json"),
+        (status = 410, description = "hold_expired", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "validation_failed, order_limit, unknown_variant, idempotency_key_reused", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/orders")]
+pub async fn place_order(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    principal: OptionalPrincipal,
+    body: web::Bytes,
+) -> ApiResult<HttpResponse> {
+    crate::extract::require_json(&req)?;
+    let new: NewOrder = parse_json(&body)?;
+    validate_value(&new)?;
+    let principal = principal.0;
+    let required = principal.as_ref().is_some_and(|p| p.partner_id().is_some());
+    let now = state.clock.now_naive();
+    let caller = principal.clone();
+    let response = idempotency::run(
+        &state,
+        &req,
+        principal.as_ref(),
+        &body,
+        required,
+        move |conn| {
+            let order = place::place(conn, caller.as_ref(), &new, now)?;
+            let value = serde_json::to_value(order).map_err(ApiError::internal)?;
+            Ok((StatusCode::CREATED, value))
+        },
+    )
+    .await?;
+    Ok(response)
+}
+
+/// Filters of the order list.
+#[derive(Debug, Default, Deserialize, Validate, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct OrderFilter {
+    /// DLA code of the LAO.
+    pub lao_code: Option<String>,
+    pub producer_id: Option<i64>,
+    pub window_id: Option<i64>,
+    pub status: Option<OrderStatus>,
+    /// Placed on or after this day (Bangkok).
+    pub from: Option<NaiveDate>,
+    /// Placed on or before this day (Bangkok).
+    pub to: Option<NaiveDate>,
+    /// Page size, 1–200 (default 50).
+    #[validate(range(min = 1, max = 200))]
+    pub limit: Option<u32>,
+    /// From `next_cursor` of the previous page.
+    pub cursor: Option<String>,
+}
+
+/// List orders
+///
+/// Newest first. LAO staff see their LAO's orders, producers their own, officers those of their
+/// area, partner clients (`orders:read`) the orders they placed.
+#[utoipa::path(
+    tag = "orders",
+    security(("bearer" = [])),
+    params(OrderFilter),
+    responses(
+        (status = 200, body = Page<Order>),
+        (status = 400, body = Problem, content_type = "application/problem+json"),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/orders")]
+pub async fn list_orders(
+    state: web::Data<AppState>,
+    principal: Principal,
+    filter: ValidQuery<OrderFilter>,
+) -> ApiResult<web::Json<Page<Order>>> {
+    let ValidQuery(filter) = filter;
+    if principal.role == Role::Partner {
+        principal.require_scope("orders:read")?;
+    }
+    let limit = page_size(filter.limit);
+    let before: Option<i64> = decode_cursor(filter.cursor.as_deref())?;
+    let now = state.clock.now_naive();
+    let page = state
+        .db(move |conn| {
+            let rows = list(conn, &principal, &filter, before, limit)?;
+            let page = page_from(rows, limit, |o| o.id);
+            let mut items = Vec::with_capacity(page.items.len());
+            for row in page.items {
+                items.push(model::view(conn, row, now)?);
+            }
+            Ok(Page {
+                items,
+                next_cursor: page.next_cursor,
+            })
+        })
+        .await?;
+    Ok(web::Json(page))
+}
+
+fn day_start(day: NaiveDate) -> chrono::NaiveDateTime {
+    let start = day.and_hms_opt(0, 0, 0).unwrap_or_default();
+    start - chrono::Duration::hours(7)
+}
+
+fn list(
+    conn: &mut DbConn,
+    p: &Principal,
+    f: &OrderFilter,
+    before: Option<i64>,
+    limit: usize,
+) -> ApiResult<Vec<OrderRow>> {
+    let mut q = orders::table
+        .inner_join(laos::table.on(laos::id.eq(orders::lao_id)))
+        .select(model::OrderRow::as_select())
+        .order(orders::id.desc())
+        .limit(limit as i64 + 1)
+        .into_boxed();
+    let area = &p.area;
+    q = match p.role {
+        Role::Admin => q,
+        Role::ProvinceOfficer => {
+            q.filter(orders::province_code.eq(area.province_code.clone().unwrap_or_default()))
+        }
+        // District officers do not oversee provincial administrative organizations.
+        Role::DistrictOfficer => q
+            .filter(orders::district_code.eq(area.district_code.clone().unwrap_or_default()))
+            .filter(laos::lao_type.ne("provincial_admin_org")),
+        Role::LaoStaff => q.filter(orders::lao_id.eq(area.lao_id.unwrap_or(-1))),
+        Role::Producer => q.filter(orders::producer_id.eq(area.producer_id.unwrap_or(-1))),
+        Role::Partner => q.filter(orders::partner_client_id.eq(p.partner_id().unwrap_or(-1))),
+    };
+    if let Some(id) = before {
+        q = q.filter(orders::id.lt(id));
+    }
+    if let Some(code) = &f.lao_code {
+        q = q.filter(laos::dla_code.eq(code.clone()));
+    }
+    if let Some(id) = f.producer_id {
+        q = q.filter(orders::producer_id.eq(id));
+    }
+    if let Some(id) = f.window_id {
+        q = q.filter(orders::window_id.eq(id));
+    }
+    if let Some(status) = f.status {
+        q = q.filter(orders::status.eq(status.to_string()));
+    }
+    if let Some(from) = f.from {
+        q = q.filter(orders::created_at.ge(day_start(from)));
+    }
+    if let Some(to) = f.to {
+        q = q.filter(orders::created_at.lt(day_start(to + chrono::Duration::days(1))));
+    }
+    Ok(q.load(conn)?)
+}
+
+/// An order, in full or in short.
+#[derive(Serialize, ToSchema)]
+#[serde(untagged)]
+pub enum OrderOrSummary {
+    Full(Box<Order>),
+    Summary(OrderSummary),
+}
+
+/// An order
+///
+/// In full for its buyer (`X-Order-Secret`), the partner that placed it, and staff and officers
+/// of its area; in short (status and totals) for `X-Buyer-Phone` with the buyer's number; 404 for
+/// anyone else. Codes may be typed in lower case or without the dash.
+#[utoipa::path(
+    tag = "orders",
+    params(
+        ("code" = String, Path, description = "Order code", example = "7KQ3-XPMA"),
+        ("X-Order-Secret" = Option<String>, Header, description = "The secret given when the order was placed"),
+        ("X-Buyer-Phone" = Option<String>, Header, description = "The buyer's phone number (short view)"),
+    ),
+    responses(
+        (status = 200, body = OrderOrSummary),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/orders/{code}")]
+pub async fn get_order(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    principal: OptionalPrincipal,
+    code: web::Path<String>,
+) -> ApiResult<web::Json<OrderOrSummary>> {
+    let code = code.into_inner();
+    let secret = header_value(&req, SECRET_HEADER).map(str::to_string);
+    let phone = header_value(&req, PHONE_HEADER).map(str::to_string);
+    let now = state.clock.now_naive();
+    let order = state
+        .db(move |conn| {
+            let order = order_by_path(conn, &code)?;
+            match model::access(
+                conn,
+                &order,
+                principal.0.as_ref(),
+                secret.as_deref(),
+                phone.as_deref(),
+            )? {
+                Access::Full => Ok(OrderOrSummary::Full(Box::new(model::view(
+                    conn, order, now,
+                )?))),
+                Access::Limited => Ok(OrderOrSummary::Summary(model::summary(conn, order, now)?)),
+            }
+        })
+        .await?;
+    Ok(web::Json(order))
+}
+
+/// A step in an order's history.
+#[derive(Serialize, ToSchema)]
+pub struct HistoryEntry {
+    pub from_status: Option<String>,
+    pub to_status: String,
+    /// `user:12`, `client:3`, `buyer:+668…`, `system`.
+    pub actor: String,
+    pub note: Option<String>,
+    pub at: chrono::DateTime<chrono::FixedOffset>,
+}
+
+/// An order's history
+///
+/// Every status it took, who moved it and when (append-only). Same access as the full order.
+#[utoipa::path(
+    tag = "orders",
+    params(
+        ("code" = String, Path, description = "Order code"),
+        ("X-Order-Secret" = Option<String>, Header, description = "The order secret"),
+    ),
+    responses(
+        (status = 200, body = Vec<HistoryEntry>),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/orders/{code}/history")]
+pub async fn order_history(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    principal: OptionalPrincipal,
+    code: web::Path<String>,
+) -> ApiResult<web::Json<Vec<HistoryEntry>>> {
+    let code = code.into_inner();
+    let secret = header_value(&req, SECRET_HEADER).map(str::to_string);
+    let history = state
+        .db(move |conn| {
+            let order = order_by_path(conn, &code)?;
+            if model::access(conn, &order, principal.0.as_ref(), secret.as_deref(), None)?
+                != Access::Full
+            {
+                return Err(ApiError::not_found(ORDER));
+            }
+            Ok(model::history_of(conn, order.id)?
+                .into_iter()
+                .map(|h| HistoryEntry {
+                    from_status: h.from_status,
+                    to_status: h.to_status,
+                    actor: h.actor,
+                    note: h.note,
+                    at: to_bangkok(h.created_at),
+                })
+                .collect())
+        })
+        .await?;
+    Ok(web::Json(history))
+}
+
+#[derive(Debug, Default, Deserialize, Serialize, Validate, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NoteBody {
+    #[validate(length(max = 1000))]
+    pub note: Option<String>,
+}
+
+fn parse_optional<T: Default + serde::de::DeserializeOwned + Validate>(
+    body: &[u8],
+) -> ApiResult<T> {
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Ok(T::default());
+    }
+    let value: T = parse_json(body)?;
+    validate_value(&value)?;
+    Ok(value)
+}
+
+/// Cancel an order
+///
+/// Before payment only: the buyer (`X-Order-Secret`), the partner that placed it, or staff. Its
+/// units go back to the window (and to its waiting list). Paid orders are refunded by staff.
+#[utoipa::path(
+    tag = "orders",
+    params(
+        ("code" = String, Path, description = "Order code"),
+        ("X-Order-Secret" = Option<String>, Header, description = "The order secret"),
+        ("Idempotency-Key" = Option<String>, Header, description = "Optional"),
+    ),
+    request_body(content = NoteBody, description = "Optional reason"),
+    responses(
+        (status = 200, body = Order),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "invalid_transition", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/orders/{code}/cancel")]
+pub async fn cancel_order(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    principal: OptionalPrincipal,
+    code: web::Path<String>,
+    body: web::Bytes,
+) -> ApiResult<HttpResponse> {
+    let note: NoteBody = parse_optional(&body)?;
+    let code = code.into_inner();
+    let secret = header_value(&req, SECRET_HEADER).map(str::to_string);
+    let now = state.clock.now_naive();
+    let pepper = state.citizen_id_pepper.clone();
+    let caller = principal.0.clone();
+    idempotency::run(
+        &state,
+        &req,
+        principal.0.as_ref(),
+        &body,
+        false,
+        move |conn| {
+            let order = order_by_path(conn, &code)?;
+            let mover = mover_for(conn, &order, caller.as_ref(), secret.as_deref())?;
+            let (window, _) = crate::preorder::holds::lock_and_read(conn, order.window_id)?;
+            crate::preorder::holds::expire_due_for_window(conn, &window, now)?;
+            let order = model::find(conn, order.id)?.ok_or_else(|| ApiError::not_found(ORDER))?;
+            let actor = actor_of(caller.as_ref(), &order);
+            let details = MoveDetails {
+                note: note.note.as_deref(),
+                payment_reference: None,
+            };
+            let moved = lifecycle::move_order(
+                conn,
+                &order,
+                OrderStatus::Cancelled,
+                mover,
+                &actor,
+                details,
+                &pepper,
+                now,
+            )?;
+            Ok((
+                StatusCode::OK,
+                serde_json::to_value(model::view(conn, moved, now)?).map_err(ApiError::internal)?,
+            ))
+        },
+    )
+    .await
+}
+
+fn actor_of(principal: Option<&Principal>, order: &OrderRow) -> String {
+    principal
+        .map(Principal::actor_label)
+        .unwrap_or_else(|| format!("buyer:{}", order.buyer_phone))
+}
+
+/// How to pay an order by PromptPay.
+#[derive(Serialize, ToSchema)]
+#[schema(example = json!({
+    "code": "7KQ3-XPMA", "amount_satang": 96000, "currency": "THB",
+    "promptpay_payload": "00020101021229370016A000000677010111011300668123456785802TH53037645406960.006304ABCD",
+    "payee": "วิสาหกิจชุมชนลำไยแม่ปะ", "promptpay_id_masked": "xxx-xxx-5678", "due_at": "2026-06-02T09:00:00+07:00",
+    "qr_svg": "/v1/orders/7KQ3-XPMA/payment/qr.svg", "qr_png": "/v1/orders/7KQ3-XPMA/payment/qr.png", "paid": false
+}))]
+pub struct PaymentInfo {
+    pub code: String,
+    pub amount_satang: i64,
+    pub currency: &'static str,
+    /// The EMVCo "Thai QR" text: render it as a QR code, or fetch `qr_svg` / `qr_png`.
+    pub promptpay_payload: String,
+    /// Who is paid (the producer).
+    pub payee: String,
+    pub promptpay_id_masked: String,
+    pub due_at: Option<chrono::DateTime<chrono::FixedOffset>>,
+    /// The QR as SVG or PNG (send the same `X-Order-Secret`).
+    pub qr_svg: String,
+    pub qr_png: String,
+    pub paid: bool,
+}
+
+/// The order, its producer's PromptPay id and the payload, for a caller with full access.
+fn payable(
+    conn: &mut DbConn,
+    code: &str,
+    principal: Option<&Principal>,
+    secret: Option<&str>,
+) -> ApiResult<(OrderRow, String, PromptPayId, String)> {
+    let order = order_by_path(conn, code)?;
+    if model::access(conn, &order, principal, secret, None)? != Access::Full {
+        return Err(ApiError::not_found(ORDER));
+    }
+    let (name, stored): (String, Option<String>) = producers::table
+        .find(order.producer_id)
+        .select((producers::display_name, producers::promptpay_id))
+        .first(conn)?;
+    let target: PromptPayId = stored
+        .and_then(|s| s.parse().ok())
+        .ok_or_else(|| ApiError::new(ErrorKind::PromptPayNotAvailable))?;
+    let payload =
+        promptpay::payload(&target, Some(order.total_satang)).map_err(ApiError::internal)?;
+    Ok((order, name, target, payload))
+}
+
+/// How to pay
+///
+/// The PromptPay payload for the producer with the order's total (EMVCo, with amount and CRC),
+/// and links to the QR image. Same access as the full order.
+#[utoipa::path(
+    tag = "orders",
+    params(
+        ("code" = String, Path, description = "Order code"),
+        ("X-Order-Secret" = Option<String>, Header, description = "The order secret"),
+    ),
+    responses(
+        (status = 200, body = PaymentInfo),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "promptpay_not_available", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/orders/{code}/payment")]
+pub async fn payment_info(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    principal: OptionalPrincipal,
+    code: web::Path<String>,
+) -> ApiResult<web::Json<PaymentInfo>> {
+    let code = code.into_inner();
+    let secret = header_value(&req, SECRET_HEADER).map(str::to_string);
+    let info = state
+        .db(move |conn| {
+            let (order, payee, target, payload) =
+                payable(conn, &code, principal.0.as_ref(), secret.as_deref())?;
+            Ok(PaymentInfo {
+                qr_svg: format!("/v1/orders/{}/payment/qr.svg", order.code),
+                qr_png: format!("/v1/orders/{}/payment/qr.png", order.code),
+                paid: order.paid_at.is_some(),
+                code: order.code,
+                amount_satang: order.total_satang,
+                currency: "THB",
+                promptpay_payload: payload,
+                payee,
+                promptpay_id_masked: target.masked(),
+                due_at: order.payment_due_at.map(to_bangkok),
+            })
+        })
+        .await?;
+    Ok(web::Json(info))
+}
+
+/// PromptPay QR (SVG)
+#[utoipa::path(
+    tag = "orders",
+    params(
+        ("code" = String, Path, description = "Order code"),
+        ("X-Order-Secret" = Option<String>, Header, description = "The order secret"),
+    ),
+    responses(
+        (status = 200, description = "QR code", body = String, content_type = "image/svg+xml"),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 409, body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/orders/{code}/payment/qr.svg")]
+pub async fn payment_qr_svg(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    principal: OptionalPrincipal,
+    code: web::Path<String>,
+) -> ApiResult<HttpResponse> {
+    let code = code.into_inner();
+    let secret = header_value(&req, SECRET_HEADER).map(str::to_string);
+    let payload = state
+        .db(move |conn| Ok(payable(conn, &code, principal.0.as_ref(), secret.as_deref())?.3))
+        .await?;
+    let svg = promptpay::qr_svg(&payload).map_err(ApiError::internal)?;
+    Ok(HttpResponse::Ok()
+        .content_type("image/svg+xml")
+        .insert_header((header::CACHE_CONTROL, "private, no-store"))
+        .body(svg))
+}
+
+/// PromptPay QR (PNG)
+#[utoipa::path(
+    tag = "orders",
+    params(
+        ("code" = String, Path, description = "Order code"),
+        ("X-Order-Secret" = Option<String>, Header, description = "The order secret"),
+    ),
+    responses(
+        (status = 200, description = "QR code", body = Vec<u8>, content_type = "image/png"),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 409, body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/orders/{code}/payment/qr.png")]
+pub async fn payment_qr_png(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    principal: OptionalPrincipal,
+    code: web::Path<String>,
+) -> ApiResult<HttpResponse> {
+    let code = code.into_inner();
+    let secret = header_value(&req, SECRET_HEADER).map(str::to_string);
+    let payload = state
+        .db(move |conn| Ok(payable(conn, &code, principal.0.as_ref(), secret.as_deref())?.3))
+        .await?;
+    let png = promptpay::qr_png(&payload, 8).map_err(ApiError::internal)?;
+    Ok(HttpResponse::Ok()
+        .content_type("image/png")
+        .insert_header((header::CACHE_CONTROL, "private, no-store"))
+        .body(png))
+}
+
+/// Marking an order paid.
+#[derive(Debug, Deserialize, Serialize, Validate, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"reference": "โอนพร้อมเพย์ 14:32 น. เลขอ้างอิง 0123456789"}))]
+pub struct PaymentConfirmation {
+    /// The bank's reference or a note of how it was paid.
+    #[validate(
+        length(min = 1, max = 200),
+        custom(function = "crate::validate::not_blank")
+    )]
+    pub reference: String,
+}
+
+/// Mark an order paid
+///
+/// For the producer, the LAO's staff and admins, once the transfer is seen: the order becomes
+/// `confirmed` and a sale is recorded for the statistics.
+#[utoipa::path(
+    tag = "orders",
+    security(("bearer" = [])),
+    params(
+        ("code" = String, Path, description = "Order code"),
+        ("Idempotency-Key" = Option<String>, Header, description = "Optional"),
+    ),
+    request_body = PaymentConfirmation,
+    responses(
+        (status = 200, body = Order),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "invalid_transition", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/orders/{code}/payment")]
+pub async fn confirm_payment(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    principal: Principal,
+    code: web::Path<String>,
+    body: web::Bytes,
+) -> ApiResult<HttpResponse> {
+    crate::extract::require_json(&req)?;
+    let confirmation: PaymentConfirmation = parse_json(&body)?;
+    validate_value(&confirmation)?;
+    let code = code.into_inner();
+    let now = state.clock.now_naive();
+    let pepper = state.citizen_id_pepper.clone();
+    let caller = principal.clone();
+    idempotency::run(&state, &req, Some(&principal), &body, false, move |conn| {
+        let order = order_by_path(conn, &code)?;
+        if mover_for(conn, &order, Some(&caller), None)? != Mover::Staff {
+            return Err(ApiError::forbidden());
+        }
+        // An unpaid order past its deadline expires now, before anyone can mark it paid.
+        let (window, _) = crate::preorder::holds::lock_and_read(conn, order.window_id)?;
+        crate::preorder::holds::expire_due_for_window(conn, &window, now)?;
+        let order = model::find(conn, order.id)?.ok_or_else(|| ApiError::not_found(ORDER))?;
+        let details = MoveDetails {
+            note: None,
+            payment_reference: Some(confirmation.reference.trim()),
+        };
+        let moved = lifecycle::move_order(
+            conn,
+            &order,
+            OrderStatus::Confirmed,
+            Mover::Staff,
+            &caller.actor_label(),
+            details,
+            &pepper,
+            now,
+        )?;
+        Ok((
+            StatusCode::OK,
+            serde_json::to_value(model::view(conn, moved, now)?).map_err(ApiError::internal)?,
+        ))
+    })
+    .await
+}
+
+/// A status move.
+#[derive(Debug, Deserialize, Serialize, Validate, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"to": "ready", "note": "คัดเกรดและแพ็กแล้ว 2 กล่อง"}))]
+pub struct Transition {
+    /// `ready`, `shipped`, `handed_over`, `delivered`, `picked_up`, `refunded` (see the order's
+    /// `next_statuses`).
+    pub to: OrderStatus,
+    #[validate(length(max = 1000))]
+    pub note: Option<String>,
+}
+
+/// Move an order on
+///
+/// For the producer, the LAO's staff and admins: `confirmed → ready → shipped → delivered`
+/// (carrier) or `ready → handed_over → picked_up` / `ready → picked_up` (pickup), and `refunded`
+/// from a paid order (an undispatched one gives its units back). Illegal moves: 409
+/// `invalid_transition` with the allowed ones.
+#[utoipa::path(
+    tag = "orders",
+    security(("bearer" = [])),
+    params(
+        ("code" = String, Path, description = "Order code"),
+        ("Idempotency-Key" = Option<String>, Header, description = "Optional"),
+    ),
+    request_body = Transition,
+    responses(
+        (status = 200, body = Order),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "invalid_transition", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/orders/{code}/transitions")]
+pub async fn move_order(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    principal: Principal,
+    code: web::Path<String>,
+    body: web::Bytes,
+) -> ApiResult<HttpResponse> {
+    crate::extract::require_json(&req)?;
+    let transition: Transition = parse_json(&body)?;
+    validate_value(&transition)?;
+    let code = code.into_inner();
+    let now = state.clock.now_naive();
+    let pepper = state.citizen_id_pepper.clone();
+    let caller = principal.clone();
+    idempotency::run(&state, &req, Some(&principal), &body, false, move |conn| {
+        let order = order_by_path(conn, &code)?;
+        if mover_for(conn, &order, Some(&caller), None)? != Mover::Staff {
+            return Err(ApiError::forbidden());
+        }
+        let details = MoveDetails {
+            note: transition.note.as_deref(),
+            payment_reference: None,
+        };
+        let moved = lifecycle::move_order(
+            conn,
+            &order,
+            transition.to,
+            Mover::Staff,
+            &caller.actor_label(),
+            details,
+            &pepper,
+            now,
+        )?;
+        Ok((
+            StatusCode::OK,
+            serde_json::to_value(model::view(conn, moved, now)?).map_err(ApiError::internal)?,
+        ))
+    })
+    .await
+}
+
+#[derive(Debug, Deserialize, Validate, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct CsvQuery {
+    /// Include cancelled, expired and refunded orders (default: only orders to pack).
+    #[serde(default)]
+    pub all: bool,
+}
+
+/// Packing list of a window (CSV)
+///
+/// The window's orders, one line per order, with Thai headers, in UTF-8 with a byte-order mark
+/// so that Excel and Google Sheets read Thai correctly. For staff and officers of the area.
+#[utoipa::path(
+    tag = "orders",
+    security(("bearer" = [])),
+    params(("id" = i64, Path, description = "Window id"), CsvQuery),
+    responses(
+        (status = 200, description = "CSV", body = String, content_type = "text/csv"),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/windows/{id}/orders.csv")]
+pub async fn window_orders_csv(
+    state: web::Data<AppState>,
+    principal: Principal,
+    id: web::Path<i64>,
+    query: ValidQuery<CsvQuery>,
+) -> ApiResult<HttpResponse> {
+    let id = id.into_inner();
+    let all = query.0.all;
+    let now = state.clock.now_naive();
+    let (file_name, body) = state
+        .db(move |conn| {
+            let (window, lao) = preorder_windows::find_with_lao(conn, id)?
+                .ok_or_else(|| ApiError::not_found(WINDOW))?;
+            let place = window.place(&lao);
+            if !principal.may(Action::ManageOrders, &place) {
+                authorize_hidden(&principal, Action::ReadArea, &place, WINDOW)?;
+            }
+            let rows: Vec<OrderRow> = orders::table
+                .filter(orders::window_id.eq(id))
+                .order(orders::id)
+                .select(OrderRow::as_select())
+                .load(conn)?;
+            let mut orders_out = Vec::new();
+            for row in rows {
+                let status = row.status_at(now);
+                if all || status.is_live() {
+                    orders_out.push(model::view(conn, row, now)?);
+                }
+            }
+            Ok((format!("orders-window-{id}.csv"), packing_csv(&orders_out)?))
+        })
+        .await?;
+    Ok(HttpResponse::Ok()
+        .content_type("text/csv; charset=utf-8")
+        .insert_header((
+            header::CONTENT_DISPOSITION,
+            format!("attachment; filename=\"{file_name}\""),
+        ))
+        .body(body))
+}
+
+fn baht(satang: i64) -> String {
+    format!("{}.{:02}", satang / 100, (satang % 100).abs())
+}
+
+/// The packing list: Thai headers, a BOM, one line per order.
+pub fn packing_csv(orders_out: &[Order]) -> ApiResult<Vec<u8>> {
+    let mut out = Vec::from("\u{feff}".as_bytes());
+    {
+        let mut writer = csv::Writer::from_writer(&mut out);
+        writer
+            .write_record([
+                "รหัสคำสั่งซื้อ",
+                "สถานะ",
+                "ชื่อผู้ซื้อ",
+                "เบอร์โทร",
+                "ช่องทาง",
+                "วิธีรับสินค้า",
+                "จุดรับสินค้า / ที่อยู่จัดส่ง",
+                "รายการสินค้า",
+                "จำนวนหน่วย",
+                "หน่วย",
+                "ค่าสินค้า (บาท)",
+                "ค่าส่ง (บาท)",
+                "รวม (บาท)",
+                "ชำระเงินเมื่อ",
+                "หมายเหตุ",
+                "สั่งเมื่อ",
+            ])
+            .map_err(ApiError::internal)?;
+        for o in orders_out {
+            let place = match (&o.delivery.pickup_point, &o.delivery.address) {
+                (Some(p), _) => format!("{} ({})", p.name, p.starts_at.format("%d/%m/%Y %H:%M")),
+                (_, Some(a)) => format!(
+                    "{} {} โทร {} {} {}",
+                    a.recipient_name, a.address_line, a.phone, a.subdistrict_code, a.postal_code
+                ),
+                _ => String::new(),
+            };
+            let items: Vec<String> = o
+                .lines
+                .iter()
+                .map(|l| format!("{} × {}", l.name, l.quantity))
+                .collect();
+            let channel = match o.channel {
+                Channel::Partner => "พาร์ทเนอร์",
+                Channel::Embed => "ฟอร์ม อปท.",
+                Channel::Staff => "เจ้าหน้าที่",
+            };
+            let method = match o.delivery.method {
+                model::DeliveryMethod::Pickup => "รับเอง",
+                model::DeliveryMethod::Carrier => "ส่งพัสดุ",
+            };
+            writer
+                .write_record([
+                    o.code.as_str(),
+                    o.status_th.as_str(),
+                    o.buyer.name.as_str(),
+                    o.buyer.phone.as_str(),
+                    channel,
+                    method,
+                    place.as_str(),
+                    items.join("; ").as_str(),
+                    o.units_total.to_string().as_str(),
+                    o.unit.as_str(),
+                    baht(o.subtotal_satang).as_str(),
+                    baht(o.delivery_fee_satang).as_str(),
+                    baht(o.total_satang).as_str(),
+                    o.payment
+                        .paid_at
+                        .map(|t| {
+                            t.with_timezone(&bangkok())
+                                .format("%d/%m/%Y %H:%M")
+                                .to_string()
+                        })
+                        .unwrap_or_default()
+                        .as_str(),
+                    o.note.as_deref().unwrap_or(""),
+                    o.created_at.format("%d/%m/%Y %H:%M").to_string().as_str(),
+                ])
+                .map_err(ApiError::internal)?;
+        }
+        writer.flush().map_err(ApiError::internal)?;
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn formats_baht() {
+        assert_eq!(baht(96000), "960.00");
+        assert_eq!(baht(422), "4.22");
+        assert_eq!(baht(5), "0.05");
+    }
+}

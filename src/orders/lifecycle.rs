@@ -1,0 +1,355 @@
+//! Moving orders through their states: every move is checked (who, from where), recorded in the
+//! history, announced through the outbox, applied to capacity (cancelled, expired and
+//! undispatched refunded orders give their units back) and, for payments and refunds, written as
+//! sale facts — all in the caller's transaction.
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+use hmac::{Hmac, Mac};
+use sha2::Sha256;
+
+use super::model::{Mover, ORDER, OrderRow, OrderStatus, may_move};
+use crate::db::DbConn;
+use crate::db::schema::{order_history, orders, preorder_windows, producers, sale_facts};
+use crate::error::{ApiError, ApiResult, ErrorKind};
+use crate::outbox;
+use crate::preorder::holds;
+use crate::preorder::ledger::{self, Movement};
+use crate::preorder::waitlist;
+
+/// Appends a history row.
+pub fn record_history(
+    conn: &mut DbConn,
+    order_id: i64,
+    from: Option<OrderStatus>,
+    to: OrderStatus,
+    actor: &str,
+    note: Option<&str>,
+    now: NaiveDateTime,
+) -> QueryResult<()> {
+    diesel::insert_into(order_history::table)
+        .values((
+            order_history::order_id.eq(order_id),
+            order_history::from_status.eq(from.map(|s| s.to_string())),
+            order_history::to_status.eq(to.to_string()),
+            order_history::actor.eq(actor),
+            order_history::note.eq(note),
+            order_history::created_at.eq(now),
+        ))
+        .execute(conn)
+        .map(|_| ())
+}
+
+/// Announces an order event.
+pub fn record_event(
+    conn: &mut DbConn,
+    order: &OrderRow,
+    event_type: &str,
+    now: NaiveDateTime,
+) -> QueryResult<()> {
+    outbox::record(
+        conn,
+        outbox::Event {
+            event_type,
+            aggregate_type: "order",
+            aggregate_id: order.code.clone(),
+            lao_id: Some(order.lao_id),
+            partner_client_id: order.partner_client_id,
+            payload: serde_json::json!({
+                "code": order.code,
+                "status": order.status,
+                "window_id": order.window_id,
+                "producer_id": order.producer_id,
+                "units_total": order.units_total,
+                "total_satang": order.total_satang,
+                "delivery_method": order.delivery_method,
+                "channel": order.channel,
+            }),
+        },
+        now,
+    )
+    .map(|_| ())
+}
+
+/// A keyed hash of a buyer's phone: counts distinct buyers without storing who they are.
+pub fn buyer_key(pepper: &[u8], phone: &str) -> String {
+    let Ok(mut mac) = Hmac::<Sha256>::new_from_slice(pepper) else {
+        return String::new();
+    };
+    mac.update(b"khongdee:buyer-phone:v1:");
+    mac.update(phone.as_bytes());
+    mac.finalize()
+        .into_bytes()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// Writes a sale (when an order is paid) or its reversal (when refunded).
+fn record_sale_fact(
+    conn: &mut DbConn,
+    order: &OrderRow,
+    reversal: bool,
+    pepper: &[u8],
+    now: NaiveDateTime,
+) -> QueryResult<()> {
+    let crop_id: i64 = preorder_windows::table
+        .find(order.window_id)
+        .select(preorder_windows::crop_id)
+        .first(conn)?;
+    let citizen_hash: Option<String> = producers::table
+        .find(order.producer_id)
+        .select(producers::citizen_id_hash)
+        .first(conn)?;
+    let beneficiary = citizen_hash.unwrap_or_else(|| format!("producer:{}", order.producer_id));
+    let sign = if reversal { -1 } else { 1 };
+    diesel::insert_into(sale_facts::table)
+        .values((
+            sale_facts::order_id.eq(order.id),
+            sale_facts::kind.eq(if reversal { "reversal" } else { "sale" }),
+            sale_facts::lao_id.eq(order.lao_id),
+            sale_facts::district_code.eq(&order.district_code),
+            sale_facts::province_code.eq(&order.province_code),
+            sale_facts::producer_id.eq(order.producer_id),
+            sale_facts::crop_id.eq(crop_id),
+            sale_facts::window_id.eq(order.window_id),
+            sale_facts::units.eq(sign * order.units_total),
+            sale_facts::revenue_satang.eq(sign * order.subtotal_satang),
+            sale_facts::delivery_fee_satang.eq(sign * order.delivery_fee_satang),
+            sale_facts::beneficiary_key.eq(beneficiary),
+            sale_facts::buyer_key.eq(buyer_key(pepper, &order.buyer_phone)),
+            sale_facts::channel.eq(&order.channel),
+            sale_facts::occurred_at.eq(now),
+        ))
+        .execute(conn)
+        .map(|_| ())
+}
+
+/// What a move changes besides the status.
+#[derive(Debug, Default)]
+pub struct MoveDetails<'a> {
+    pub note: Option<&'a str>,
+    /// For payment: the reference of the transfer.
+    pub payment_reference: Option<&'a str>,
+}
+
+/// Moves an order, with every effect of the move, in the caller's transaction. The window is
+/// locked first when capacity moves; the status changes by a guarded update, so two concurrent
+/// moves of one order cannot both happen.
+#[allow(clippy::too_many_arguments)] // each is a distinct fact of the move; a struct would only rename them
+pub fn move_order(
+    conn: &mut DbConn,
+    order: &OrderRow,
+    to: OrderStatus,
+    mover: Mover,
+    actor: &str,
+    details: MoveDetails<'_>,
+    pepper: &[u8],
+    now: NaiveDateTime,
+) -> ApiResult<OrderRow> {
+    let from = order.status();
+    if !may_move(from, to, order.delivery_method(), mover) {
+        return Err(ApiError::new(ErrorKind::InvalidTransition)
+            .with("status", from.to_string())
+            .with("action", format!("become {to}"))
+            .extra(
+                "allowed",
+                super::model::next_statuses(from, order.delivery_method(), mover),
+            ));
+    }
+    let gives_back = matches!(to, OrderStatus::Cancelled | OrderStatus::Expired)
+        || (to == OrderStatus::Refunded && !from.dispatched());
+    if gives_back {
+        ledger::lock_window(conn, order.window_id)?;
+    }
+    let moved = diesel::update(
+        orders::table
+            .find(order.id)
+            .filter(orders::status.eq(from.to_string())),
+    )
+    .set((
+        orders::status.eq(to.to_string()),
+        orders::updated_at.eq(now),
+        (to == OrderStatus::Confirmed).then(|| orders::paid_at.eq(Some(now))),
+        details
+            .payment_reference
+            .map(|r| orders::payment_reference.eq(Some(r.to_string()))),
+    ))
+    .execute(conn)?;
+    if moved != 1 {
+        // Someone else moved it first.
+        let current =
+            super::model::find(conn, order.id)?.ok_or_else(|| ApiError::not_found(ORDER))?;
+        return Err(ApiError::new(ErrorKind::InvalidTransition)
+            .with("status", current.status().to_string())
+            .with("action", format!("become {to}")));
+    }
+    if gives_back {
+        ledger::unsell(conn, order.window_id, order.units_total)?;
+        let kind = if to == OrderStatus::Expired {
+            Movement::OrderExpiry
+        } else {
+            Movement::OrderCancel
+        };
+        ledger::record(
+            conn,
+            kind,
+            ledger::Entry {
+                window_id: order.window_id,
+                sold_delta: -order.units_total,
+                order_id: Some(order.id),
+                reference: Some(match to {
+                    OrderStatus::Expired => "order expired unpaid",
+                    OrderStatus::Refunded => "order refunded",
+                    _ => "order cancelled",
+                }),
+                actor: Some(actor),
+                ..Default::default()
+            },
+            now,
+        )?;
+    }
+    record_history(conn, order.id, Some(from), to, actor, details.note, now)?;
+    let after = super::model::find(conn, order.id)?.ok_or_else(|| ApiError::not_found(ORDER))?;
+    match to {
+        OrderStatus::Confirmed => record_sale_fact(conn, &after, false, pepper, now)?,
+        OrderStatus::Refunded if order.paid_at.is_some() => {
+            record_sale_fact(conn, &after, true, pepper, now)?
+        }
+        _ => {}
+    }
+    record_event(conn, &after, &format!("order.{to}"), now)?;
+    if gives_back {
+        // The units go to the waiting list, if the window still takes orders.
+        let (window, _) = crate::preorder::windows::find_with_lao(conn, order.window_id)?
+            .ok_or_else(|| ApiError::internal("order without window"))?;
+        waitlist::offer_freed_capacity(conn, &window, now)?;
+    }
+    Ok(after)
+}
+
+/// Expires a window's unpaid orders past their deadline (the caller holds the window lock).
+pub fn expire_due_for_window(
+    conn: &mut DbConn,
+    window_id: i64,
+    now: NaiveDateTime,
+) -> ApiResult<usize> {
+    let due: Vec<OrderRow> = orders::table
+        .filter(orders::window_id.eq(window_id))
+        .filter(orders::status.eq(OrderStatus::PendingPayment.to_string()))
+        .filter(orders::payment_due_at.le(now))
+        .order(orders::id)
+        .select(OrderRow::as_select())
+        .load(conn)?;
+    for order in &due {
+        move_order(
+            conn,
+            order,
+            OrderStatus::Expired,
+            Mover::System,
+            "system",
+            MoveDetails::default(),
+            &[],
+            now,
+        )?;
+    }
+    Ok(due.len())
+}
+
+/// Windows with unpaid orders past their deadline, for the background task.
+pub fn windows_with_due_orders(conn: &mut DbConn, now: NaiveDateTime) -> QueryResult<Vec<i64>> {
+    orders::table
+        .filter(orders::status.eq(OrderStatus::PendingPayment.to_string()))
+        .filter(orders::payment_due_at.le(now))
+        .select(orders::window_id)
+        .distinct()
+        .limit(500)
+        .load(conn)
+}
+
+/// Expires due unpaid orders everywhere, a window per transaction (the background task).
+pub fn expire_due_everywhere(conn: &mut DbConn, now: NaiveDateTime) -> ApiResult<usize> {
+    let mut processed = 0;
+    for window_id in windows_with_due_orders(conn, now)? {
+        crate::db::write_transaction(conn, |conn| -> ApiResult<()> {
+            let (window, _) = holds::lock_and_read(conn, window_id)?;
+            holds::expire_due_for_window(conn, &window, now)?;
+            Ok(())
+        })?;
+        processed += 1;
+    }
+    Ok(processed)
+}
+
+/// Units a buyer (by phone) has in live orders of a window.
+pub fn units_ordered_by_buyer(
+    conn: &mut DbConn,
+    window_id: i64,
+    phone: &str,
+    now: NaiveDateTime,
+) -> QueryResult<i64> {
+    let rows: Vec<(String, Option<NaiveDateTime>, i64)> = orders::table
+        .filter(orders::window_id.eq(window_id))
+        .filter(orders::buyer_phone.eq(phone))
+        .select((orders::status, orders::payment_due_at, orders::units_total))
+        .load(conn)?;
+    Ok(rows
+        .into_iter()
+        .filter(|(status, due, _)| {
+            let status: OrderStatus = status.parse().unwrap_or(OrderStatus::Cancelled);
+            status.is_live()
+                && !(status == OrderStatus::PendingPayment && due.is_some_and(|d| d <= now))
+        })
+        .map(|(_, _, units)| units)
+        .sum())
+}
+
+/// Units of a window's unpaid orders past their deadline that nothing has expired yet.
+pub fn stale_unpaid_units(
+    conn: &mut DbConn,
+    window_ids: &[i64],
+    now: NaiveDateTime,
+) -> QueryResult<Vec<(i64, i64)>> {
+    orders::table
+        .filter(orders::window_id.eq_any(window_ids))
+        .filter(orders::status.eq(OrderStatus::PendingPayment.to_string()))
+        .filter(orders::payment_due_at.le(now))
+        .select((orders::window_id, orders::units_total))
+        .load(conn)
+}
+
+/// Orders of a window that are not finished (a window with any cannot be cancelled).
+pub fn open_order_count(conn: &mut DbConn, window_id: i64) -> QueryResult<i64> {
+    let open = [
+        OrderStatus::PendingPayment,
+        OrderStatus::Confirmed,
+        OrderStatus::Ready,
+        OrderStatus::Shipped,
+        OrderStatus::HandedOver,
+    ]
+    .map(|s| s.to_string());
+    orders::table
+        .filter(orders::window_id.eq(window_id))
+        .filter(orders::status.eq_any(open))
+        .count()
+        .get_result(conn)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn buyer_keys_are_keyed_and_stable() {
+        let a = buyer_key(b"pepper-one-pepper-one-pepper-one", "+66812345678");
+        assert_eq!(
+            a,
+            buyer_key(b"pepper-one-pepper-one-pepper-one", "+66812345678")
+        );
+        assert_ne!(
+            a,
+            buyer_key(b"pepper-two-pepper-two-pepper-two", "+66812345678")
+        );
+        assert_eq!(a.len(), 64);
+    }
+}

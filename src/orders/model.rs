@@ -1,0 +1,702 @@
+//! Orders as stored and as shown: rows, the status machine, codes and secrets, views.
+
+use chrono::{DateTime, FixedOffset, NaiveDateTime};
+use diesel::prelude::*;
+use rand::Rng;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use crate::auth::policy::Action;
+use crate::auth::principal::Principal;
+use crate::auth::tokens::{constant_time_eq, sha256_hex};
+use crate::catalog::producers::LaoSummary;
+use crate::clock::to_bangkok;
+use crate::db::DbConn;
+use crate::db::schema::{
+    laos, order_addresses, order_history, order_lines, orders, pickup_points, preorder_windows,
+};
+use crate::error::{ApiError, ApiResult};
+use crate::i18n::Text;
+use crate::laos::model::LaoRow;
+use crate::preorder::windows::{PickupPoint, PickupRow, WindowRow};
+
+pub const ORDER: Text = Text {
+    en: "order",
+    th: "คำสั่งซื้อ",
+};
+
+/// Where an order stands.
+#[derive(
+    Clone,
+    Copy,
+    Debug,
+    PartialEq,
+    Eq,
+    Hash,
+    Serialize,
+    Deserialize,
+    ToSchema,
+    strum::Display,
+    strum::EnumString,
+    strum::EnumIter,
+)]
+#[serde(rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
+pub enum OrderStatus {
+    /// Placed; waiting for the buyer's payment.
+    PendingPayment,
+    /// Paid.
+    Confirmed,
+    /// Harvested and packed.
+    Ready,
+    /// Given to a carrier.
+    Shipped,
+    /// Brought to the pickup point.
+    HandedOver,
+    /// Received by the buyer from the carrier.
+    Delivered,
+    /// Collected by the buyer.
+    PickedUp,
+    /// Called off before payment.
+    Cancelled,
+    /// Not paid in time.
+    Expired,
+    /// Paid back.
+    Refunded,
+}
+
+impl OrderStatus {
+    pub fn name_th(self) -> &'static str {
+        match self {
+            OrderStatus::PendingPayment => "รอชำระเงิน",
+            OrderStatus::Confirmed => "ชำระเงินแล้ว",
+            OrderStatus::Ready => "เตรียมสินค้าพร้อมแล้ว",
+            OrderStatus::Shipped => "ส่งพัสดุแล้ว",
+            OrderStatus::HandedOver => "ถึงจุดรับสินค้าแล้ว",
+            OrderStatus::Delivered => "ได้รับสินค้าแล้ว",
+            OrderStatus::PickedUp => "รับสินค้าแล้ว",
+            OrderStatus::Cancelled => "ยกเลิก",
+            OrderStatus::Expired => "หมดเวลาชำระเงิน",
+            OrderStatus::Refunded => "คืนเงินแล้ว",
+        }
+    }
+
+    /// Whether the order still holds capacity (its units count as sold).
+    pub fn is_live(self) -> bool {
+        !matches!(
+            self,
+            OrderStatus::Cancelled | OrderStatus::Expired | OrderStatus::Refunded
+        )
+    }
+
+    /// Whether goods have left the producer (a refund then gives no capacity back).
+    pub fn dispatched(self) -> bool {
+        matches!(
+            self,
+            OrderStatus::Shipped
+                | OrderStatus::HandedOver
+                | OrderStatus::Delivered
+                | OrderStatus::PickedUp
+        )
+    }
+}
+
+/// How the buyer receives the goods.
+#[derive(
+    Clone,
+    Copy,
+    Debug,
+    PartialEq,
+    Eq,
+    Serialize,
+    Deserialize,
+    ToSchema,
+    strum::Display,
+    strum::EnumString,
+)]
+#[serde(rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
+pub enum DeliveryMethod {
+    Pickup,
+    Carrier,
+}
+
+/// Where the order came from.
+#[derive(
+    Clone,
+    Copy,
+    Debug,
+    PartialEq,
+    Eq,
+    Serialize,
+    Deserialize,
+    ToSchema,
+    strum::Display,
+    strum::EnumString,
+)]
+#[serde(rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
+pub enum Channel {
+    /// A partner client (storefront or app).
+    Partner,
+    /// An LAO's embedded pre-order form (anonymous).
+    Embed,
+    /// Entered by LAO staff or the producer.
+    Staff,
+}
+
+/// Who may move an order to a status.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Mover {
+    /// The buyer (order secret) or the partner that placed the order.
+    Buyer,
+    /// LAO staff, the producer, admins.
+    Staff,
+    /// The service itself (expiry).
+    System,
+}
+
+/// The status machine: may `mover` take an order from `from` to `to`?
+pub fn may_move(
+    from: OrderStatus,
+    to: OrderStatus,
+    delivery: DeliveryMethod,
+    mover: Mover,
+) -> bool {
+    use OrderStatus::*;
+    match (from, to) {
+        (PendingPayment, Cancelled) => mover != Mover::System,
+        (PendingPayment, Expired) => mover == Mover::System,
+        (PendingPayment, Confirmed) => mover == Mover::Staff,
+        (Confirmed, Ready) => mover == Mover::Staff,
+        (Ready, Shipped) => mover == Mover::Staff && delivery == DeliveryMethod::Carrier,
+        (Shipped, Delivered) => mover == Mover::Staff,
+        (Ready, HandedOver) | (Ready, PickedUp) | (HandedOver, PickedUp) => {
+            mover == Mover::Staff && delivery == DeliveryMethod::Pickup
+        }
+        (Confirmed | Ready | Shipped | HandedOver | Delivered | PickedUp, Refunded) => {
+            mover == Mover::Staff
+        }
+        _ => false,
+    }
+}
+
+/// Where an order may go next, for a mover.
+pub fn next_statuses(
+    from: OrderStatus,
+    delivery: DeliveryMethod,
+    mover: Mover,
+) -> Vec<OrderStatus> {
+    use strum::IntoEnumIterator;
+    OrderStatus::iter()
+        .filter(|to| may_move(from, *to, delivery, mover))
+        .collect()
+}
+
+#[derive(Clone, Debug, Queryable, Selectable)]
+#[diesel(table_name = orders)]
+pub struct OrderRow {
+    pub id: i64,
+    pub code: String,
+    pub secret_hash: String,
+    pub window_id: i64,
+    pub producer_id: i64,
+    pub lao_id: i64,
+    pub province_code: String,
+    pub district_code: String,
+    pub status: String,
+    pub channel: String,
+    pub partner_client_id: Option<i64>,
+    pub created_by_user_id: Option<i64>,
+    pub buyer_name: String,
+    pub buyer_phone: String,
+    pub buyer_email: Option<String>,
+    pub buyer_line_id: Option<String>,
+    pub delivery_method: String,
+    pub pickup_point_id: Option<i64>,
+    pub note: Option<String>,
+    pub units_total: i64,
+    pub subtotal_satang: i64,
+    pub delivery_fee_satang: i64,
+    pub total_satang: i64,
+    pub payment_due_at: Option<NaiveDateTime>,
+    pub paid_at: Option<NaiveDateTime>,
+    pub payment_reference: Option<String>,
+    pub hold_id: Option<i64>,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+}
+
+impl OrderRow {
+    pub fn status(&self) -> OrderStatus {
+        self.status.parse().unwrap_or(OrderStatus::Cancelled)
+    }
+
+    pub fn delivery_method(&self) -> DeliveryMethod {
+        self.delivery_method
+            .parse()
+            .unwrap_or(DeliveryMethod::Pickup)
+    }
+
+    pub fn channel(&self) -> Channel {
+        self.channel.parse().unwrap_or(Channel::Embed)
+    }
+
+    /// The status a caller sees: an unpaid order past its deadline is expired, written or not.
+    pub fn status_at(&self, now: NaiveDateTime) -> OrderStatus {
+        match self.status() {
+            OrderStatus::PendingPayment if self.payment_due_at.is_some_and(|d| d <= now) => {
+                OrderStatus::Expired
+            }
+            other => other,
+        }
+    }
+
+    pub fn secret_matches(&self, secret: &str) -> bool {
+        constant_time_eq(&sha256_hex(secret), &self.secret_hash)
+    }
+}
+
+#[derive(Clone, Debug, Queryable, Selectable)]
+#[diesel(table_name = order_lines)]
+pub struct LineRow {
+    pub id: i64,
+    pub order_id: i64,
+    pub variant_id: i64,
+    pub variant_name: String,
+    pub quantity: i32,
+    pub units_per_item: i32,
+    pub units: i64,
+    pub unit_price_satang: i64,
+    pub line_total_satang: i64,
+}
+
+#[derive(Clone, Debug, Queryable, Selectable)]
+#[diesel(table_name = order_addresses)]
+pub struct AddressRow {
+    pub order_id: i64,
+    pub recipient_name: String,
+    pub phone: String,
+    pub address_line: String,
+    pub subdistrict_code: String,
+    pub district_code: String,
+    pub province_code: String,
+    pub postal_code: String,
+}
+
+#[derive(Clone, Debug, Queryable, Selectable)]
+#[diesel(table_name = order_history)]
+pub struct HistoryRow {
+    pub id: i64,
+    pub order_id: i64,
+    pub from_status: Option<String>,
+    pub to_status: String,
+    pub actor: String,
+    pub note: Option<String>,
+    pub created_at: NaiveDateTime,
+}
+
+/// Characters of order codes: digits and capitals without 0/O and 1/I.
+const CODE_ALPHABET: &[u8] = b"23456789ABCDEFGHJKLMNPQRSTUVWXYZ";
+
+/// A new order code, `XXXX-XXXX` (32⁸ ≈ 10¹² codes).
+pub fn new_code() -> String {
+    let mut rng = rand::thread_rng();
+    let mut code = String::with_capacity(9);
+    for i in 0..8 {
+        if i == 4 {
+            code.push('-');
+        }
+        code.push(CODE_ALPHABET[rng.gen_range(0..CODE_ALPHABET.len())] as char);
+    }
+    code
+}
+
+/// An order code as a buyer may type it (lower case, without the dash, with O for 0 …).
+pub fn normalize_code(raw: &str) -> Option<String> {
+    let cleaned: String = raw
+        .chars()
+        .filter(|c| !c.is_whitespace() && *c != '-')
+        .map(|c| match c.to_ascii_uppercase() {
+            '0' | 'O' => '0',
+            '1' | 'I' => '1',
+            other => other,
+        })
+        .collect();
+    if cleaned.len() != 8 || !cleaned.bytes().all(|b| CODE_ALPHABET.contains(&b)) {
+        return None;
+    }
+    Some(format!("{}-{}", &cleaned[..4], &cleaned[4..]))
+}
+
+pub fn find_by_code(conn: &mut DbConn, code: &str) -> QueryResult<Option<OrderRow>> {
+    orders::table
+        .filter(orders::code.eq(code))
+        .select(OrderRow::as_select())
+        .first(conn)
+        .optional()
+}
+
+pub fn find(conn: &mut DbConn, id: i64) -> QueryResult<Option<OrderRow>> {
+    orders::table
+        .find(id)
+        .select(OrderRow::as_select())
+        .first(conn)
+        .optional()
+}
+
+pub fn lines_of(conn: &mut DbConn, order_id: i64) -> QueryResult<Vec<LineRow>> {
+    order_lines::table
+        .filter(order_lines::order_id.eq(order_id))
+        .order(order_lines::id)
+        .select(LineRow::as_select())
+        .load(conn)
+}
+
+pub fn history_of(conn: &mut DbConn, order_id: i64) -> QueryResult<Vec<HistoryRow>> {
+    order_history::table
+        .filter(order_history::order_id.eq(order_id))
+        .order(order_history::id)
+        .select(HistoryRow::as_select())
+        .load(conn)
+}
+
+/// What a caller may see of an order.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Access {
+    /// Everything: staff and officers of its area, the partner that placed it, the buyer with
+    /// the order secret.
+    Full,
+    /// Status and totals only: the buyer's phone number, without the secret.
+    Limited,
+}
+
+/// Decides what a caller may see; anyone else gets 404 (an order's existence is not revealed).
+pub fn access(
+    conn: &mut DbConn,
+    order: &OrderRow,
+    principal: Option<&Principal>,
+    secret: Option<&str>,
+    phone: Option<&str>,
+) -> ApiResult<Access> {
+    if let Some(p) = principal {
+        if let Some(partner_id) = p.partner_id() {
+            if order.partner_client_id == Some(partner_id)
+                && (p.has_scope("orders:read") || p.has_scope("orders:write"))
+            {
+                return Ok(Access::Full);
+            }
+        } else {
+            let lao: LaoRow = laos::table
+                .find(order.lao_id)
+                .select(LaoRow::as_select())
+                .first(conn)?;
+            let place = lao.place().with_producer(order.producer_id);
+            if p.may(Action::ReadArea, &place) || p.may(Action::ManageOrders, &place) {
+                return Ok(Access::Full);
+            }
+        }
+    }
+    if secret.is_some_and(|s| order.secret_matches(s)) {
+        return Ok(Access::Full);
+    }
+    if let Some(phone) = phone.and_then(crate::validate::PhoneNumber::parse)
+        && phone.e164() == order.buyer_phone
+    {
+        return Ok(Access::Limited);
+    }
+    Err(ApiError::not_found(ORDER))
+}
+
+/// The buyer.
+#[derive(Clone, Debug, Serialize, ToSchema)]
+pub struct BuyerView {
+    pub name: String,
+    pub phone: String,
+    pub email: Option<String>,
+    pub line_id: Option<String>,
+}
+
+/// A carrier delivery address.
+#[derive(Clone, Debug, Serialize, ToSchema)]
+pub struct AddressView {
+    pub recipient_name: String,
+    pub phone: String,
+    pub address_line: String,
+    pub subdistrict_code: String,
+    pub district_code: String,
+    pub province_code: String,
+    pub postal_code: String,
+}
+
+/// How the goods reach the buyer.
+#[derive(Clone, Debug, Serialize, ToSchema)]
+pub struct DeliveryView {
+    pub method: DeliveryMethod,
+    pub pickup_point: Option<PickupPoint>,
+    pub address: Option<AddressView>,
+}
+
+/// A line of an order, at the price it was placed at.
+#[derive(Clone, Debug, Serialize, ToSchema)]
+pub struct LineView {
+    pub variant_id: i64,
+    pub name: String,
+    pub quantity: i32,
+    pub units_per_item: i32,
+    pub units: i64,
+    pub unit_price_satang: i64,
+    pub line_total_satang: i64,
+}
+
+/// Payment of an order.
+#[derive(Clone, Debug, Serialize, ToSchema)]
+pub struct PaymentView {
+    /// Unpaid orders expire at this time.
+    pub due_at: Option<DateTime<FixedOffset>>,
+    pub paid_at: Option<DateTime<FixedOffset>>,
+    pub reference: Option<String>,
+}
+
+/// An order.
+#[derive(Clone, Debug, Serialize, ToSchema)]
+pub struct Order {
+    /// The order code, e.g. `7KQ3-XPMA`: read it over the phone or LINE.
+    pub code: String,
+    /// Shown only in the answer that created the order: the buyer's key to it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub secret: Option<String>,
+    pub status: OrderStatus,
+    pub status_th: String,
+    pub channel: Channel,
+    pub window: WindowRef,
+    pub producer_id: i64,
+    pub lao: LaoSummary,
+    pub buyer: BuyerView,
+    pub delivery: DeliveryView,
+    pub lines: Vec<LineView>,
+    pub unit: String,
+    pub units_total: i64,
+    pub subtotal_satang: i64,
+    pub delivery_fee_satang: i64,
+    pub total_satang: i64,
+    pub payment: PaymentView,
+    pub note: Option<String>,
+    /// Statuses staff may move the order to now.
+    pub next_statuses: Vec<OrderStatus>,
+    pub created_at: DateTime<FixedOffset>,
+    pub updated_at: DateTime<FixedOffset>,
+}
+
+/// What a buyer sees with only the phone number.
+#[derive(Clone, Debug, Serialize, ToSchema)]
+pub struct OrderSummary {
+    pub code: String,
+    pub status: OrderStatus,
+    pub status_th: String,
+    pub window: WindowRef,
+    pub delivery_method: DeliveryMethod,
+    pub units_total: i64,
+    pub total_satang: i64,
+    pub payment_due_at: Option<DateTime<FixedOffset>>,
+    pub created_at: DateTime<FixedOffset>,
+}
+
+#[derive(Clone, Debug, Serialize, ToSchema)]
+pub struct WindowRef {
+    pub id: i64,
+    pub title: String,
+    pub harvest_start: chrono::NaiveDate,
+    pub harvest_end: chrono::NaiveDate,
+}
+
+impl From<&WindowRow> for WindowRef {
+    fn from(w: &WindowRow) -> Self {
+        WindowRef {
+            id: w.id,
+            title: w.title.clone(),
+            harvest_start: w.harvest_start,
+            harvest_end: w.harvest_end,
+        }
+    }
+}
+
+/// An order as the API shows it in full.
+pub fn view(conn: &mut DbConn, order: OrderRow, now: NaiveDateTime) -> ApiResult<Order> {
+    let (window, lao): (WindowRow, LaoRow) = preorder_windows::table
+        .inner_join(laos::table.on(laos::id.eq(preorder_windows::lao_id)))
+        .filter(preorder_windows::id.eq(order.window_id))
+        .select((WindowRow::as_select(), LaoRow::as_select()))
+        .first(conn)?;
+    let lines = lines_of(conn, order.id)?
+        .into_iter()
+        .map(LineView::from)
+        .collect();
+    let pickup: Option<PickupRow> = match order.pickup_point_id {
+        Some(id) => pickup_points::table
+            .find(id)
+            .select(PickupRow::as_select())
+            .first(conn)
+            .optional()?,
+        None => None,
+    };
+    let address: Option<AddressRow> = order_addresses::table
+        .find(order.id)
+        .select(AddressRow::as_select())
+        .first(conn)
+        .optional()?;
+    Ok(assemble(
+        order,
+        &window,
+        &lao,
+        lines,
+        pickup,
+        address.map(AddressView::from),
+        now,
+    ))
+}
+
+/// An order's full view from its parts (when placing one, they are all at hand).
+pub fn assemble(
+    order: OrderRow,
+    window: &WindowRow,
+    lao: &LaoRow,
+    lines: Vec<LineView>,
+    pickup: Option<PickupRow>,
+    address: Option<AddressView>,
+    now: NaiveDateTime,
+) -> Order {
+    let status = order.status_at(now);
+    let method = order.delivery_method();
+    Order {
+        code: order.code,
+        secret: None,
+        status,
+        status_th: status.name_th().to_string(),
+        channel: order.channel.parse().unwrap_or(Channel::Embed),
+        window: WindowRef::from(window),
+        producer_id: order.producer_id,
+        lao: LaoSummary::from(lao),
+        buyer: BuyerView {
+            name: order.buyer_name,
+            phone: order.buyer_phone,
+            email: order.buyer_email,
+            line_id: order.buyer_line_id,
+        },
+        delivery: DeliveryView {
+            method,
+            pickup_point: pickup.map(PickupPoint::from),
+            address,
+        },
+        lines,
+        unit: window.unit.clone(),
+        units_total: order.units_total,
+        subtotal_satang: order.subtotal_satang,
+        delivery_fee_satang: order.delivery_fee_satang,
+        total_satang: order.total_satang,
+        payment: PaymentView {
+            due_at: order.payment_due_at.map(to_bangkok),
+            paid_at: order.paid_at.map(to_bangkok),
+            reference: order.payment_reference,
+        },
+        note: order.note,
+        next_statuses: next_statuses(status, method, Mover::Staff),
+        created_at: to_bangkok(order.created_at),
+        updated_at: to_bangkok(order.updated_at),
+    }
+}
+
+impl From<LineRow> for LineView {
+    fn from(l: LineRow) -> Self {
+        LineView {
+            variant_id: l.variant_id,
+            name: l.variant_name,
+            quantity: l.quantity,
+            units_per_item: l.units_per_item,
+            units: l.units,
+            unit_price_satang: l.unit_price_satang,
+            line_total_satang: l.line_total_satang,
+        }
+    }
+}
+
+impl From<AddressRow> for AddressView {
+    fn from(a: AddressRow) -> Self {
+        AddressView {
+            recipient_name: a.recipient_name,
+            phone: a.phone,
+            address_line: a.address_line,
+            subdistrict_code: a.subdistrict_code,
+            district_code: a.district_code,
+            province_code: a.province_code,
+            postal_code: a.postal_code,
+        }
+    }
+}
+
+/// The limited view.
+pub fn summary(conn: &mut DbConn, order: OrderRow, now: NaiveDateTime) -> ApiResult<OrderSummary> {
+    let window: WindowRow = preorder_windows::table
+        .find(order.window_id)
+        .select(WindowRow::as_select())
+        .first(conn)?;
+    let status = order.status_at(now);
+    let delivery_method = order.delivery_method();
+    Ok(OrderSummary {
+        code: order.code,
+        status,
+        status_th: status.name_th().to_string(),
+        window: WindowRef::from(&window),
+        delivery_method,
+        units_total: order.units_total,
+        total_satang: order.total_satang,
+        payment_due_at: order.payment_due_at.map(to_bangkok),
+        created_at: to_bangkok(order.created_at),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn codes_are_unambiguous() {
+        for _ in 0..200 {
+            let code = new_code();
+            assert_eq!(code.len(), 9);
+            assert_eq!(&code[4..5], "-");
+            assert!(!code.contains(['0', 'O', '1', 'I']), "{code}");
+            assert_eq!(
+                normalize_code(&code.to_lowercase()).as_deref(),
+                Some(code.as_str())
+            );
+        }
+        assert_eq!(normalize_code("7kq3 xpma").as_deref(), Some("7KQ3-XPMA"));
+        assert_eq!(normalize_code("7KQ3-XPM"), None);
+        assert_eq!(normalize_code("7KQ3-XPM0"), None, "0 is never in a code");
+    }
+
+    #[test]
+    fn the_status_machine() {
+        use DeliveryMethod::*;
+        use OrderStatus::*;
+        assert!(may_move(PendingPayment, Confirmed, Pickup, Mover::Staff));
+        assert!(!may_move(PendingPayment, Confirmed, Pickup, Mover::Buyer));
+        assert!(may_move(PendingPayment, Cancelled, Pickup, Mover::Buyer));
+        assert!(
+            !may_move(Confirmed, Cancelled, Pickup, Mover::Buyer),
+            "paid orders are refunded, not cancelled"
+        );
+        assert!(may_move(PendingPayment, Expired, Pickup, Mover::System));
+        assert!(!may_move(PendingPayment, Expired, Pickup, Mover::Staff));
+        assert!(may_move(Ready, Shipped, Carrier, Mover::Staff));
+        assert!(!may_move(Ready, Shipped, Pickup, Mover::Staff));
+        assert!(may_move(Ready, PickedUp, Pickup, Mover::Staff));
+        assert!(!may_move(Delivered, Ready, Carrier, Mover::Staff));
+        assert!(!may_move(Cancelled, Confirmed, Carrier, Mover::Staff));
+        assert_eq!(
+            next_statuses(Ready, Pickup, Mover::Staff),
+            vec![HandedOver, PickedUp, Refunded]
+        );
+    }
+}

@@ -1,0 +1,454 @@
+//! Placing an order: from lines of a window or from a hold, with the server computing every total.
+
+use chrono::{Duration, NaiveDateTime};
+use diesel::prelude::*;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use validator::Validate;
+
+use super::lifecycle::{record_event, record_history};
+use super::model::{
+    AddressView, Channel, DeliveryMethod, LineView, Order, OrderRow, OrderStatus, assemble,
+    find_by_code, new_code,
+};
+use crate::auth::policy::{Action, authorize};
+use crate::auth::principal::Principal;
+use crate::auth::tokens::{random_token, sha256_hex};
+use crate::db::DbConn;
+use crate::db::schema::{order_addresses, order_lines, orders, pickup_points};
+use crate::error::{ApiError, ApiResult, FieldError};
+use crate::preorder::holds::{self, HOLD, HoldStatus, LineInput, Requested};
+use crate::preorder::ledger::{self, Movement};
+use crate::preorder::windows::{self, PickupRow, WINDOW};
+use crate::validate::PhoneNumber;
+
+/// The buyer of an order.
+#[derive(Debug, Clone, Deserialize, Serialize, Validate, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Buyer {
+    #[validate(
+        length(min = 1, max = 200),
+        custom(function = "crate::validate::not_blank")
+    )]
+    pub name: String,
+    /// A Thai phone number: the buyer's identity for limits and the limited order view.
+    #[validate(custom(function = "crate::validate::thai_phone"))]
+    pub phone: String,
+    #[validate(email, length(max = 254))]
+    pub email: Option<String>,
+    #[validate(length(min = 1, max = 100))]
+    pub line_id: Option<String>,
+}
+
+/// A carrier delivery address in Thailand.
+#[derive(Debug, Clone, Deserialize, Serialize, Validate, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AddressInput {
+    #[validate(
+        length(min = 1, max = 200),
+        custom(function = "crate::validate::not_blank")
+    )]
+    pub recipient_name: String,
+    #[validate(custom(function = "crate::validate::thai_phone"))]
+    pub phone: String,
+    /// House number, village, road.
+    #[validate(
+        length(min = 1, max = 500),
+        custom(function = "crate::validate::not_blank")
+    )]
+    pub address_line: String,
+    /// Six-digit subdistrict code; the district and province follow from it.
+    pub subdistrict_code: String,
+    /// Must be a postal code of the subdistrict.
+    pub postal_code: String,
+}
+
+/// How the buyer receives the goods.
+#[derive(Debug, Clone, Deserialize, Serialize, Validate, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DeliveryInput {
+    pub method: DeliveryMethod,
+    /// For `pickup`: one of the window's pickup points.
+    pub pickup_point_id: Option<i64>,
+    /// For `carrier`.
+    #[validate(nested)]
+    pub address: Option<AddressInput>,
+}
+
+/// A new order: lines of a window, or a hold to convert. Prices and totals are the server's.
+#[derive(Debug, Deserialize, Serialize, Validate, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({
+    "window_id": 7,
+    "lines": [{"variant_id": 4, "quantity": 2}],
+    "buyer": {"name": "สมหญิง รักดี", "phone": "089 123 4567", "email": "somying@example.com", "line_id": "somying"},
+    "delivery": {"method": "carrier", "address": {"recipient_name": "สมหญิง รักดี", "phone": "089 123 4567", "address_line": "99/1 ถนนพหลโยธิน", "subdistrict_code": "100101", "postal_code": "10200"}},
+    "note": "ฝากไว้ที่ป้อมยามได้ค่ะ"
+}))]
+pub struct NewOrder {
+    /// The window (needed with `lines`; with `hold_id` it may be left out).
+    pub window_id: Option<i64>,
+    #[validate(length(min = 1, max = 20), nested)]
+    pub lines: Option<Vec<LineInput>>,
+    /// A hold to turn into this order (its lines are the order's).
+    #[validate(length(min = 1, max = 100))]
+    pub hold_id: Option<String>,
+    #[validate(nested)]
+    pub buyer: Buyer,
+    #[validate(nested)]
+    pub delivery: DeliveryInput,
+    #[validate(length(max = 1000))]
+    pub note: Option<String>,
+}
+
+/// Places an order in the caller's transaction; the answer carries the buyer's secret, shown once.
+pub fn place(
+    conn: &mut DbConn,
+    principal: Option<&Principal>,
+    new: &NewOrder,
+    now: NaiveDateTime,
+) -> ApiResult<Order> {
+    let mut errors = Vec::new();
+    match (&new.hold_id, &new.lines) {
+        (Some(_), Some(_)) => errors.push(FieldError::new("lines", "not_allowed")),
+        (None, None) => errors.push(FieldError::new("lines", "required")),
+        (None, Some(_)) if new.window_id.is_none() => {
+            errors.push(FieldError::new("window_id", "required"))
+        }
+        _ => {}
+    }
+    if !errors.is_empty() {
+        return Err(ApiError::validation(errors));
+    }
+    let hold = match &new.hold_id {
+        Some(public_id) => Some(
+            holds::find_by_public_id(conn, public_id)?.ok_or_else(|| ApiError::not_found(HOLD))?,
+        ),
+        None => None,
+    };
+    let window_id = match (&hold, new.window_id) {
+        (Some(h), Some(w)) if h.window_id != w => {
+            return Err(ApiError::validation(vec![
+                FieldError::new("window_id", "mismatch").with("other", "hold_id"),
+            ]));
+        }
+        (Some(h), _) => h.window_id,
+        (None, Some(w)) => w,
+        (None, None) => {
+            return Err(ApiError::validation(vec![FieldError::new(
+                "window_id",
+                "required",
+            )]));
+        }
+    };
+    // Everything that does not depend on the window's counters is checked before its row is
+    // locked, so that concurrent orders of one window wait on each other as briefly as possible.
+    let (window, lao) =
+        windows::find_with_lao(conn, window_id)?.ok_or_else(|| ApiError::not_found(WINDOW))?;
+    if !windows::visible_to(&window, &lao, principal) {
+        return Err(ApiError::not_found(WINDOW));
+    }
+    let channel = match principal {
+        Some(p) if p.partner_id().is_some() => {
+            holds::check_partner(conn, principal, "orders:write", lao.id)?;
+            Channel::Partner
+        }
+        Some(p) => {
+            // People with accounts enter orders for the LAO they work for.
+            authorize(p, Action::ManageOrders, &window.place(&lao))?;
+            Channel::Staff
+        }
+        None => Channel::Embed,
+    };
+
+    // The lines: the hold's, or the requested ones.
+    let requested = match &hold {
+        Some(hold) => {
+            let lines: Vec<(windows::VariantRow, i32, i64)> = holds::lines_of(conn, hold.id)?
+                .into_iter()
+                .map(|(line, variant)| (variant, line.quantity, line.units))
+                .collect();
+            Requested {
+                units: lines.iter().map(|l| l.2).sum(),
+                items: lines.iter().map(|l| i64::from(l.1)).sum(),
+                lines,
+            }
+        }
+        None => {
+            window.require_open(now)?;
+            let lines = new.lines.as_deref().unwrap_or_default();
+            holds::resolve_lines(conn, &window, lines, "lines")?
+        }
+    };
+
+    let phone = PhoneNumber::parse(&new.buyer.phone)
+        .map(PhoneNumber::into_string)
+        .ok_or_else(|| ApiError::invalid_field("buyer.phone", "invalid_phone"))?;
+    if let Some(held_for) = hold.as_ref().and_then(|h| h.buyer_phone.as_deref())
+        && held_for != phone
+    {
+        return Err(ApiError::validation(vec![
+            FieldError::new("buyer.phone", "mismatch").with("other", "the hold's buyer_phone"),
+        ]));
+    }
+
+    // Delivery.
+    let method = new.delivery.method;
+    let mut pickup = None;
+    let mut address = None;
+    match method {
+        DeliveryMethod::Pickup => {
+            let id = new
+                .delivery
+                .pickup_point_id
+                .ok_or_else(|| ApiError::invalid_field("delivery.pickup_point_id", "required"))?;
+            let point: Option<PickupRow> = pickup_points::table
+                .find(id)
+                .select(PickupRow::as_select())
+                .first(conn)
+                .optional()?;
+            let Some(point) = point.filter(|p| p.window_id == window.id && p.active) else {
+                return Err(ApiError::invalid_field(
+                    "delivery.pickup_point_id",
+                    "outside_window",
+                ));
+            };
+            if new.delivery.address.is_some() {
+                return Err(ApiError::invalid_field("delivery.address", "not_allowed"));
+            }
+            pickup = Some(point);
+        }
+        DeliveryMethod::Carrier => {
+            if window.delivery().is_none() {
+                return Err(ApiError::invalid_field("delivery.method", "not_offered"));
+            }
+            let input = new
+                .delivery
+                .address
+                .as_ref()
+                .ok_or_else(|| ApiError::invalid_field("delivery.address", "required"))?;
+            let area = crate::geo::model::check_address_area(
+                conn,
+                "delivery.address.subdistrict_code",
+                &input.subdistrict_code,
+                "delivery.address.postal_code",
+                &input.postal_code,
+            )?;
+            let phone = PhoneNumber::parse(&input.phone)
+                .map(PhoneNumber::into_string)
+                .ok_or_else(|| {
+                    ApiError::invalid_field("delivery.address.phone", "invalid_phone")
+                })?;
+            address = Some((input.clone(), area, phone));
+        }
+    }
+
+    // Totals, in satang, at today's prices.
+    let subtotal: i64 = requested
+        .lines
+        .iter()
+        .map(|(variant, quantity, _)| variant.price_satang * i64::from(*quantity))
+        .sum();
+    let delivery_fee = match (method, window.delivery()) {
+        (DeliveryMethod::Carrier, Some(d)) => d.fee_for(requested.units),
+        _ => 0,
+    };
+
+    // A code no order has (32^8 of them: a clash is rare, and the unique index has the last word).
+    let mut code = new_code();
+    while find_by_code(conn, &code)?.is_some() {
+        code = new_code();
+    }
+
+    // The window's row, locked from here to the commit. Usually one statement does it all: sell
+    // the units if the window is open and they fit. Otherwise (a hold to convert, a limit per
+    // buyer, or that statement refusing) lock the row, let lapsed holds and unpaid orders go, and
+    // check each condition in turn for a precise answer.
+    let fast = hold.is_none() && window.max_units_per_buyer.is_none();
+    let (window, hold) = if fast && ledger::sell_if_open(conn, window.id, requested.units, now)? {
+        (window, None)
+    } else {
+        let (window, _) = holds::lock_and_read(conn, window_id)?;
+        let window = holds::expire_due_for_window(conn, &window, now)?;
+        let hold = match hold {
+            Some(hold) => {
+                let hold = holds::find_by_public_id(conn, &hold.public_id)?
+                    .ok_or_else(|| ApiError::not_found(HOLD))?;
+                if hold.status() != HoldStatus::Active {
+                    return Err(holds::not_active(&hold));
+                }
+                Some(hold)
+            }
+            None => {
+                window.require_open(now)?;
+                None
+            }
+        };
+        holds::check_buyer_limit(
+            conn,
+            &window,
+            Some(&phone),
+            requested.units,
+            hold.as_ref().map(|h| h.id),
+            now,
+        )?;
+        // Capacity: a hold's units turn sold (below); otherwise they must still fit.
+        if hold.is_none()
+            && let Err(available) = ledger::sell(conn, window.id, requested.units)?
+        {
+            return Err(holds::no_capacity(&window, available, requested.units));
+        }
+        (window, hold)
+    };
+
+    let secret = random_token(24);
+    let actor = principal
+        .map(Principal::actor_label)
+        .unwrap_or_else(|| format!("buyer:{phone}"));
+    let mut order = OrderRow {
+        id: 0,
+        code,
+        secret_hash: sha256_hex(&secret),
+        window_id: window.id,
+        producer_id: window.producer_id,
+        lao_id: window.lao_id,
+        province_code: window.province_code.clone(),
+        district_code: window.district_code.clone(),
+        status: OrderStatus::PendingPayment.to_string(),
+        channel: channel.to_string(),
+        partner_client_id: principal.and_then(Principal::partner_id),
+        created_by_user_id: principal.and_then(Principal::user_id),
+        buyer_name: new.buyer.name.trim().to_string(),
+        buyer_phone: phone.clone(),
+        buyer_email: new.buyer.email.clone(),
+        buyer_line_id: new.buyer.line_id.clone(),
+        delivery_method: method.to_string(),
+        pickup_point_id: pickup.as_ref().map(|p| p.id),
+        note: new.note.clone(),
+        units_total: requested.units,
+        subtotal_satang: subtotal,
+        delivery_fee_satang: delivery_fee,
+        total_satang: subtotal + delivery_fee,
+        payment_due_at: window
+            .payment_window_hours
+            .map(|h| now + Duration::hours(i64::from(h))),
+        paid_at: None,
+        payment_reference: None,
+        hold_id: hold.as_ref().map(|h| h.id),
+        created_at: now,
+        updated_at: now,
+    };
+    order.id = diesel::insert_into(orders::table)
+        .values((
+            orders::code.eq(&order.code),
+            orders::secret_hash.eq(&order.secret_hash),
+            orders::window_id.eq(order.window_id),
+            orders::producer_id.eq(order.producer_id),
+            orders::lao_id.eq(order.lao_id),
+            orders::province_code.eq(&order.province_code),
+            orders::district_code.eq(&order.district_code),
+            orders::status.eq(&order.status),
+            orders::channel.eq(&order.channel),
+            orders::partner_client_id.eq(order.partner_client_id),
+            orders::created_by_user_id.eq(order.created_by_user_id),
+            orders::buyer_name.eq(&order.buyer_name),
+            orders::buyer_phone.eq(&order.buyer_phone),
+            orders::buyer_email.eq(order.buyer_email.as_deref()),
+            orders::buyer_line_id.eq(order.buyer_line_id.as_deref()),
+            orders::delivery_method.eq(&order.delivery_method),
+            orders::pickup_point_id.eq(order.pickup_point_id),
+            orders::note.eq(order.note.as_deref()),
+            orders::units_total.eq(order.units_total),
+            orders::subtotal_satang.eq(order.subtotal_satang),
+            orders::delivery_fee_satang.eq(order.delivery_fee_satang),
+            orders::total_satang.eq(order.total_satang),
+            orders::payment_due_at.eq(order.payment_due_at),
+            orders::hold_id.eq(order.hold_id),
+            orders::created_at.eq(order.created_at),
+            orders::updated_at.eq(order.updated_at),
+        ))
+        .returning(orders::id)
+        .get_result(conn)?;
+    let id = order.id;
+    let mut lines = Vec::with_capacity(requested.lines.len());
+    for (variant, quantity, units) in &requested.lines {
+        let line = LineView {
+            variant_id: variant.id,
+            name: variant.name.clone(),
+            quantity: *quantity,
+            units_per_item: variant.units_per_item,
+            units: *units,
+            unit_price_satang: variant.price_satang,
+            line_total_satang: variant.price_satang * i64::from(*quantity),
+        };
+        diesel::insert_into(order_lines::table)
+            .values((
+                order_lines::order_id.eq(id),
+                order_lines::variant_id.eq(line.variant_id),
+                order_lines::variant_name.eq(&line.name),
+                order_lines::quantity.eq(line.quantity),
+                order_lines::units_per_item.eq(line.units_per_item),
+                order_lines::units.eq(line.units),
+                order_lines::unit_price_satang.eq(line.unit_price_satang),
+                order_lines::line_total_satang.eq(line.line_total_satang),
+            ))
+            .execute(conn)?;
+        lines.push(line);
+    }
+    let address = match address {
+        Some((input, area, phone)) => {
+            let view = AddressView {
+                recipient_name: input.recipient_name.trim().to_string(),
+                phone,
+                address_line: input.address_line.trim().to_string(),
+                subdistrict_code: area.subdistrict.code.clone(),
+                district_code: area.district.code.clone(),
+                province_code: area.province.code.clone(),
+                postal_code: input.postal_code.clone(),
+            };
+            diesel::insert_into(order_addresses::table)
+                .values((
+                    order_addresses::order_id.eq(id),
+                    order_addresses::recipient_name.eq(&view.recipient_name),
+                    order_addresses::phone.eq(&view.phone),
+                    order_addresses::address_line.eq(&view.address_line),
+                    order_addresses::subdistrict_code.eq(&view.subdistrict_code),
+                    order_addresses::district_code.eq(&view.district_code),
+                    order_addresses::province_code.eq(&view.province_code),
+                    order_addresses::postal_code.eq(&view.postal_code),
+                ))
+                .execute(conn)?;
+            Some(view)
+        }
+        None => None,
+    };
+    match &hold {
+        Some(hold) => holds::convert(conn, hold, id, Some(&actor), now)?,
+        None => ledger::record(
+            conn,
+            Movement::Order,
+            ledger::Entry {
+                window_id: window.id,
+                sold_delta: requested.units,
+                order_id: Some(id),
+                reference: Some("order"),
+                actor: Some(&actor),
+                ..Default::default()
+            },
+            now,
+        )?,
+    }
+    record_history(
+        conn,
+        id,
+        None,
+        OrderStatus::PendingPayment,
+        &actor,
+        None,
+        now,
+    )?;
+    record_event(conn, &order, "order.placed", now)?;
+    let mut view = assemble(order, &window, &lao, lines, pickup, address, now);
+    view.secret = Some(secret);
+    Ok(view)
+}

@@ -1,0 +1,326 @@
+//! Idempotency-Key: a storm of retries of one order yields one order.
+
+use std::sync::Arc;
+
+use serde_json::{Value, json};
+
+use crate::helpers::*;
+use crate::market::*;
+
+async fn post_order(
+    client: &reqwest::Client,
+    url: &str,
+    token: Option<&str>,
+    key: &str,
+    body: &Value,
+) -> (u16, Option<String>, String) {
+    let mut req = client.post(url).header("Idempotency-Key", key).json(body);
+    if let Some(token) = token {
+        req = req.bearer_auth(token);
+    }
+    let res = req.send().await.expect("request");
+    let status = res.status().as_u16();
+    let replayed = res
+        .headers()
+        .get("idempotent-replayed")
+        .map(|v| v.to_str().unwrap_or("").to_string());
+    (status, replayed, res.text().await.unwrap_or_default())
+}
+
+async fn order_count(app: &TestApp) -> i64 {
+    app.state
+        .db(|conn| {
+            use diesel::prelude::*;
+            use khongdee::db::schema::orders;
+            Ok(orders::table.count().get_result(conn)?)
+        })
+        .await
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_retry_storm_yields_exactly_one_order() {
+    let app = spawn_app_with(|c| {
+        c.rate_limit_authenticated_per_minute = 1_000_000;
+        c.workers = Some(4);
+    })
+    .await;
+    let w = World::with_app(app).await;
+    let win = window(&w, 100, json!({})).await;
+    let body = Arc::new(order_body(
+        &win,
+        json!([{"variant_id": variant(&win, 5), "quantity": 2}]),
+        "0891234567",
+    ));
+    let url = Arc::new(w.app.url("/v1/orders"));
+    let token = Arc::new(w.partner.token.clone());
+    let key = "8e03978e-40d5-43e8-bc93-6894a57f9324";
+
+    // Fifty retries, spread over 180 ms so that some arrive while the first
+    // is running and some after it has finished.
+    let start = std::time::Instant::now();
+    let storm = (0..50u64).map(|i| {
+        let (client, url, token, body) = (
+            w.app.client.clone(),
+            url.clone(),
+            token.clone(),
+            body.clone(),
+        );
+        tokio::spawn(async move {
+            tokio::time::sleep(std::time::Duration::from_millis(i % 10 * 20)).await;
+            let sent = start.elapsed();
+            let answer = post_order(&client, &url, Some(&token), key, &body).await;
+            (sent, start.elapsed(), answer)
+        })
+    });
+    let timed: Vec<_> = futures_util::future::join_all(storm)
+        .await
+        .into_iter()
+        .map(Result::unwrap)
+        .collect();
+    let answers: Vec<(u16, Option<String>, String)> = timed.iter().map(|t| t.2.clone()).collect();
+
+    assert_eq!(
+        order_count(&w.app).await,
+        1,
+        "one order, however many retries"
+    );
+    let created: Vec<&(u16, Option<String>, String)> =
+        answers.iter().filter(|a| a.0 == 201).collect();
+    assert!(
+        !created.is_empty(),
+        "at least the first answer is a creation: {answers:?}"
+    );
+    let first_body = &created[0].2;
+    for (status, _, text) in &answers {
+        match status {
+            201 => assert_eq!(
+                text, first_body,
+                "every success is the first response replayed"
+            ),
+            409 => {
+                let problem: Value = serde_json::from_str(text).unwrap();
+                assert_eq!(problem["code"], "idempotency_in_flight", "{problem}");
+            }
+            other => panic!("unexpected {other}: {text}"),
+        }
+    }
+    assert_eq!(
+        created.iter().filter(|a| a.1.is_none()).count(),
+        1,
+        "one fresh answer, the rest replays"
+    );
+    // A retry sent after the first answer arrived is never told "in flight".
+    let first_done = timed
+        .iter()
+        .find(|t| t.2.0 == 201 && t.2.1.is_none())
+        .unwrap()
+        .1;
+    for (sent, _, (status, replayed, _)) in &timed {
+        if *sent > first_done {
+            assert_eq!(
+                (*status, replayed.as_deref()),
+                (201, Some("true")),
+                "sent at {sent:?}, first done at {first_done:?}"
+            );
+        }
+    }
+
+    // Every retry after the first completed replays it.
+    for _ in 0..3 {
+        let (status, replayed, text) =
+            post_order(&w.app.client, &url, Some(&token), key, &body).await;
+        assert_eq!((status, replayed.as_deref()), (201, Some("true")));
+        assert_eq!(&text, first_body);
+    }
+    // The same key with another body is refused.
+    let mut other = (*body).clone();
+    other["lines"][0]["quantity"] = json!(3);
+    let (status, _, text) = post_order(&w.app.client, &url, Some(&token), key, &other).await;
+    assert_eq!(status, 422, "{text}");
+    assert!(text.contains("idempotency_key_reused"));
+    assert_eq!(order_count(&w.app).await, 1);
+
+    // Keys belong to their caller: the same key from someone else is a new request.
+    let (status, _, _) = post_order(&w.app.client, &url, None, key, &body).await;
+    assert_eq!(status, 201);
+    assert_eq!(order_count(&w.app).await, 2);
+    let win_now = availability(&w.app, win["id"].as_i64().unwrap()).await;
+    assert_eq!(
+        win_now["sold"], 20,
+        "two orders of 10 units: the storm sold only once"
+    );
+}
+
+#[tokio::test]
+async fn refusals_are_replayed_too_and_bad_keys_are_refused() {
+    let w = World::new().await;
+    let win = window(&w, 5, json!({})).await;
+    let body = order_body(
+        &win,
+        json!([{"variant_id": variant(&win, 5), "quantity": 2}]),
+        "0891234567",
+    );
+    let (status, first) = place(&w.app, &body, Some("key-sold-out-1")).await;
+    assert_eq!(
+        (status, first["code"].as_str().unwrap()),
+        (409, "insufficient_capacity")
+    );
+    let res = w
+        .app
+        .post("/v1/orders")
+        .header("Idempotency-Key", "key-sold-out-1")
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.headers()["idempotent-replayed"], "true");
+    assert!(
+        res.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("application/problem+json")
+    );
+    let replayed: Value = res.json().await.unwrap();
+    assert_eq!(replayed, first);
+
+    let res = w
+        .app
+        .post("/v1/orders")
+        .header("Idempotency-Key", "has spaces in it")
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    let problem = assert_problem(res, 400, "invalid_parameter").await;
+    assert_eq!(problem["errors"][0]["field"], "Idempotency-Key");
+
+    // Holds take keys as well.
+    let hold_body = json!({"lines": [{"variant_id": variant(&win, 1), "quantity": 1}]});
+    let path = format!("/v1/windows/{}/holds", win["id"]);
+    let a: Value = w
+        .app
+        .post(&path)
+        .header("Idempotency-Key", "hold-1")
+        .json(&hold_body)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let b: Value = w
+        .app
+        .post(&path)
+        .header("Idempotency-Key", "hold-1")
+        .json(&hold_body)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(a["id"], b["id"]);
+    assert_eq!(
+        availability(&w.app, win["id"].as_i64().unwrap()).await["held"],
+        1
+    );
+}
+
+#[tokio::test]
+async fn a_claimed_key_is_in_flight_until_it_completes_and_kept_two_days() {
+    use khongdee::idempotency::{Begin, begin, complete};
+    let w = World::new().await;
+    let now = khongdee::clock::Clock::now_naive(w.app.clock.as_ref());
+    let claim = |scope: &'static str, print: &'static str, at: chrono::NaiveDateTime| {
+        let state = w.app.state.clone();
+        async move {
+            state
+                .db(move |conn| begin(conn, scope, "k-1", print, at))
+                .await
+                .unwrap()
+        }
+    };
+    let Begin::Proceed(id) = claim("client:1", "a", now).await else {
+        panic!("first claim")
+    };
+    assert!(matches!(claim("client:1", "a", now).await, Begin::InFlight));
+    assert!(matches!(claim("client:1", "b", now).await, Begin::Mismatch));
+    // Another caller's key of the same name is another key.
+    assert!(matches!(
+        claim("client:2", "a", now).await,
+        Begin::Proceed(_)
+    ));
+    // A request that died without answering is taken over after its lock (60 s).
+    let later = now + chrono::Duration::seconds(61);
+    assert!(matches!(claim("client:1", "a", later).await, Begin::Proceed(same) if same == id));
+    let state = w.app.state.clone();
+    state
+        .db(move |conn| {
+            Ok(complete(
+                conn,
+                id,
+                201,
+                "application/json",
+                "{\"ok\":true}",
+            )?)
+        })
+        .await
+        .unwrap();
+    match claim("client:1", "a", later).await {
+        Begin::Replay(stored) => assert_eq!(
+            (stored.status, stored.body.as_str()),
+            (201, "{\"ok\":true}")
+        ),
+        other => panic!("{other:?}"),
+    }
+    // Kept at least 24 hours; after the retention the key is new again.
+    let next_day = now + chrono::Duration::hours(24);
+    assert!(matches!(
+        claim("client:1", "a", next_day).await,
+        Begin::Replay(_)
+    ));
+    let after = now
+        + chrono::Duration::hours(khongdee::idempotency::RETENTION_HOURS)
+        + chrono::Duration::seconds(1);
+    assert!(matches!(
+        claim("client:1", "b", after).await,
+        Begin::Proceed(_)
+    ));
+}
+
+#[tokio::test]
+async fn expired_keys_are_purged_by_the_background_task() {
+    let w = World::new().await;
+    let win = window(&w, 50, json!({})).await;
+    let body = order_body(
+        &win,
+        json!([{"variant_id": variant(&win, 1), "quantity": 1}]),
+        "0891234567",
+    );
+    let (status, first) = place(&w.app, &body, Some("day-one")).await;
+    assert_eq!(status, 201);
+    w.app.clock.advance(chrono::Duration::hours(
+        khongdee::idempotency::RETENTION_HOURS + 1,
+    ));
+    let state = w.app.state.clone();
+    tokio::task::spawn_blocking(move || khongdee::tasks::run_once(&state))
+        .await
+        .unwrap()
+        .unwrap();
+    let state = w.app.state.clone();
+    let left: i64 = state
+        .db(|conn| {
+            use diesel::prelude::*;
+            Ok(khongdee::db::schema::idempotency_keys::table
+                .count()
+                .get_result(conn)?)
+        })
+        .await
+        .unwrap();
+    assert_eq!(left, 0);
+    // The key is free again: the same body now places a second order.
+    let (status, second) = place(&w.app, &body, Some("day-one")).await;
+    assert_eq!(status, 201, "{second}");
+    assert_ne!(first["code"], second["code"]);
+}
