@@ -62,13 +62,15 @@ fn order_by_path(conn: &mut DbConn, raw: &str) -> ApiResult<OrderRow> {
 }
 
 /// Who is moving an order: staff of its place, or its buyer (secret, or the partner that
-/// placed it). Everyone else: 404.
+/// placed it). Accounts that may not act on it get 403 (officers of its area may look, not act;
+/// other LAOs' staff and producers may do neither); anyone else gets 404.
 fn mover_for(
     conn: &mut DbConn,
     order: &OrderRow,
     principal: Option<&Principal>,
     secret: Option<&str>,
 ) -> ApiResult<Mover> {
+    let mut refusal = ApiError::not_found(ORDER);
     if let Some(p) = principal {
         if let Some(partner_id) = p.partner_id() {
             if order.partner_client_id == Some(partner_id) {
@@ -84,14 +86,13 @@ fn mover_for(
             if p.may(Action::ManageOrders, &place) {
                 return Ok(Mover::Staff);
             }
-            // Officers may look, not act.
-            authorize_hidden(p, Action::ManageOrders, &place, ORDER)?;
+            refusal = ApiError::forbidden();
         }
     }
     if secret.is_some_and(|s| order.secret_matches(s)) {
         return Ok(Mover::Buyer);
     }
-    Err(ApiError::not_found(ORDER))
+    Err(refusal)
 }
 
 /// Place an order
@@ -413,6 +414,7 @@ fn parse_optional<T: Default + serde::de::DeserializeOwned + Validate>(
     request_body(content = NoteBody, description = "Optional reason"),
     responses(
         (status = 200, body = Order),
+        (status = 403, description = "An account that may not act on this order", body = Problem, content_type = "application/problem+json"),
         (status = 404, body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "invalid_transition", body = Problem, content_type = "application/problem+json"),
     )

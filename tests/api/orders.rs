@@ -367,8 +367,12 @@ async fn the_state_machine_checks_every_move_and_keeps_history() {
             .await
         }
     };
-    // Another LAO's staff cannot see it; an officer of the area sees it but may not act.
-    assert_eq!(pay(w.other_lao_staff.token.clone()).await.0, 404);
+    // Another LAO's staff may not act on it; nor may an officer of the area, who may only look.
+    let (status, problem) = pay(w.other_lao_staff.token.clone()).await;
+    assert_eq!(
+        (status, problem["code"].as_str().unwrap()),
+        (403, "forbidden")
+    );
     let (status, problem) = pay(w.district_officer.token.clone()).await;
     assert_eq!(
         (status, problem["code"].as_str().unwrap()),
@@ -396,6 +400,21 @@ async fn the_state_machine_checks_every_move_and_keeps_history() {
         (409, "invalid_transition")
     );
     assert_eq!(problem["allowed"], json!(["ready", "refunded"]));
+    // Another LAO's staff may neither move nor cancel it, whatever the move.
+    for (path, body) in [
+        (
+            format!("/v1/orders/{code}/transitions"),
+            json!({"to": "ready"}),
+        ),
+        (format!("/v1/orders/{code}/cancel"), json!({})),
+    ] {
+        let (status, problem) = staff_post(&w.app, &w.other_lao_staff.token, &path, body).await;
+        assert_eq!(
+            (status, problem["code"].as_str().unwrap()),
+            (403, "forbidden"),
+            "{path}"
+        );
+    }
     assert_eq!(transition("ready").await.0, 200);
     let (status, problem) = transition("shipped").await;
     assert_eq!(status, 409, "a pickup order is not shipped: {problem}");
