@@ -165,6 +165,8 @@ pub fn api_doc() -> utoipa::openapi::OpenApi {
         .openapi(openapi::ApiDoc::openapi())
         .configure(routes)
         .split_for_parts();
+    let mut api = api;
+    openapi::complete_responses(&mut api);
     api
 }
 
@@ -205,6 +207,7 @@ pub fn build_app(
         .wrap(from_fn(observability::metrics_middleware))
         .wrap(TracingLogger::<observability::RequestSpan>::new())
         .wrap(from_fn(observability::request_id_middleware))
+        .wrap(from_fn(observability::head_as_get))
 }
 
 /// Starts the HTTP server on `listener`. With `handle_signals`, SIGINT and SIGTERM stop it

@@ -74,6 +74,19 @@ fn acceptable_request_id(value: &str) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || b"-_.:/+=".contains(&b))
 }
 
+/// Serves `HEAD` wherever `GET` is served (RFC 9110 §9.3.2): the request is routed as `GET`, and
+/// actix-http, which decided from the request line that this is a HEAD exchange, sends the
+/// headers without the body.
+pub async fn head_as_get<B: MessageBody + 'static>(
+    mut req: ServiceRequest,
+    next: Next<B>,
+) -> Result<ServiceResponse<B>, Error> {
+    if req.method() == actix_web::http::Method::HEAD {
+        req.head_mut().method = actix_web::http::Method::GET;
+    }
+    next.call(req).await
+}
+
 /// Outermost middleware: assigns the request id, converts errors into responses (so that the
 /// id header is always set), and echoes the id.
 pub async fn request_id_middleware<B: MessageBody + 'static>(
@@ -202,11 +215,68 @@ fn render_for(error: &ApiError, req: &HttpRequest) -> actix_web::HttpResponse {
     )
 }
 
-/// Answers requests no route matches.
-pub async fn route_not_found(req: HttpRequest) -> Result<actix_web::HttpResponse, ApiError> {
-    Err(ApiError::new(ErrorKind::RouteNotFound)
-        .with("method", req.method().to_string())
-        .with("path", req.path()))
+/// Answers requests no route matches: 405 with `Allow` when the path exists with other methods
+/// (RFC 9110 §15.5.6), otherwise 404.
+pub async fn route_not_found(req: HttpRequest) -> actix_web::HttpResponse {
+    let allowed = allowed_methods(req.path());
+    if allowed.is_empty() {
+        let error = ApiError::new(ErrorKind::RouteNotFound)
+            .with("method", req.method().to_string())
+            .with("path", req.path());
+        return render_for(&error, &req);
+    }
+    let error = ApiError::new(ErrorKind::MethodNotAllowed).with("method", req.method().to_string());
+    let mut response = render_for(&error, &req);
+    if let Ok(value) = HeaderValue::from_str(&allowed.join(", ")) {
+        response.headers_mut().insert(header::ALLOW, value);
+    }
+    response
+}
+
+/// The methods the API serves on `path`, from the route table the OpenAPI document lists (every
+/// route is registered through it). Empty when no route has this path.
+pub fn allowed_methods(path: &str) -> Vec<&'static str> {
+    static ROUTES: std::sync::OnceLock<Vec<(Vec<String>, Vec<&'static str>)>> =
+        std::sync::OnceLock::new();
+    let routes = ROUTES.get_or_init(|| {
+        crate::api_doc()
+            .paths
+            .paths
+            .iter()
+            .map(|(template, item)| {
+                let segments = template.split('/').map(str::to_string).collect();
+                let methods = [
+                    ("GET", item.get.is_some()),
+                    ("HEAD", item.get.is_some()),
+                    ("POST", item.post.is_some()),
+                    ("PUT", item.put.is_some()),
+                    ("PATCH", item.patch.is_some()),
+                    ("DELETE", item.delete.is_some()),
+                ]
+                .into_iter()
+                .filter_map(|(method, present)| present.then_some(method))
+                .collect();
+                (segments, methods)
+            })
+            .collect()
+    });
+    let segments: Vec<&str> = path.split('/').collect();
+    let mut allowed: Vec<&'static str> = Vec::new();
+    for (template, methods) in routes {
+        let matches = template.len() == segments.len()
+            && template
+                .iter()
+                .zip(&segments)
+                .all(|(t, s)| t == s || (t.starts_with('{') && t.ends_with('}') && !s.is_empty()));
+        if matches {
+            for method in methods {
+                if !allowed.contains(method) {
+                    allowed.push(method);
+                }
+            }
+        }
+    }
+    allowed
 }
 
 const DURATION_BUCKETS: &[f64] = &[

@@ -3,7 +3,13 @@
 
 use utoipa::Modify;
 use utoipa::OpenApi;
+use utoipa::openapi::header::HeaderBuilder;
+use utoipa::openapi::path::{Operation, ParameterIn};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::openapi::{
+    ContentBuilder, Ref, RefOr, Response, ResponseBuilder, Responses, Schema, Type,
+    schema::ObjectBuilder,
+};
 
 use crate::error::{FieldErrorBody, Problem};
 
@@ -47,6 +53,161 @@ impl Modify for SecuritySchemes {
                     .build(),
             ),
         );
+    }
+}
+
+/// Problems every route can answer, declared once under `components/responses` and referenced
+/// from each operation they apply to.
+const SHARED_RESPONSES: &[(&str, &str, &str)] = &[
+    (
+        "400",
+        "BadRequest",
+        "Bad request: malformed JSON or an invalid path, query or header parameter (`invalid_parameter`, `malformed_json`, `invalid_idempotency_key`); `errors[]` names the field.",
+    ),
+    (
+        "413",
+        "PayloadTooLarge",
+        "The request body is larger than the service accepts (`payload_too_large`).",
+    ),
+    (
+        "415",
+        "UnsupportedMediaType",
+        "The request body has another content type than the operation takes (`unsupported_media_type`).",
+    ),
+    (
+        "422",
+        "ValidationFailed",
+        "The body is well-formed but invalid (`validation_failed`); `errors[]` lists each field with a code and a message.",
+    ),
+    (
+        "429",
+        "TooManyRequests",
+        "Rate limit reached (`rate_limited`); `Retry-After` gives the seconds to wait.",
+    ),
+    (
+        "503",
+        "ServiceUnavailable",
+        "The database is unreachable or busy (`database_unavailable`); retry after `Retry-After` seconds.",
+    ),
+];
+
+/// Completes the document after the routes have added their operations: declares the problems
+/// every route shares (bad parameters, body size and type, rate limits, database outage) on the
+/// operations they apply to, and gives every response a description (OpenAPI requires one).
+pub fn complete_responses(api: &mut utoipa::openapi::OpenApi) {
+    let components = api.components.get_or_insert_with(Default::default);
+    for (status, name, description) in SHARED_RESPONSES {
+        let mut response = ResponseBuilder::new().description(*description).content(
+            "application/problem+json",
+            ContentBuilder::new()
+                .schema(Some(Ref::from_schema_name("Problem")))
+                .build(),
+        );
+        if matches!(*status, "429" | "503") {
+            response = response.header(
+                "Retry-After",
+                HeaderBuilder::new()
+                    .schema(Some(ObjectBuilder::new().schema_type(Type::Integer)))
+                    .description(Some("Seconds to wait before trying again"))
+                    .build(),
+            );
+        }
+        components
+            .responses
+            .insert((*name).to_string(), RefOr::T(response.build()));
+    }
+    for (path, item) in api.paths.paths.iter_mut() {
+        let operations = [
+            &mut item.get,
+            &mut item.put,
+            &mut item.post,
+            &mut item.delete,
+            &mut item.patch,
+        ];
+        for operation in operations.into_iter().flatten() {
+            complete_operation(path, operation);
+        }
+    }
+}
+
+fn complete_operation(path: &str, operation: &mut Operation) {
+    let has_body = operation.request_body.is_some();
+    let has_fallible_parameter = operation.parameters.iter().flatten().any(|p| match p {
+        RefOr::T(p) => p.parameter_in != ParameterIn::Path || !is_string(p.schema.as_ref()),
+        RefOr::Ref(_) => true,
+    });
+    // The API proper: rate limited and backed by the database. Operations endpoints are not.
+    let api_route = path.starts_with("/v1/");
+    let add = |responses: &mut Responses, status: &str| {
+        let name = SHARED_RESPONSES
+            .iter()
+            .find(|(s, _, _)| *s == status)
+            .map(|(_, name, _)| *name)
+            .unwrap_or("BadRequest");
+        responses
+            .responses
+            .entry(status.to_string())
+            .or_insert_with(|| RefOr::Ref(Ref::new(format!("#/components/responses/{name}"))));
+    };
+    if has_body || has_fallible_parameter {
+        add(&mut operation.responses, "400");
+    }
+    if has_body {
+        add(&mut operation.responses, "413");
+        add(&mut operation.responses, "415");
+        add(&mut operation.responses, "422");
+    }
+    if api_route {
+        add(&mut operation.responses, "429");
+        add(&mut operation.responses, "503");
+    }
+    for (status, response) in operation.responses.responses.iter_mut() {
+        if let RefOr::T(response) = response {
+            describe(status, response);
+        }
+    }
+}
+
+fn is_string(schema: Option<&RefOr<Schema>>) -> bool {
+    match schema {
+        Some(RefOr::T(schema)) => serde_json::to_value(schema)
+            .map(|v| v["type"] == "string" && v.get("format").is_none())
+            .unwrap_or(false),
+        _ => false,
+    }
+}
+
+/// A standard description for a response the handler declared without one.
+fn describe(status: &str, response: &mut Response) {
+    let standard = match status {
+        "200" => "OK",
+        "201" => "Created",
+        "202" => "Accepted",
+        "204" => "Done; no content",
+        "304" => "Not modified",
+        "400" => "Bad request; `errors[]` names the field",
+        "401" => "Not authenticated: the access token is missing, invalid or expired",
+        "403" => "This caller may not do this",
+        "404" => "Not found, or not visible to this caller",
+        "409" => "Conflicts with the current state",
+        "410" => "Gone",
+        "413" => "The request body is too large",
+        "415" => "Unsupported content type",
+        "422" => "Validation failed; `errors[]` lists each field with a code",
+        "429" => "Too many requests; see `Retry-After`",
+        "503" => "Service unavailable; see `Retry-After`",
+        _ => "See the problem document",
+    };
+    if response.description.is_empty() {
+        response.description = standard.to_string();
+    } else if status.starts_with(['4', '5'])
+        && response
+            .description
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || matches!(c, '_' | ',' | ' '))
+    {
+        // A list of problem codes only ("sold_out, window_closed"): keep it after the text.
+        response.description = format!("{standard}: {}", response.description);
     }
 }
 

@@ -524,6 +524,7 @@ pub struct UserFilter {
     pub active: Option<bool>,
     /// Page size, 1–200 (default 50).
     #[validate(range(min = 1, max = 200))]
+    #[param(minimum = 1, maximum = 200)]
     pub limit: Option<u32>,
     /// From `next_cursor` of the previous page.
     pub cursor: Option<String>,

@@ -51,7 +51,7 @@ fn this_month(state: &AppState) -> YearMonth {
 #[utoipa::path(
     tag = "calendar",
     security(("bearer" = [])),
-    params(("code" = String, Path, description = "Four-digit district code", example = "6306")),
+    params(("code" = String, Path, description = "Four-digit district code", pattern = "^[0-9]{4}$", example = "6306")),
     request_body = NewEntry,
     responses(
         (status = 201, body = CalendarEntry),
@@ -190,6 +190,7 @@ pub async fn delete_entry(
 pub struct YearQuery {
     /// Year, CE (2026) or BE (2569); default: this year.
     #[validate(range(min = 2000, max = 2743))]
+    #[param(minimum = 2000, maximum = 2743)]
     pub year: Option<i32>,
 }
 
@@ -199,7 +200,7 @@ pub struct YearQuery {
 /// the months labelled with Thai names and Buddhist-Era years.
 #[utoipa::path(
     tag = "calendar",
-    params(("code" = String, Path, description = "Four-digit district code", example = "6306"), YearQuery),
+    params(("code" = String, Path, description = "Four-digit district code", pattern = "^[0-9]{4}$", example = "6306"), YearQuery),
     responses(
         (status = 200, body = DistrictCalendar),
         (status = 400, body = Problem, content_type = "application/problem+json"),
@@ -247,7 +248,7 @@ fn ics_response(body: String, filename: &str) -> HttpResponse {
 /// entry replaces the recurring one that year). Stable UIDs, so updates replace events.
 #[utoipa::path(
     tag = "calendar",
-    params(("code" = String, Path, description = "Four-digit district code", example = "6306")),
+    params(("code" = String, Path, description = "Four-digit district code", pattern = "^[0-9]{4}$", example = "6306")),
     responses(
         (status = 200, description = "RFC 5545 calendar", body = String, content_type = "text/calendar"),
         (status = 400, body = Problem, content_type = "application/problem+json"),
@@ -284,7 +285,7 @@ pub async fn district_ics(
 /// Every district of the province in one feed.
 #[utoipa::path(
     tag = "calendar",
-    params(("code" = String, Path, description = "Two-digit province code", example = "63")),
+    params(("code" = String, Path, description = "Two-digit province code", pattern = "^[0-9]{2}$", example = "63")),
     responses(
         (status = 200, description = "RFC 5545 calendar", body = String, content_type = "text/calendar"),
         (status = 400, body = Problem, content_type = "application/problem+json"),
@@ -317,7 +318,7 @@ pub async fn province_ics(
 #[serde(deny_unknown_fields)]
 pub struct SeasonQuery {
     /// `YYYY-MM`, CE or BE (`2026-06` or `2569-06`); default: this month.
-    #[param(value_type = Option<String>, example = "2026-06")]
+    #[param(value_type = Option<String>, example = "2026-06", pattern = "^[0-9]{4}-(0[1-9]|1[0-2])$")]
     pub month: Option<YearMonth>,
     pub province_code: Option<String>,
     pub district_code: Option<String>,
@@ -325,6 +326,7 @@ pub struct SeasonQuery {
     pub crop: Option<String>,
     /// Page size, 1–200 (default 50).
     #[validate(range(min = 1, max = 200))]
+    #[param(minimum = 1, maximum = 200)]
     pub limit: Option<u32>,
     /// From `next_cursor` of the previous page.
     pub cursor: Option<String>,
@@ -417,7 +419,7 @@ pub async fn in_season(
 #[serde(deny_unknown_fields)]
 pub struct MonthQuery {
     /// `YYYY-MM`, CE or BE; default: this month.
-    #[param(value_type = Option<String>, example = "2026-08")]
+    #[param(value_type = Option<String>, example = "2026-08", pattern = "^[0-9]{4}-(0[1-9]|1[0-2])$")]
     pub month: Option<YearMonth>,
 }
 

@@ -162,7 +162,7 @@ pub async fn update_crop(
 #[utoipa::path(
     tag = "catalog",
     security(("bearer" = [])),
-    params(("dla_code" = String, Path, description = "Seven-digit DLA code", example = "6630691")),
+    params(("dla_code" = String, Path, description = "Seven-digit DLA code", pattern = "^[0-9]{7}$", example = "6630691")),
     request_body = NewProducer,
     responses(
         (status = 201, body = Producer),

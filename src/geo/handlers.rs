@@ -28,7 +28,7 @@ pub async fn list_provinces(
 /// A province
 #[utoipa::path(
     tag = "geography",
-    params(("code" = String, Path, description = "Two-digit province code", example = "63")),
+    params(("code" = String, Path, description = "Two-digit province code", pattern = "^[0-9]{2}$", example = "63")),
     responses(
         (status = 200, body = Province),
         (status = 400, description = "Not a two-digit code", body = Problem, content_type = "application/problem+json"),
@@ -52,7 +52,7 @@ pub async fn get_province(
 /// The districts of a province
 #[utoipa::path(
     tag = "geography",
-    params(("code" = String, Path, description = "Two-digit province code", example = "63")),
+    params(("code" = String, Path, description = "Two-digit province code", pattern = "^[0-9]{2}$", example = "63")),
     responses(
         (status = 200, body = ItemList<District>),
         (status = 400, body = Problem, content_type = "application/problem+json"),
@@ -80,7 +80,7 @@ pub async fn list_province_districts(
 /// A district with its province
 #[utoipa::path(
     tag = "geography",
-    params(("code" = String, Path, description = "Four-digit district code", example = "6306")),
+    params(("code" = String, Path, description = "Four-digit district code", pattern = "^[0-9]{4}$", example = "6306")),
     responses(
         (status = 200, body = DistrictDetail),
         (status = 400, body = Problem, content_type = "application/problem+json"),
@@ -104,7 +104,7 @@ pub async fn get_district(
 /// The subdistricts of a district
 #[utoipa::path(
     tag = "geography",
-    params(("code" = String, Path, description = "Four-digit district code", example = "6306")),
+    params(("code" = String, Path, description = "Four-digit district code", pattern = "^[0-9]{4}$", example = "6306")),
     responses(
         (status = 200, body = ItemList<Subdistrict>),
         (status = 400, body = Problem, content_type = "application/problem+json"),
@@ -132,7 +132,7 @@ pub async fn list_district_subdistricts(
 /// A subdistrict with its district and province
 #[utoipa::path(
     tag = "geography",
-    params(("code" = String, Path, description = "Six-digit subdistrict code", example = "630601")),
+    params(("code" = String, Path, description = "Six-digit subdistrict code", pattern = "^[0-9]{6}$", example = "630601")),
     responses(
         (status = 200, body = SubdistrictDetail),
         (status = 400, body = Problem, content_type = "application/problem+json"),
@@ -171,8 +171,8 @@ pub struct PostalCodeCheck {
 #[utoipa::path(
     tag = "geography",
     params(
-        ("code" = String, Path, description = "Six-digit subdistrict code", example = "630601"),
-        ("postal_code" = String, Path, description = "Five-digit postal code", example = "63110"),
+        ("code" = String, Path, description = "Six-digit subdistrict code", pattern = "^[0-9]{6}$", example = "630601"),
+        ("postal_code" = String, Path, description = "Five-digit postal code", pattern = "^[0-9]{5}$", example = "63110"),
     ),
     responses(
         (status = 200, body = PostalCodeCheck),
@@ -207,7 +207,7 @@ pub async fn check_postal_code(
 /// empty list.
 #[utoipa::path(
     tag = "geography",
-    params(("postal_code" = String, Path, description = "Five-digit postal code", example = "63110")),
+    params(("postal_code" = String, Path, description = "Five-digit postal code", pattern = "^[0-9]{5}$", example = "63110")),
     responses(
         (status = 200, body = ItemList<SubdistrictDetail>),
         (status = 400, body = Problem, content_type = "application/problem+json"),

@@ -133,6 +133,7 @@ pub struct LaoFilter {
     pub include_inactive: bool,
     /// Page size, 1–200 (default 50).
     #[validate(range(min = 1, max = 200))]
+    #[param(minimum = 1, maximum = 200)]
     pub limit: Option<u32>,
     /// From `next_cursor` of the previous page.
     pub cursor: Option<String>,
@@ -210,7 +211,7 @@ fn load(conn: &mut DbConn, dla_code: &str) -> ApiResult<LaoWithArea> {
 /// Public: the registry entry, contacts and the programme's hashtags.
 #[utoipa::path(
     tag = "laos",
-    params(("dla_code" = String, Path, description = "Seven-digit DLA code", example = "3630690")),
+    params(("dla_code" = String, Path, description = "Seven-digit DLA code", pattern = "^[0-9]{7}$", example = "3630690")),
     responses(
         (status = 200, body = Lao),
         (status = 400, body = Problem, content_type = "application/problem+json"),
@@ -447,7 +448,7 @@ impl LaoChanges {
 #[utoipa::path(
     tag = "laos",
     security(("bearer" = [])),
-    params(("dla_code" = String, Path, description = "Seven-digit DLA code", example = "3630690")),
+    params(("dla_code" = String, Path, description = "Seven-digit DLA code", pattern = "^[0-9]{7}$", example = "3630690")),
     request_body = LaoChanges,
     responses(
         (status = 200, body = Lao),

@@ -1415,6 +1415,7 @@ pub enum ListStatus {
 #[serde(deny_unknown_fields)]
 pub struct WindowFilter {
     /// `current` (default: open and upcoming), `open`, `upcoming`, `closed`, `all`.
+    #[param(inline)]
     pub status: Option<ListStatus>,
     pub province_code: Option<String>,
     pub district_code: Option<String>,
@@ -1432,6 +1433,7 @@ pub struct WindowFilter {
     pub include_drafts: bool,
     /// Page size, 1–200 (default 50).
     #[validate(range(min = 1, max = 200))]
+    #[param(minimum = 1, maximum = 200)]
     pub limit: Option<u32>,
     /// From `next_cursor` of the previous page.
     pub cursor: Option<String>,

@@ -200,11 +200,43 @@ async fn bad_path_and_query_parameters_are_400_with_the_field() {
 }
 
 #[tokio::test]
-async fn a_wrong_method_is_a_problem_too() {
+async fn a_wrong_method_is_405_with_the_allowed_methods() {
     let app = spawn_app().await;
     let res = app.delete("/v1/provinces").send().await.unwrap();
-    let status = res.status().as_u16();
-    assert!(status == 404 || status == 405, "{status}");
-    let content_type = res.headers()["content-type"].to_str().unwrap().to_string();
-    assert!(content_type.starts_with("application/problem+json"));
+    assert_eq!(res.headers()["allow"], "GET, HEAD");
+    let body = assert_problem(res, 405, "method_not_allowed").await;
+    assert_eq!(body["method"], "DELETE");
+
+    // Path parameters match any value; the methods of every route on the path are listed.
+    let res = app
+        .request(reqwest::Method::PUT, "/v1/windows/12345/holds")
+        .header("Accept-Language", "th")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.headers()["allow"], "POST");
+    let body = assert_problem(res, 405, "method_not_allowed").await;
+    assert_eq!(body["title"], "ไม่รองรับเมธอดนี้");
+
+    // A path no route has stays 404, whatever the method.
+    let res = app.delete("/v1/provinces/63/nothing").send().await.unwrap();
+    assert!(res.headers().get("allow").is_none());
+    assert_problem(res, 404, "route_not_found").await;
+}
+
+#[tokio::test]
+async fn head_is_served_wherever_get_is() {
+    let app = spawn_app().await;
+    let get = app.get("/v1/provinces/63").send().await.unwrap();
+    assert_eq!(get.status(), 200);
+    let length = get.headers()["content-length"].clone();
+    let res = app
+        .request(reqwest::Method::HEAD, "/v1/provinces/63")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    assert_eq!(res.headers()["content-type"], "application/json");
+    assert_eq!(res.headers()["content-length"], length);
+    assert!(res.bytes().await.unwrap().is_empty());
 }
