@@ -376,15 +376,22 @@ pub fn resolve(conn: &mut DbConn, field: &str, slug: &str) -> ApiResult<CropRow>
     }
 }
 
+/// Crops in slug order, after the slug `after`, at most `limit` rows.
 pub fn list(
     conn: &mut DbConn,
     category: Option<Category>,
     include_inactive: bool,
+    after: Option<&str>,
+    limit: i64,
 ) -> QueryResult<Vec<CropRow>> {
     let mut query = crops::table
         .select(CropRow::as_select())
         .order(crops::slug)
+        .limit(limit)
         .into_boxed();
+    if let Some(after) = after {
+        query = query.filter(crops::slug.gt(after.to_string()));
+    }
     if let Some(category) = category {
         query = query.filter(crops::category.eq(category.to_string()));
     }

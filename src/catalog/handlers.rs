@@ -13,7 +13,7 @@ use crate::auth::principal::{OptionalPrincipal, Principal};
 use crate::error::{ApiError, ApiResult, Problem};
 use crate::extract::{ValidJson, ValidQuery};
 use crate::laos::model::{self as lao_model, LAO};
-use crate::pagination::{ItemList, Page, decode_cursor, page_from, page_size};
+use crate::pagination::{Page, decode_cursor, page_from, page_size};
 
 pub fn routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
     cfg.service(list_crops)
@@ -46,16 +46,22 @@ pub struct CropFilter {
     /// Include crops an admin deactivated.
     #[serde(default)]
     pub include_inactive: bool,
+    /// Page size, 1–200 (default 50).
+    #[validate(range(min = 1, max = 200))]
+    #[param(minimum = 1, maximum = 200)]
+    pub limit: Option<u32>,
+    /// From `next_cursor` of the previous page.
+    pub cursor: Option<String>,
 }
 
 /// Crops and goods
 ///
-/// The shared list products and calendars refer to (by slug), in slug order.
+/// The shared list products and calendars refer to (by slug), in slug order, a page at a time.
 #[utoipa::path(
     tag = "catalog",
     params(CropFilter),
     responses(
-        (status = 200, body = ItemList<Crop>),
+        (status = 200, body = Page<Crop>),
         (status = 400, body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -63,13 +69,23 @@ pub struct CropFilter {
 pub async fn list_crops(
     state: web::Data<AppState>,
     filter: ValidQuery<CropFilter>,
-) -> ApiResult<web::Json<ItemList<Crop>>> {
+) -> ApiResult<web::Json<Page<Crop>>> {
     let ValidQuery(filter) = filter;
+    let limit = page_size(filter.limit);
+    let after: Option<String> = decode_cursor(filter.cursor.as_deref())?;
     let rows = state
-        .db(move |conn| Ok(crops::list(conn, filter.category, filter.include_inactive)?))
+        .db(move |conn| {
+            Ok(crops::list(
+                conn,
+                filter.category,
+                filter.include_inactive,
+                after.as_deref(),
+                limit as i64 + 1,
+            )?)
+        })
         .await?;
     Ok(web::Json(
-        rows.into_iter().map(Crop::from).collect::<Vec<_>>().into(),
+        page_from(rows, limit, |row| row.slug.clone()).map(Crop::from),
     ))
 }
 

@@ -77,6 +77,52 @@ pub fn product_body(crop: &str, title: &str) -> Value {
 }
 
 #[tokio::test]
+async fn crops_come_a_page_at_a_time_in_slug_order() {
+    let w = World::new().await;
+    let (_, everything) = json(w.app.get("/v1/crops?limit=200").send().await.unwrap()).await;
+    let all: Vec<String> = everything["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["slug"].as_str().unwrap().to_string())
+        .collect();
+    assert!(all.len() > 10, "the shipped crops: {}", all.len());
+    assert!(everything["next_cursor"].is_null());
+
+    let mut paged = Vec::new();
+    let mut cursor: Option<String> = None;
+    loop {
+        let url = match &cursor {
+            Some(c) => format!("/v1/crops?limit=7&cursor={c}"),
+            None => "/v1/crops?limit=7".to_string(),
+        };
+        let (status, page) = json(w.app.get(&url).send().await.unwrap()).await;
+        assert_eq!(status, 200, "{page}");
+        let items = page["items"].as_array().unwrap();
+        assert!(items.len() <= 7);
+        paged.extend(
+            items
+                .iter()
+                .map(|c| c["slug"].as_str().unwrap().to_string()),
+        );
+        match page["next_cursor"].as_str() {
+            Some(next) => cursor = Some(next.to_string()),
+            None => break,
+        }
+    }
+    assert_eq!(
+        paged, all,
+        "pages join up to the whole list, in order, once each"
+    );
+
+    let res = w.app.get("/v1/crops?cursor=%21%21").send().await.unwrap();
+    let body = assert_problem(res, 400, "invalid_parameter").await;
+    assert_eq!(body["errors"][0]["field"], "cursor");
+    let res = w.app.get("/v1/crops?limit=0").send().await.unwrap();
+    assert_problem(res, 400, "invalid_parameter").await;
+}
+
+#[tokio::test]
 async fn crops_are_shipped_and_kept_by_admins() {
     let w = World::new().await;
     let (status, list) = json(w.app.get("/v1/crops?category=fruit").send().await.unwrap()).await;
