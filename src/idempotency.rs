@@ -221,8 +221,9 @@ fn replay(stored: Stored) -> HttpResponse {
 }
 
 /// Runs `work` in a write transaction, honouring the request's `Idempotency-Key`. With
-/// `required`, a request without a key is refused with 400.
-pub async fn run<F>(
+/// `required`, a request without a key is refused with 400. `work` answers a status and any
+/// serializable value, which becomes the JSON body (and, with a key, is stored for replays).
+pub async fn run<F, T>(
     state: &AppState,
     req: &HttpRequest,
     principal: Option<&Principal>,
@@ -231,8 +232,15 @@ pub async fn run<F>(
     work: F,
 ) -> ApiResult<HttpResponse>
 where
-    F: FnOnce(&mut DbConn) -> ApiResult<(StatusCode, serde_json::Value)> + Send + 'static,
+    F: FnOnce(&mut DbConn) -> ApiResult<(StatusCode, T)> + Send + 'static,
+    T: serde::Serialize,
 {
+    // The answer as JSON, made inside the transaction so that it can be stored with the key.
+    let work = move |conn: &mut DbConn| {
+        let (status, value) = work(conn)?;
+        let value = serde_json::to_value(value).map_err(ApiError::internal)?;
+        Ok::<_, ApiError>((status, value))
+    };
     let respond = |status: StatusCode, value: &serde_json::Value| {
         HttpResponse::build(status)
             .content_type("application/json")

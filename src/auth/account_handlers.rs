@@ -244,12 +244,8 @@ pub async fn list_partners(
         .db(move |conn| {
             let rows = partners::list(conn, limit, after)?;
             let page = page_from(rows, limit, |r| r.id);
-            let mut items = Vec::with_capacity(page.items.len());
-            for row in page.items {
-                items.push(partners::to_view(conn, row)?);
-            }
             Ok(Page {
-                items,
+                items: partners::to_views(conn, page.items)?,
                 next_cursor: page.next_cursor,
             })
         })

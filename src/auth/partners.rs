@@ -189,7 +189,33 @@ pub fn may_sell_for(conn: &mut DbConn, partner_id: i64, lao_id: i64) -> QueryRes
 
 pub fn to_view(conn: &mut DbConn, row: PartnerRow) -> QueryResult<PartnerClient> {
     let lao_codes = lao_codes(conn, row.id)?;
-    Ok(PartnerClient {
+    Ok(view_with(row, lao_codes))
+}
+
+/// Several clients as the API shows them: their LAOs in one query, not one per client.
+pub fn to_views(conn: &mut DbConn, rows: Vec<PartnerRow>) -> QueryResult<Vec<PartnerClient>> {
+    let ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
+    let mut codes: std::collections::HashMap<i64, Vec<String>> = Default::default();
+    for (partner_id, code) in partner_client_laos::table
+        .inner_join(laos::table)
+        .filter(partner_client_laos::partner_client_id.eq_any(&ids))
+        .select((partner_client_laos::partner_client_id, laos::dla_code))
+        .order(laos::dla_code)
+        .load::<(i64, String)>(conn)?
+    {
+        codes.entry(partner_id).or_default().push(code);
+    }
+    Ok(rows
+        .into_iter()
+        .map(|row| {
+            let lao_codes = codes.remove(&row.id).unwrap_or_default();
+            view_with(row, lao_codes)
+        })
+        .collect())
+}
+
+fn view_with(row: PartnerRow, lao_codes: Vec<String>) -> PartnerClient {
+    PartnerClient {
         id: row.id,
         scopes: row.scopes(),
         client_id: row.client_id,
@@ -200,7 +226,7 @@ pub fn to_view(conn: &mut DbConn, row: PartnerRow) -> QueryResult<PartnerClient>
         created_at: to_bangkok(row.created_at),
         updated_at: to_bangkok(row.updated_at),
         last_used_at: row.last_used_at.map(to_bangkok),
-    })
+    }
 }
 
 fn resolve_laos(conn: &mut DbConn, codes: &[String]) -> ApiResult<Vec<i64>> {

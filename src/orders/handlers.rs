@@ -22,7 +22,7 @@ use crate::clock::{bangkok, to_bangkok};
 use crate::db::DbConn;
 use crate::db::schema::{laos, orders, producers};
 use crate::error::{ApiError, ApiResult, ErrorKind, Problem};
-use crate::extract::{ValidQuery, parse_json, validate_value};
+use crate::extract::{ValidQuery, parse_json, valid_json_bytes, validate_value};
 use crate::idempotency;
 use crate::laos::model::LaoRow;
 use crate::pagination::{Page, decode_cursor, page_from, page_size};
@@ -124,14 +124,12 @@ pub async fn place_order(
     principal: OptionalPrincipal,
     body: web::Bytes,
 ) -> ApiResult<HttpResponse> {
-    crate::extract::require_json(&req)?;
-    let new: NewOrder = parse_json(&body)?;
-    validate_value(&new)?;
+    let new: NewOrder = valid_json_bytes(&req, &body)?;
     let principal = principal.0;
     let required = principal.as_ref().is_some_and(|p| p.partner_id().is_some());
     let now = state.clock.now_naive();
     let caller = principal.clone();
-    let response = idempotency::run(
+    idempotency::run(
         &state,
         &req,
         principal.as_ref(),
@@ -139,12 +137,10 @@ pub async fn place_order(
         required,
         move |conn| {
             let order = place::place(conn, caller.as_ref(), &new, now)?;
-            let value = serde_json::to_value(order).map_err(ApiError::internal)?;
-            Ok((StatusCode::CREATED, value))
+            Ok((StatusCode::CREATED, order))
         },
     )
-    .await?;
-    Ok(response)
+    .await
 }
 
 /// Filters of the order list.
@@ -201,12 +197,8 @@ pub async fn list_orders(
         .db(move |conn| {
             let rows = list(conn, &principal, &filter, before, limit)?;
             let page = page_from(rows, limit, |o| o.id);
-            let mut items = Vec::with_capacity(page.items.len());
-            for row in page.items {
-                items.push(model::view(conn, row, now)?);
-            }
             Ok(Page {
-                items,
+                items: model::views(conn, page.items, now)?,
                 next_cursor: page.next_cursor,
             })
         })
@@ -443,9 +435,7 @@ pub async fn cancel_order(
         move |conn| {
             let order = order_by_path(conn, &code)?;
             let mover = mover_for(conn, &order, caller.as_ref(), secret.as_deref())?;
-            let (window, _) = crate::preorder::holds::lock_and_read(conn, order.window_id)?;
-            crate::preorder::holds::expire_due_for_window(conn, &window, now)?;
-            let order = model::find(conn, order.id)?.ok_or_else(|| ApiError::not_found(ORDER))?;
+            let order = lifecycle::lock_and_refresh(conn, &order, now)?;
             let actor = actor_of(caller.as_ref(), &order);
             let details = MoveDetails {
                 note: note.note.as_deref(),
@@ -461,10 +451,7 @@ pub async fn cancel_order(
                 &pepper,
                 now,
             )?;
-            Ok((
-                StatusCode::OK,
-                serde_json::to_value(model::view(conn, moved, now)?).map_err(ApiError::internal)?,
-            ))
+            Ok((StatusCode::OK, model::view(conn, moved, now)?))
         },
     )
     .await
@@ -674,9 +661,7 @@ pub async fn confirm_payment(
     code: web::Path<String>,
     body: web::Bytes,
 ) -> ApiResult<HttpResponse> {
-    crate::extract::require_json(&req)?;
-    let confirmation: PaymentConfirmation = parse_json(&body)?;
-    validate_value(&confirmation)?;
+    let confirmation: PaymentConfirmation = valid_json_bytes(&req, &body)?;
     let code = code.into_inner();
     let now = state.clock.now_naive();
     let pepper = state.citizen_id_pepper.clone();
@@ -687,9 +672,7 @@ pub async fn confirm_payment(
             return Err(ApiError::forbidden());
         }
         // An unpaid order past its deadline expires now, before anyone can mark it paid.
-        let (window, _) = crate::preorder::holds::lock_and_read(conn, order.window_id)?;
-        crate::preorder::holds::expire_due_for_window(conn, &window, now)?;
-        let order = model::find(conn, order.id)?.ok_or_else(|| ApiError::not_found(ORDER))?;
+        let order = lifecycle::lock_and_refresh(conn, &order, now)?;
         let details = MoveDetails {
             note: None,
             payment_reference: Some(confirmation.reference.trim()),
@@ -704,10 +687,7 @@ pub async fn confirm_payment(
             &pepper,
             now,
         )?;
-        Ok((
-            StatusCode::OK,
-            serde_json::to_value(model::view(conn, moved, now)?).map_err(ApiError::internal)?,
-        ))
+        Ok((StatusCode::OK, model::view(conn, moved, now)?))
     })
     .await
 }
@@ -754,9 +734,7 @@ pub async fn move_order(
     code: web::Path<String>,
     body: web::Bytes,
 ) -> ApiResult<HttpResponse> {
-    crate::extract::require_json(&req)?;
-    let transition: Transition = parse_json(&body)?;
-    validate_value(&transition)?;
+    let transition: Transition = valid_json_bytes(&req, &body)?;
     let code = code.into_inner();
     let now = state.clock.now_naive();
     let pepper = state.citizen_id_pepper.clone();
@@ -780,10 +758,7 @@ pub async fn move_order(
             &pepper,
             now,
         )?;
-        Ok((
-            StatusCode::OK,
-            serde_json::to_value(model::view(conn, moved, now)?).map_err(ApiError::internal)?,
-        ))
+        Ok((StatusCode::OK, model::view(conn, moved, now)?))
     })
     .await
 }
@@ -835,13 +810,11 @@ pub async fn window_orders_csv(
                 .order(orders::id)
                 .select(OrderRow::as_select())
                 .load(conn)?;
-            let mut orders_out = Vec::new();
-            for row in rows {
-                let status = row.status_at(now);
-                if all || status.is_live() {
-                    orders_out.push(model::view(conn, row, now)?);
-                }
-            }
+            let rows: Vec<OrderRow> = rows
+                .into_iter()
+                .filter(|row| all || row.status_at(now).is_live())
+                .collect();
+            let orders_out = model::views(conn, rows, now)?;
             Ok((format!("orders-window-{id}.csv"), packing_csv(&orders_out)?))
         })
         .await?;

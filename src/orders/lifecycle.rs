@@ -228,6 +228,19 @@ pub fn move_order(
     Ok(after)
 }
 
+/// Locks the order's window, lets what is due there expire (holds, unpaid orders past their
+/// deadline) and reads the order again: a buyer's or staff's move then sees the order as it
+/// stands, and an unpaid order past its deadline cannot be paid or cancelled instead of expiring.
+pub fn lock_and_refresh(
+    conn: &mut DbConn,
+    order: &OrderRow,
+    now: NaiveDateTime,
+) -> ApiResult<OrderRow> {
+    let (window, _) = holds::lock_and_read(conn, order.window_id)?;
+    holds::expire_due_for_window(conn, &window, now)?;
+    super::model::find(conn, order.id)?.ok_or_else(|| ApiError::not_found(ORDER))
+}
+
 /// Expires a window's unpaid orders past their deadline (the caller holds the window lock).
 pub fn expire_due_for_window(
     conn: &mut DbConn,

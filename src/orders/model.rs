@@ -523,37 +523,94 @@ impl From<&WindowRow> for WindowRef {
 
 /// An order as the API shows it in full.
 pub fn view(conn: &mut DbConn, order: OrderRow, now: NaiveDateTime) -> ApiResult<Order> {
-    let (window, lao): (WindowRow, LaoRow) = preorder_windows::table
+    views(conn, vec![order], now)?
+        .pop()
+        .ok_or_else(|| ApiError::internal("an order's view went missing"))
+}
+
+/// Orders as the API shows them, in the given order: four queries (windows with their LAOs,
+/// lines, pickup points, addresses) for each 500 orders, not four per order.
+pub fn views(conn: &mut DbConn, rows: Vec<OrderRow>, now: NaiveDateTime) -> ApiResult<Vec<Order>> {
+    // Chunks keep the `IN (…)` lists well under SQLite's and PostgreSQL's bind-parameter limits.
+    const CHUNK: usize = 500;
+    let mut out = Vec::with_capacity(rows.len());
+    let mut rows = rows.into_iter().peekable();
+    while rows.peek().is_some() {
+        let chunk: Vec<OrderRow> = rows.by_ref().take(CHUNK).collect();
+        out.extend(views_of_chunk(conn, chunk, now)?);
+    }
+    Ok(out)
+}
+
+fn views_of_chunk(
+    conn: &mut DbConn,
+    rows: Vec<OrderRow>,
+    now: NaiveDateTime,
+) -> ApiResult<Vec<Order>> {
+    use std::collections::HashMap;
+    let order_ids: Vec<i64> = rows.iter().map(|o| o.id).collect();
+    let window_ids: Vec<i64> = rows.iter().map(|o| o.window_id).collect();
+    let pickup_ids: Vec<i64> = rows.iter().filter_map(|o| o.pickup_point_id).collect();
+    let windows: HashMap<i64, (WindowRow, LaoRow)> = preorder_windows::table
         .inner_join(laos::table.on(laos::id.eq(preorder_windows::lao_id)))
-        .filter(preorder_windows::id.eq(order.window_id))
+        .filter(preorder_windows::id.eq_any(&window_ids))
         .select((WindowRow::as_select(), LaoRow::as_select()))
-        .first(conn)?;
-    let lines = lines_of(conn, order.id)?
+        .load::<(WindowRow, LaoRow)>(conn)?
         .into_iter()
-        .map(LineView::from)
+        .map(|(window, lao)| (window.id, (window, lao)))
         .collect();
-    let pickup: Option<PickupRow> = match order.pickup_point_id {
-        Some(id) => pickup_points::table
-            .find(id)
+    let mut lines: HashMap<i64, Vec<LineView>> = HashMap::new();
+    for line in order_lines::table
+        .filter(order_lines::order_id.eq_any(&order_ids))
+        .order(order_lines::id)
+        .select(LineRow::as_select())
+        .load::<LineRow>(conn)?
+    {
+        lines
+            .entry(line.order_id)
+            .or_default()
+            .push(LineView::from(line));
+    }
+    let pickups: HashMap<i64, PickupRow> = if pickup_ids.is_empty() {
+        HashMap::new()
+    } else {
+        pickup_points::table
+            .filter(pickup_points::id.eq_any(&pickup_ids))
             .select(PickupRow::as_select())
-            .first(conn)
-            .optional()?,
-        None => None,
+            .load::<PickupRow>(conn)?
+            .into_iter()
+            .map(|p| (p.id, p))
+            .collect()
     };
-    let address: Option<AddressRow> = order_addresses::table
-        .find(order.id)
+    let mut addresses: HashMap<i64, AddressRow> = order_addresses::table
+        .filter(order_addresses::order_id.eq_any(&order_ids))
         .select(AddressRow::as_select())
-        .first(conn)
-        .optional()?;
-    Ok(assemble(
-        order,
-        &window,
-        &lao,
-        lines,
-        pickup,
-        address.map(AddressView::from),
-        now,
-    ))
+        .load::<AddressRow>(conn)?
+        .into_iter()
+        .map(|a| (a.order_id, a))
+        .collect();
+    rows.into_iter()
+        .map(|order| {
+            let (window, lao) = windows
+                .get(&order.window_id)
+                .ok_or_else(|| ApiError::internal("an order's window is missing"))?;
+            // A pickup point serves several orders: each view takes its own copy.
+            let pickup = order
+                .pickup_point_id
+                .and_then(|id| pickups.get(&id).cloned());
+            let order_lines = lines.remove(&order.id).unwrap_or_default();
+            let address = addresses.remove(&order.id).map(AddressView::from);
+            Ok(assemble(
+                order,
+                window,
+                lao,
+                order_lines,
+                pickup,
+                address,
+                now,
+            ))
+        })
+        .collect()
 }
 
 /// An order's full view from its parts (when placing one, they are all at hand).

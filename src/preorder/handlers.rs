@@ -551,10 +551,7 @@ pub async fn create_hold(
         move |conn| {
             let row = holds::create(conn, id, caller.as_ref(), &new, now)?;
             let hold = holds::view(conn, row, now)?;
-            Ok((
-                StatusCode::CREATED,
-                serde_json::to_value(hold).map_err(ApiError::internal)?,
-            ))
+            Ok((StatusCode::CREATED, hold))
         },
     )
     .await
@@ -684,10 +681,7 @@ pub async fn join_waitlist(
         move |conn| {
             let row = waitlist::join(conn, id, caller.as_ref(), &new, now)?;
             let entry = waitlist::view(conn, row, now)?;
-            Ok((
-                StatusCode::CREATED,
-                serde_json::to_value(entry).map_err(ApiError::internal)?,
-            ))
+            Ok((StatusCode::CREATED, entry))
         },
     )
     .await

@@ -57,6 +57,15 @@ fn drift(window_id: i64, what: &str) -> ApiError {
     ))
 }
 
+/// Units neither held nor sold.
+fn free_units(conn: &mut DbConn, window_id: i64) -> QueryResult<i64> {
+    let (capacity, held, sold): (i64, i64, i64) = w::table
+        .find(window_id)
+        .select((w::capacity, w::held, w::sold))
+        .first(conn)?;
+    Ok((capacity - held - sold).max(0))
+}
+
 /// Holds `units` if they fit. `Err(available)` tells how many units were left.
 pub fn reserve(conn: &mut DbConn, window_id: i64, units: i64) -> ApiResult<Result<(), i64>> {
     let updated = diesel::update(
@@ -69,11 +78,7 @@ pub fn reserve(conn: &mut DbConn, window_id: i64, units: i64) -> ApiResult<Resul
     if updated == 1 {
         return Ok(Ok(()));
     }
-    let (capacity, held, sold): (i64, i64, i64) = w::table
-        .find(window_id)
-        .select((w::capacity, w::held, w::sold))
-        .first(conn)?;
-    Ok(Err((capacity - held - sold).max(0)))
+    Ok(Err(free_units(conn, window_id)?))
 }
 
 /// Sells `units` without a hold if they fit. `Err(available)` as for [`reserve`].
@@ -88,11 +93,7 @@ pub fn sell(conn: &mut DbConn, window_id: i64, units: i64) -> ApiResult<Result<(
     if updated == 1 {
         return Ok(Ok(()));
     }
-    let (capacity, held, sold): (i64, i64, i64) = w::table
-        .find(window_id)
-        .select((w::capacity, w::held, w::sold))
-        .first(conn)?;
-    Ok(Err((capacity - held - sold).max(0)))
+    Ok(Err(free_units(conn, window_id)?))
 }
 
 /// Sells `units` in one statement if the window is open at `now` and they fit: the fast path
@@ -284,6 +285,12 @@ struct Sums {
     held: i64,
     #[diesel(sql_type = BigInt)]
     sold: i64,
+    #[diesel(sql_type = BigInt)]
+    counter_capacity: i64,
+    #[diesel(sql_type = BigInt)]
+    counter_held: i64,
+    #[diesel(sql_type = BigInt)]
+    counter_sold: i64,
 }
 
 /// Adds up the ledger of every window (or one) and compares with the counters; with `repair`,
@@ -303,17 +310,15 @@ pub fn reconcile(
         "SELECT w.id AS window_id, \
                 CAST(COALESCE(SUM(l.capacity_delta), 0) AS BIGINT) AS capacity, \
                 CAST(COALESCE(SUM(l.held_delta), 0) AS BIGINT) AS held, \
-                CAST(COALESCE(SUM(l.sold_delta), 0) AS BIGINT) AS sold \
+                CAST(COALESCE(SUM(l.sold_delta), 0) AS BIGINT) AS sold, \
+                w.capacity AS counter_capacity, w.held AS counter_held, w.sold AS counter_sold \
          FROM preorder_windows w LEFT JOIN capacity_ledger l ON l.window_id = w.id \
-         {only} GROUP BY w.id ORDER BY w.id"
+         {only} GROUP BY w.id, w.capacity, w.held, w.sold ORDER BY w.id"
     ))
     .load(conn)?;
     let mut mismatches = Vec::new();
     for sum in &sums {
-        let (capacity, held, sold): (i64, i64, i64) = w::table
-            .find(sum.window_id)
-            .select((w::capacity, w::held, w::sold))
-            .first(conn)?;
+        let (capacity, held, sold) = (sum.counter_capacity, sum.counter_held, sum.counter_sold);
         let agrees = capacity == sum.capacity && held == sum.held && sold == sum.sold;
         if agrees {
             continue;

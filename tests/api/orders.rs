@@ -930,6 +930,18 @@ async fn staff_list_orders_by_filter_newest_first() {
         page1,
         vec![codes[4].as_str(), codes[3].as_str(), codes[2].as_str()]
     );
+    // Each listed order is the same as the order read on its own (the list assembles its pages
+    // in a few batched queries).
+    for item in first["items"].as_array().unwrap() {
+        let (status, alone) = get_order(
+            &w.app,
+            item["code"].as_str().unwrap(),
+            &[("Authorization", &w.staff.bearer())],
+        )
+        .await;
+        assert_eq!(status, 200);
+        assert_eq!(&alone, item);
+    }
     let second = list(
         w.staff.token.clone(),
         format!("?limit=3&cursor={}", first["next_cursor"].as_str().unwrap()),
