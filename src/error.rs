@@ -357,7 +357,7 @@ impl ErrorKind {
                 t("Not possible now", "ทำรายการนี้ในสถานะปัจจุบันไม่ได้"),
                 t(
                     "Something that is {status} cannot {action}.",
-                    "รายการที่มีสถานะ {status} ทำ {action} ไม่ได้",
+                    "รายการในสถานะ “{status}” {action} ไม่ได้",
                 ),
             ),
             WaitlistNotNeeded => info(
@@ -484,6 +484,14 @@ pub enum Param {
 }
 
 impl Param {
+    /// A text built at run time, in both languages.
+    pub fn both(en: impl Into<String>, th: impl Into<String>) -> Param {
+        Param::Localized {
+            en: en.into(),
+            th: th.into(),
+        }
+    }
+
     fn localized(&self, lang: Lang) -> Value {
         match self {
             Param::Json(v) => v.clone(),
@@ -801,7 +809,7 @@ impl ApiError {
         request_id: Option<&str>,
     ) -> Map<String, Value> {
         let info = self.0.kind.info();
-        let params: Vec<(String, Value)> = self
+        let localized: Vec<(String, Value)> = self
             .0
             .params
             .iter()
@@ -813,7 +821,7 @@ impl ApiError {
         body.insert("status".into(), json!(info.status.as_u16()));
         body.insert(
             "detail".into(),
-            json!(render(info.detail.get(lang), &params)),
+            json!(render(info.detail.get(lang), &localized)),
         );
         if let Some(instance) = instance {
             body.insert("instance".into(), json!(instance));
@@ -834,8 +842,9 @@ impl ApiError {
         if let Some(seconds) = self.0.retry_after {
             body.insert("retry_after".into(), json!(seconds));
         }
-        // Parameters are machine-readable too; reserved members are never overwritten.
-        for (k, v) in params.into_iter().chain(self.0.extra.iter().cloned()) {
+        // Parameters are members too (texts in the caller's language); reserved members are
+        // never overwritten.
+        for (k, v) in localized.into_iter().chain(self.0.extra.iter().cloned()) {
             body.entry(k).or_insert(v);
         }
         body
@@ -1013,6 +1022,32 @@ mod tests {
         assert_eq!(en["request_id"], "abc");
         let th = err.to_problem(Lang::Th, None, None);
         assert_eq!(th["detail"], "เนื้อหาคำขอมีขนาดเกิน 1024 ไบต์");
+    }
+
+    #[test]
+    fn texts_built_at_run_time_come_in_the_callers_language() {
+        let err = ApiError::new(ErrorKind::InvalidTransition)
+            .with("status", Param::both("confirmed", "ชำระเงินแล้ว"))
+            .with(
+                "action",
+                Param::both("become shipped", "เปลี่ยนเป็น “ส่งพัสดุแล้ว”"),
+            );
+        let th = err.to_problem(Lang::Th, None, None);
+        assert_eq!(
+            th["detail"],
+            "รายการในสถานะ “ชำระเงินแล้ว” เปลี่ยนเป็น “ส่งพัสดุแล้ว” ไม่ได้"
+        );
+        assert_eq!(th["action"], "เปลี่ยนเป็น “ส่งพัสดุแล้ว”");
+        assert_eq!(
+            th["status"], 409,
+            "the reserved member stays the HTTP status"
+        );
+        let en = err.to_problem(Lang::En, None, None);
+        assert_eq!(
+            en["detail"],
+            "Something that is confirmed cannot become shipped."
+        );
+        assert_eq!(en["action"], "become shipped");
     }
 
     #[test]

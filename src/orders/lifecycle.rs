@@ -11,7 +11,7 @@ use sha2::Sha256;
 use super::model::{Mover, ORDER, OrderRow, OrderStatus, may_move};
 use crate::db::DbConn;
 use crate::db::schema::{order_history, orders, preorder_windows, producers, sale_facts};
-use crate::error::{ApiError, ApiResult, ErrorKind};
+use crate::error::{ApiError, ApiResult, ErrorKind, Param};
 use crate::outbox;
 use crate::preorder::holds;
 use crate::preorder::ledger::{self, Movement};
@@ -149,13 +149,10 @@ pub fn move_order(
 ) -> ApiResult<OrderRow> {
     let from = order.status();
     if !may_move(from, to, order.delivery_method(), mover) {
-        return Err(ApiError::new(ErrorKind::InvalidTransition)
-            .with("status", from.to_string())
-            .with("action", format!("become {to}"))
-            .extra(
-                "allowed",
-                super::model::next_statuses(from, order.delivery_method(), mover),
-            ));
+        return Err(invalid_move(from, to).extra(
+            "allowed",
+            super::model::next_statuses(from, order.delivery_method(), mover),
+        ));
     }
     let gives_back = matches!(to, OrderStatus::Cancelled | OrderStatus::Expired)
         || (to == OrderStatus::Refunded && !from.dispatched());
@@ -180,9 +177,7 @@ pub fn move_order(
         // Someone else moved it first.
         let current =
             super::model::find(conn, order.id)?.ok_or_else(|| ApiError::not_found(ORDER))?;
-        return Err(ApiError::new(ErrorKind::InvalidTransition)
-            .with("status", current.status().to_string())
-            .with("action", format!("become {to}")));
+        return Err(invalid_move(current.status(), to));
     }
     if gives_back {
         ledger::unsell(conn, order.window_id, order.units_total)?;
@@ -226,6 +221,19 @@ pub fn move_order(
         waitlist::offer_freed_capacity(conn, &window, now)?;
     }
     Ok(after)
+}
+
+/// 409 `invalid_transition` for a move from `from` to `to`, in the caller's language.
+fn invalid_move(from: OrderStatus, to: OrderStatus) -> ApiError {
+    ApiError::new(ErrorKind::InvalidTransition)
+        .with("status", Param::both(from.to_string(), from.name_th()))
+        .with(
+            "action",
+            Param::both(
+                format!("become {to}"),
+                format!("เปลี่ยนเป็น “{}”", to.name_th()),
+            ),
+        )
 }
 
 /// Locks the order's window, lets what is due there expire (holds, unpaid orders past their

@@ -42,6 +42,17 @@ pub enum HoldStatus {
     Converted,
 }
 
+impl HoldStatus {
+    pub fn name_th(self) -> &'static str {
+        match self {
+            HoldStatus::Active => "กันไว้อยู่",
+            HoldStatus::Released => "ปล่อยคืนแล้ว",
+            HoldStatus::Expired => "หมดเวลาแล้ว",
+            HoldStatus::Converted => "สั่งซื้อแล้ว",
+        }
+    }
+}
+
 #[derive(Clone, Debug, Queryable, Selectable)]
 #[diesel(table_name = holds)]
 pub struct HoldRow {
@@ -272,6 +283,15 @@ pub fn check_buyer_limit(
     Ok(())
 }
 
+/// A window's unit for a problem text: its code in English, its Thai name in Thai.
+fn unit_param(unit: &str) -> Param {
+    let th = unit
+        .parse::<crate::catalog::crops::SaleUnit>()
+        .map(|u| u.name_th().to_string())
+        .unwrap_or_else(|_| unit.to_string());
+    Param::both(unit, th)
+}
+
 /// The rejection for capacity that is not there.
 pub fn no_capacity(window: &WindowRow, available: i64, wanted: i64) -> ApiError {
     if available == 0 {
@@ -279,7 +299,7 @@ pub fn no_capacity(window: &WindowRow, available: i64, wanted: i64) -> ApiError 
     } else {
         ApiError::new(ErrorKind::InsufficientCapacity)
             .with("available", available)
-            .with("unit", window.unit.as_str())
+            .with("unit", unit_param(&window.unit))
             .extra("requested", wanted)
     }
 }
@@ -447,7 +467,8 @@ pub fn not_active(hold: &HoldRow) -> ApiError {
     match hold.status() {
         HoldStatus::Expired => ApiError::new(ErrorKind::HoldExpired)
             .with("expires_at", to_bangkok(hold.expires_at).to_rfc3339()),
-        status => ApiError::new(ErrorKind::HoldNotActive).with("status", status.to_string()),
+        status => ApiError::new(ErrorKind::HoldNotActive)
+            .with("status", Param::both(status.to_string(), status.name_th())),
     }
 }
 

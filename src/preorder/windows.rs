@@ -20,7 +20,7 @@ use crate::db::schema::{
     crops, districts, holds, laos, pickup_points, preorder_windows as w, producers, products,
     provinces, waitlist_entries, window_variants,
 };
-use crate::error::{ApiError, ApiResult, ErrorKind, FieldError};
+use crate::error::{ApiError, ApiResult, ErrorKind, FieldError, Param};
 use crate::geo::model::{AreaName, District, Province};
 use crate::i18n::Text;
 use crate::laos::model::LaoRow;
@@ -183,7 +183,7 @@ impl WindowRow {
                     .extra("status", self.status(now)))
             }
             status => Err(ApiError::new(ErrorKind::WindowClosed)
-                .with("status", status.to_string())
+                .with("status", Param::both(status.to_string(), status.name_th()))
                 .extra("closes_at", to_bangkok(self.closes_at).to_rfc3339())),
         }
     }
@@ -1023,9 +1023,10 @@ pub fn update(
     now: NaiveDateTime,
 ) -> ApiResult<()> {
     if matches!(row.lifecycle(), Lifecycle::Cancelled | Lifecycle::Fulfilled) {
-        return Err(ApiError::new(ErrorKind::InvalidTransition)
-            .with("status", row.lifecycle().to_string())
-            .with("action", "change"));
+        return Err(invalid_window_move(
+            row.status(now),
+            Param::both("change", "แก้ไข"),
+        ));
     }
     let opens_at = changes.opens_at.map(to_storage).unwrap_or(row.opens_at);
     let closes_at = changes.closes_at.map(to_storage).unwrap_or(row.closes_at);
@@ -1165,6 +1166,28 @@ pub enum WindowAction {
     Cancel,
 }
 
+impl WindowAction {
+    /// What the action does, in Thai (for problem texts).
+    pub fn name_th(self) -> &'static str {
+        match self {
+            WindowAction::Publish => "เผยแพร่รอบจอง",
+            WindowAction::Close => "ปิดรับจอง",
+            WindowAction::Reopen => "เปิดรับจองอีกครั้ง",
+            WindowAction::MarkHarvested => "บันทึกว่าเก็บเกี่ยวแล้ว",
+            WindowAction::MarkFulfilled => "บันทึกว่าส่งมอบครบแล้ว",
+            WindowAction::Cancel => "ยกเลิกรอบจอง",
+        }
+    }
+}
+
+/// 409 `invalid_transition` for a window in `status` asked to do `action`, in the caller's
+/// language.
+fn invalid_window_move(status: WindowStatus, action: Param) -> ApiError {
+    ApiError::new(ErrorKind::InvalidTransition)
+        .with("status", Param::both(status.to_string(), status.name_th()))
+        .with("action", action)
+}
+
 /// Moves a window through its lifecycle; refuses moves that make no sense with 409.
 pub fn apply_action(
     conn: &mut DbConn,
@@ -1191,20 +1214,25 @@ pub fn apply_action(
             let open = crate::orders::lifecycle::open_order_count(conn, row.id)?;
             if open > 0 {
                 // Buyers' money and goods come first: cancel or refund their orders.
+                let status = row.status(now);
                 return Err(ApiError::new(ErrorKind::InvalidTransition)
                     .with(
                         "status",
-                        format!("{} with {open} open orders", row.status(now)),
+                        Param::both(
+                            format!("{status} with {open} open orders"),
+                            format!("{} มีคำสั่งซื้อที่ยังไม่จบ {open} รายการ", status.name_th()),
+                        ),
                     )
-                    .with("action", action.to_string())
+                    .with("action", Param::both(action.to_string(), action.name_th()))
                     .extra("open_orders", open));
             }
             L::Cancelled
         }
         _ => {
-            return Err(ApiError::new(ErrorKind::InvalidTransition)
-                .with("status", row.status(now).to_string())
-                .with("action", action.to_string()));
+            return Err(invalid_window_move(
+                row.status(now),
+                Param::both(action.to_string(), action.name_th()),
+            ));
         }
     };
     diesel::update(w::table.find(row.id))

@@ -336,6 +336,22 @@ async fn orders_count_toward_the_buyer_limit_and_capacity() {
         (409, "insufficient_capacity")
     );
     assert_eq!(problem["available"], 4);
+    // In Thai, the unit is named in Thai.
+    let (_, problem) = json(
+        w.app
+            .post("/v1/orders")
+            .header("Accept-Language", "th")
+            .json(&order_body(
+                &win,
+                json!([{"variant_id": unit, "quantity": 5}]),
+                "0800000000",
+            ))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(problem["detail"], "เหลือเพียง 4 กิโลกรัม", "{problem}");
 }
 
 #[tokio::test]
@@ -400,6 +416,22 @@ async fn the_state_machine_checks_every_move_and_keeps_history() {
         (409, "invalid_transition")
     );
     assert_eq!(problem["allowed"], json!(["ready", "refunded"]));
+    // In Thai, the states and the move are named in Thai too.
+    let (_, problem) = json(
+        w.app
+            .post(&format!("/v1/orders/{code}/transitions"))
+            .bearer_auth(&w.staff.token)
+            .header("Accept-Language", "th")
+            .json(&json!({"to": "shipped"}))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(
+        problem["detail"], "รายการในสถานะ “ชำระเงินแล้ว” เปลี่ยนเป็น “ส่งพัสดุแล้ว” ไม่ได้",
+        "{problem}"
+    );
     // Another LAO's staff may neither move nor cancel it, whatever the move.
     for (path, body) in [
         (

@@ -116,6 +116,21 @@ async fn drafts_are_private_until_published() {
     )
     .await;
     assert!(body["detail"].as_str().unwrap().contains("open"), "{body}");
+    let (_, body) = json(
+        w.app
+            .post(&format!("/v1/windows/{id}/actions"))
+            .bearer_auth(&w.staff.token)
+            .header("Accept-Language", "th")
+            .json(&json!({"action": "publish"}))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(
+        body["detail"], "รายการในสถานะ “เปิดรับจอง” เผยแพร่รอบจอง ไม่ได้",
+        "{body}"
+    );
     assert_eq!(
         w.app
             .get(&format!("/v1/windows/{id}"))
