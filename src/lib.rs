@@ -57,6 +57,8 @@ pub struct AppState {
     pub metrics: Arc<Metrics>,
     pub openapi_json: Arc<String>,
     pub docs_html: Arc<String>,
+    /// Paths and methods, to answer 405 rather than 404 for a wrong method.
+    pub routes: Arc<observability::RouteTable>,
     pub tokens: Arc<auth::tokens::TokenService>,
     pub rate_limits: Arc<auth::ratelimit::RateLimits>,
     /// Key of citizen-id hashes (see `thai_ids::CitizenId::beneficiary_hash`).
@@ -140,6 +142,7 @@ pub fn prepare(config: Config, clock: SharedClock) -> Result<AppState, StartupEr
         metrics: Arc::new(Metrics::new()),
         openapi_json: Arc::new(openapi::to_pretty_json(&api)),
         docs_html: Arc::new(ops::docs_html(&api)),
+        routes: Arc::new(observability::RouteTable::from_api(&api)),
     })
 }
 

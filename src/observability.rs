@@ -218,7 +218,10 @@ fn render_for(error: &ApiError, req: &HttpRequest) -> actix_web::HttpResponse {
 /// Answers requests no route matches: 405 with `Allow` when the path exists with other methods
 /// (RFC 9110 §15.5.6), otherwise 404.
 pub async fn route_not_found(req: HttpRequest) -> actix_web::HttpResponse {
-    let allowed = allowed_methods(req.path());
+    let allowed = req
+        .app_data::<web::Data<AppState>>()
+        .map(|state| state.routes.allowed_methods(req.path()))
+        .unwrap_or_default();
     if allowed.is_empty() {
         let error = ApiError::new(ErrorKind::RouteNotFound)
             .with("method", req.method().to_string())
@@ -233,13 +236,13 @@ pub async fn route_not_found(req: HttpRequest) -> actix_web::HttpResponse {
     response
 }
 
-/// The methods the API serves on `path`, from the route table the OpenAPI document lists (every
-/// route is registered through it). Empty when no route has this path.
-pub fn allowed_methods(path: &str) -> Vec<&'static str> {
-    static ROUTES: std::sync::OnceLock<Vec<(Vec<String>, Vec<&'static str>)>> =
-        std::sync::OnceLock::new();
-    let routes = ROUTES.get_or_init(|| {
-        crate::api_doc()
+/// The API's paths and their methods, from the OpenAPI document (every route is registered
+/// through it), to tell a wrong method (405) from an unknown path (404).
+pub struct RouteTable(Vec<(Vec<String>, Vec<&'static str>)>);
+
+impl RouteTable {
+    pub fn from_api(api: &utoipa::openapi::OpenApi) -> RouteTable {
+        let routes = api
             .paths
             .paths
             .iter()
@@ -258,25 +261,29 @@ pub fn allowed_methods(path: &str) -> Vec<&'static str> {
                 .collect();
                 (segments, methods)
             })
-            .collect()
-    });
-    let segments: Vec<&str> = path.split('/').collect();
-    let mut allowed: Vec<&'static str> = Vec::new();
-    for (template, methods) in routes {
-        let matches = template.len() == segments.len()
-            && template
-                .iter()
-                .zip(&segments)
-                .all(|(t, s)| t == s || (t.starts_with('{') && t.ends_with('}') && !s.is_empty()));
-        if matches {
-            for method in methods {
-                if !allowed.contains(method) {
-                    allowed.push(method);
+            .collect();
+        RouteTable(routes)
+    }
+
+    /// The methods served on `path`; empty when no route has this path.
+    pub fn allowed_methods(&self, path: &str) -> Vec<&'static str> {
+        let segments: Vec<&str> = path.split('/').collect();
+        let mut allowed: Vec<&'static str> = Vec::new();
+        for (template, methods) in &self.0 {
+            let matches = template.len() == segments.len()
+                && template.iter().zip(&segments).all(|(t, s)| {
+                    t == s || (t.starts_with('{') && t.ends_with('}') && !s.is_empty())
+                });
+            if matches {
+                for method in methods {
+                    if !allowed.contains(method) {
+                        allowed.push(method);
+                    }
                 }
             }
         }
+        allowed
     }
-    allowed
 }
 
 const DURATION_BUCKETS: &[f64] = &[

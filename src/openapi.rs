@@ -7,8 +7,8 @@ use utoipa::openapi::header::HeaderBuilder;
 use utoipa::openapi::path::{Operation, ParameterIn};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::openapi::{
-    ContentBuilder, Ref, RefOr, Response, ResponseBuilder, Responses, Schema, Type,
-    schema::ObjectBuilder,
+    ContentBuilder, Ref, RefOr, Response, ResponseBuilder, Schema, Type,
+    schema::{ObjectBuilder, SchemaType},
 };
 
 use crate::error::{FieldErrorBody, Problem};
@@ -138,28 +138,19 @@ fn complete_operation(path: &str, operation: &mut Operation) {
     });
     // The API proper: rate limited and backed by the database. Operations endpoints are not.
     let api_route = path.starts_with("/v1/");
-    let add = |responses: &mut Responses, status: &str| {
-        let name = SHARED_RESPONSES
-            .iter()
-            .find(|(s, _, _)| *s == status)
-            .map(|(_, name, _)| *name)
-            .unwrap_or("BadRequest");
-        responses
-            .responses
-            .entry(status.to_string())
-            .or_insert_with(|| RefOr::Ref(Ref::new(format!("#/components/responses/{name}"))));
-    };
-    if has_body || has_fallible_parameter {
-        add(&mut operation.responses, "400");
-    }
-    if has_body {
-        add(&mut operation.responses, "413");
-        add(&mut operation.responses, "415");
-        add(&mut operation.responses, "422");
-    }
-    if api_route {
-        add(&mut operation.responses, "429");
-        add(&mut operation.responses, "503");
+    for (status, name, _) in SHARED_RESPONSES {
+        let applies = match *status {
+            "400" => has_body || has_fallible_parameter,
+            "413" | "415" | "422" => has_body,
+            _ => api_route, // 429, 503
+        };
+        if applies {
+            operation
+                .responses
+                .responses
+                .entry(status.to_string())
+                .or_insert_with(|| RefOr::Ref(Ref::new(format!("#/components/responses/{name}"))));
+        }
     }
     for (status, response) in operation.responses.responses.iter_mut() {
         if let RefOr::T(response) = response {
@@ -169,12 +160,11 @@ fn complete_operation(path: &str, operation: &mut Operation) {
 }
 
 fn is_string(schema: Option<&RefOr<Schema>>) -> bool {
-    match schema {
-        Some(RefOr::T(schema)) => serde_json::to_value(schema)
-            .map(|v| v["type"] == "string" && v.get("format").is_none())
-            .unwrap_or(false),
-        _ => false,
-    }
+    matches!(
+        schema,
+        Some(RefOr::T(Schema::Object(object)))
+            if object.schema_type == SchemaType::Type(Type::String) && object.format.is_none()
+    )
 }
 
 /// A standard description for a response the handler declared without one.

@@ -213,14 +213,11 @@ pub fn resolve_lines(
     let max = window.max_items_per_order.map(i64::from);
     if items < min || max.is_some_and(|m| items > m) {
         let limits = match max {
-            Some(max) => Param::Localized {
-                en: format!("{min} to {max} items"),
-                th: format!(" {min} ถึง {max} ชิ้น"),
-            },
-            None => Param::Localized {
-                en: format!("at least {min} items"),
-                th: format!("อย่างน้อย {min} ชิ้น"),
-            },
+            Some(max) => Param::both(
+                format!("{min} to {max} items"),
+                format!(" {min} ถึง {max} ชิ้น"),
+            ),
+            None => Param::both(format!("at least {min} items"), format!("อย่างน้อย {min} ชิ้น")),
         };
         return Err(ApiError::new(ErrorKind::OrderLimit)
             .with("limits", limits)
