@@ -56,6 +56,8 @@ pub enum ErrorKind {
     IdempotencyInFlight,
     IdempotencyKeyReused,
     PromptPayNotAvailable,
+    OrderNotPayable,
+    OrderTotalTooLarge,
     // OAuth 2.0 token endpoint errors (RFC 6749 §5.2); the code is also the `error` member.
     OAuthInvalidRequest,
     InvalidGrant,
@@ -374,8 +376,8 @@ impl ErrorKind {
                 "idempotency_key_required",
                 t("Idempotency-Key required", "ต้องส่ง Idempotency-Key"),
                 t(
-                    "Partner clients send an Idempotency-Key header (a random UUID) with every order, so that retries never order twice.",
-                    "ไคลเอนต์พาร์ทเนอร์ต้องส่งส่วนหัว Idempotency-Key (UUID แบบสุ่ม) ทุกครั้งที่สั่งซื้อ เพื่อไม่ให้การส่งซ้ำกลายเป็นคำสั่งซื้อซ้ำ",
+                    "Partner clients send an Idempotency-Key header (a random UUID) with every order and every hold, so that a retry never orders or holds twice.",
+                    "ไคลเอนต์พาร์ทเนอร์ต้องส่งส่วนหัว Idempotency-Key (UUID แบบสุ่ม) ทุกครั้งที่สั่งซื้อหรือกันสินค้า เพื่อไม่ให้การส่งซ้ำกลายเป็นคำสั่งซื้อหรือการกันสินค้าซ้ำ",
                 ),
             ),
             IdempotencyInFlight => info(
@@ -403,6 +405,24 @@ impl ErrorKind {
                 t(
                     "The producer has no PromptPay id; the LAO will tell the buyer how to pay.",
                     "ผู้ผลิตยังไม่ได้ลงทะเบียนพร้อมเพย์ อปท. จะแจ้งวิธีชำระเงินให้ผู้ซื้อทราบ",
+                ),
+            ),
+            OrderNotPayable => info(
+                409,
+                "order_not_payable",
+                t("Nothing to pay", "ไม่มียอดที่ต้องชำระ"),
+                t(
+                    "This order cannot be paid now: it is {status}.",
+                    "คำสั่งซื้อนี้ชำระเงินไม่ได้ เพราะอยู่ในสถานะ “{status}”",
+                ),
+            ),
+            OrderTotalTooLarge => info(
+                422,
+                "order_total_too_large",
+                t("Order total too large", "ยอดคำสั่งซื้อสูงเกินไป"),
+                t(
+                    "The order comes to {total} baht, more than one PromptPay payment can carry ({max} baht); place it as several smaller orders.",
+                    "คำสั่งซื้อนี้มียอด {total} บาท เกินกว่าที่ชำระผ่านพร้อมเพย์ได้ในครั้งเดียว ({max} บาท) กรุณาแบ่งเป็นหลายคำสั่งซื้อ",
                 ),
             ),
             OAuthInvalidRequest => info(

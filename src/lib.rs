@@ -24,6 +24,7 @@ pub mod pagination;
 pub mod preorder;
 pub mod promptpay;
 pub mod seed;
+pub mod spreadsheet;
 pub mod tasks;
 pub mod thai_ids;
 pub mod validate;

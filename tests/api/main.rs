@@ -21,4 +21,5 @@ mod ops;
 mod orders;
 mod outage;
 mod preorder;
+mod ratelimit;
 mod seed;

@@ -1,0 +1,1 @@
+//! Files people open in a spreadsheet (placeholder: the shared CSV writer of issue 10).
