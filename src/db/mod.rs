@@ -2,6 +2,7 @@
 //! and the helpers that run blocking database work off the async workers.
 
 pub mod schema;
+pub mod stored;
 
 use std::path::PathBuf;
 use std::sync::Arc;

@@ -321,8 +321,8 @@ pub async fn get_order(
 /// A step in an order's history.
 #[derive(Serialize, ToSchema)]
 pub struct HistoryEntry {
-    pub from_status: Option<String>,
-    pub to_status: String,
+    pub from_status: Option<OrderStatus>,
+    pub to_status: OrderStatus,
     /// `user:12`, `client:3`, `buyer:+668…`, `system`.
     pub actor: String,
     pub note: Option<String>,

@@ -309,7 +309,7 @@ pub fn units_ordered_by_buyer(
     phone: &str,
     now: NaiveDateTime,
 ) -> QueryResult<i64> {
-    let rows: Vec<(String, Option<NaiveDateTime>, i64)> = orders::table
+    let rows: Vec<(OrderStatus, Option<NaiveDateTime>, i64)> = orders::table
         .filter(orders::window_id.eq(window_id))
         .filter(orders::buyer_phone.eq(phone))
         .select((orders::status, orders::payment_due_at, orders::units_total))
@@ -317,7 +317,7 @@ pub fn units_ordered_by_buyer(
     Ok(rows
         .into_iter()
         .filter(|(status, due, _)| {
-            let status: OrderStatus = status.parse().unwrap_or(OrderStatus::Cancelled);
+            let status = *status;
             status.is_live()
                 && !(status == OrderStatus::PendingPayment && due.is_some_and(|d| d <= now))
         })

@@ -39,6 +39,8 @@ pub const ORDER: Text = Text {
     strum::Display,
     strum::EnumString,
     strum::EnumIter,
+    strum::IntoStaticStr,
+    diesel::deserialize::FromSqlRow,
 )]
 #[serde(rename_all = "snake_case")]
 #[strum(serialize_all = "snake_case")]
@@ -113,6 +115,9 @@ impl OrderStatus {
     ToSchema,
     strum::Display,
     strum::EnumString,
+    strum::EnumIter,
+    strum::IntoStaticStr,
+    diesel::deserialize::FromSqlRow,
 )]
 #[serde(rename_all = "snake_case")]
 #[strum(serialize_all = "snake_case")]
@@ -133,6 +138,9 @@ pub enum DeliveryMethod {
     ToSchema,
     strum::Display,
     strum::EnumString,
+    strum::EnumIter,
+    strum::IntoStaticStr,
+    diesel::deserialize::FromSqlRow,
 )]
 #[serde(rename_all = "snake_case")]
 #[strum(serialize_all = "snake_case")]
@@ -144,6 +152,8 @@ pub enum Channel {
     /// Entered by LAO staff or the producer.
     Staff,
 }
+
+crate::stored_as_text!(OrderStatus, DeliveryMethod, Channel);
 
 /// Who may move an order to a status.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -204,15 +214,15 @@ pub struct OrderRow {
     pub lao_id: i64,
     pub province_code: String,
     pub district_code: String,
-    pub status: String,
-    pub channel: String,
+    pub status: OrderStatus,
+    pub channel: Channel,
     pub partner_client_id: Option<i64>,
     pub created_by_user_id: Option<i64>,
     pub buyer_name: String,
     pub buyer_phone: String,
     pub buyer_email: Option<String>,
     pub buyer_line_id: Option<String>,
-    pub delivery_method: String,
+    pub delivery_method: DeliveryMethod,
     pub pickup_point_id: Option<i64>,
     pub note: Option<String>,
     pub units_total: i64,
@@ -229,17 +239,15 @@ pub struct OrderRow {
 
 impl OrderRow {
     pub fn status(&self) -> OrderStatus {
-        self.status.parse().unwrap_or(OrderStatus::Cancelled)
+        self.status
     }
 
     pub fn delivery_method(&self) -> DeliveryMethod {
         self.delivery_method
-            .parse()
-            .unwrap_or(DeliveryMethod::Pickup)
     }
 
     pub fn channel(&self) -> Channel {
-        self.channel.parse().unwrap_or(Channel::Embed)
+        self.channel
     }
 
     /// The status a caller sees: an unpaid order past its deadline is expired, written or not.
@@ -289,8 +297,8 @@ pub struct AddressRow {
 pub struct HistoryRow {
     pub id: i64,
     pub order_id: i64,
-    pub from_status: Option<String>,
-    pub to_status: String,
+    pub from_status: Option<OrderStatus>,
+    pub to_status: OrderStatus,
     pub actor: String,
     pub note: Option<String>,
     pub created_at: NaiveDateTime,
@@ -630,7 +638,7 @@ pub fn assemble(
         secret: None,
         status,
         status_th: status.name_th().to_string(),
-        channel: order.channel.parse().unwrap_or(Channel::Embed),
+        channel: order.channel,
         window: WindowRef::from(window),
         producer_id: order.producer_id,
         lao: LaoSummary::from(lao),

@@ -30,7 +30,18 @@ pub const HOLD: Text = Text {
 pub const MAX_EXTENSIONS: i32 = 2;
 
 #[derive(
-    Clone, Copy, Debug, PartialEq, Eq, Serialize, ToSchema, strum::Display, strum::EnumString,
+    Clone,
+    Copy,
+    Debug,
+    PartialEq,
+    Eq,
+    Serialize,
+    ToSchema,
+    strum::Display,
+    strum::EnumString,
+    strum::EnumIter,
+    strum::IntoStaticStr,
+    diesel::deserialize::FromSqlRow,
 )]
 #[serde(rename_all = "snake_case")]
 #[strum(serialize_all = "snake_case")]
@@ -53,13 +64,15 @@ impl HoldStatus {
     }
 }
 
+crate::stored_as_text!(HoldStatus);
+
 #[derive(Clone, Debug, Queryable, Selectable)]
 #[diesel(table_name = holds)]
 pub struct HoldRow {
     pub id: i64,
     pub public_id: String,
     pub window_id: i64,
-    pub status: String,
+    pub status: HoldStatus,
     pub units: i64,
     pub buyer_phone: Option<String>,
     pub partner_client_id: Option<i64>,
@@ -75,7 +88,7 @@ pub struct HoldRow {
 
 impl HoldRow {
     pub fn status(&self) -> HoldStatus {
-        self.status.parse().unwrap_or(HoldStatus::Expired)
+        self.status
     }
 
     /// The status a caller sees: an active hold past its time is expired, written or not.

@@ -23,7 +23,16 @@ use crate::preorder::windows::Lifecycle;
 
 /// What moved.
 #[derive(
-    Clone, Copy, Debug, PartialEq, Eq, Serialize, ToSchema, strum::Display, strum::EnumString,
+    Clone,
+    Copy,
+    Debug,
+    PartialEq,
+    Eq,
+    Serialize,
+    ToSchema,
+    strum::Display,
+    strum::EnumString,
+    strum::EnumIter,
 )]
 #[serde(rename_all = "snake_case")]
 #[strum(serialize_all = "snake_case")]

@@ -27,7 +27,18 @@ pub const ENTRY: Text = Text {
 };
 
 #[derive(
-    Clone, Copy, Debug, PartialEq, Eq, Serialize, ToSchema, strum::Display, strum::EnumString,
+    Clone,
+    Copy,
+    Debug,
+    PartialEq,
+    Eq,
+    Serialize,
+    ToSchema,
+    strum::Display,
+    strum::EnumString,
+    strum::EnumIter,
+    strum::IntoStaticStr,
+    diesel::deserialize::FromSqlRow,
 )]
 #[serde(rename_all = "snake_case")]
 #[strum(serialize_all = "snake_case")]
@@ -45,6 +56,8 @@ pub enum EntryStatus {
     Cancelled,
 }
 
+crate::stored_as_text!(EntryStatus);
+
 #[derive(Clone, Debug, Queryable, Selectable)]
 #[diesel(table_name = wl)]
 pub struct EntryRow {
@@ -57,7 +70,7 @@ pub struct EntryRow {
     pub buyer_name: String,
     pub buyer_phone: String,
     pub buyer_email: Option<String>,
-    pub status: String,
+    pub status: EntryStatus,
     pub hold_id: Option<i64>,
     pub offered_at: Option<NaiveDateTime>,
     pub offer_expires_at: Option<NaiveDateTime>,
@@ -68,7 +81,7 @@ pub struct EntryRow {
 
 impl EntryRow {
     pub fn status(&self) -> EntryStatus {
-        self.status.parse().unwrap_or(EntryStatus::Cancelled)
+        self.status
     }
 }
 

@@ -44,7 +44,18 @@ pub const MAX_HOLD_MINUTES: i32 = 60;
 
 /// What people decided about a window.
 #[derive(
-    Clone, Copy, Debug, PartialEq, Eq, Serialize, ToSchema, strum::Display, strum::EnumString,
+    Clone,
+    Copy,
+    Debug,
+    PartialEq,
+    Eq,
+    Serialize,
+    ToSchema,
+    strum::Display,
+    strum::EnumString,
+    strum::EnumIter,
+    strum::IntoStaticStr,
+    diesel::deserialize::FromSqlRow,
 )]
 #[serde(rename_all = "snake_case")]
 #[strum(serialize_all = "snake_case")]
@@ -123,9 +134,9 @@ pub struct WindowRow {
     pub hold_minutes: i32,
     pub waitlist_offer_minutes: i32,
     pub payment_window_hours: Option<i32>,
-    pub delivery_fee_kind: Option<String>,
+    pub delivery_fee_kind: Option<FeeKind>,
     pub delivery_fee_satang: Option<i64>,
-    pub lifecycle: String,
+    pub lifecycle: Lifecycle,
     pub lifecycle_changed_at: NaiveDateTime,
     pub cancel_reason: Option<String>,
     pub created_by: Option<i64>,
@@ -135,7 +146,7 @@ pub struct WindowRow {
 
 impl WindowRow {
     pub fn lifecycle(&self) -> Lifecycle {
-        self.lifecycle.parse().unwrap_or(Lifecycle::Draft)
+        self.lifecycle
     }
 
     /// The status at `now`, counting `held` as given (pass the effective figure for reads).
@@ -158,12 +169,8 @@ impl WindowRow {
     }
 
     pub fn delivery(&self) -> Option<Delivery> {
-        let kind = match self.delivery_fee_kind.as_deref()? {
-            "per_unit" => FeeKind::PerUnit,
-            _ => FeeKind::Flat,
-        };
         Some(Delivery {
-            fee_kind: kind,
+            fee_kind: self.delivery_fee_kind?,
             fee_satang: self.delivery_fee_satang.unwrap_or(0),
         })
     }
@@ -189,8 +196,24 @@ impl WindowRow {
     }
 }
 
+crate::stored_as_text!(Lifecycle, FeeKind);
+
 /// How carrier delivery is charged.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema, strum::Display)]
+#[derive(
+    Clone,
+    Copy,
+    Debug,
+    PartialEq,
+    Eq,
+    Serialize,
+    Deserialize,
+    ToSchema,
+    strum::Display,
+    strum::EnumString,
+    strum::EnumIter,
+    strum::IntoStaticStr,
+    diesel::deserialize::FromSqlRow,
+)]
 #[serde(rename_all = "snake_case")]
 #[strum(serialize_all = "snake_case")]
 pub enum FeeKind {

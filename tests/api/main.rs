@@ -23,3 +23,4 @@ mod outage;
 mod preorder;
 mod ratelimit;
 mod seed;
+mod states;
