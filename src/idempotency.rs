@@ -5,8 +5,8 @@
 //! - same key, another request → 422 `idempotency_key_reused`;
 //! - while the first request is still running → 409 `idempotency_in_flight`.
 //!
-//! Keys are scoped to the caller (a partner client, a user, or anonymous callers together, who
-//! must therefore use random keys such as UUIDv4) and kept at least 24 hours. A successful
+//! Keys are scoped to the caller (a partner client, a user, or an anonymous caller told apart by
+//! the order secret or buyer phone it presents; see [`Scope`]) and kept at least 24 hours. A successful
 //! response is stored in the same transaction as the change it reports, so a crash cannot leave
 //! an order without its stored answer; a 4xx answer is stored too (the same request would get the
 //! same answer); a 5xx answer frees the key so that a retry can try again.
@@ -20,6 +20,7 @@ use sha2::{Digest, Sha256};
 
 use crate::AppState;
 use crate::auth::principal::Principal;
+use crate::auth::tokens::sha256_hex;
 use crate::db::schema::idempotency_keys as ik;
 use crate::db::{self, DbConn};
 use crate::error::{ApiError, ApiResult, ErrorKind, FieldError};
@@ -55,11 +56,45 @@ pub fn key_from(req: &HttpRequest) -> ApiResult<Option<String>> {
     Ok(Some(key.to_string()))
 }
 
-/// Whose keys these are.
-pub fn scope_of(principal: Option<&Principal>) -> String {
-    principal
-        .map(Principal::actor_label)
-        .unwrap_or_else(|| "anonymous".to_string())
+/// Whose keys these are: a stored answer is only ever replayed to the caller it was made for.
+/// Signed-in callers are their principal (`client:3`, `user:12`). Anonymous callers are told
+/// apart by what proves who they are for the request: the order secret they send, or the buyer
+/// phone of what they ask for (E.164), kept only as a hash. The handler checks the caller's
+/// access to what it names (an order, a window) before [`run`], so a replay never answers a
+/// caller who would be refused without the key.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Scope(String);
+
+/// What proves who an anonymous caller is.
+#[derive(Clone, Copy, Debug)]
+pub enum Proof<'a> {
+    /// The order secret (`X-Order-Secret`).
+    OrderSecret(&'a str),
+    /// The buyer's phone number in E.164, from the request body.
+    BuyerPhone(&'a str),
+}
+
+impl Scope {
+    pub fn of(principal: Option<&Principal>, proof: Option<Proof<'_>>) -> Scope {
+        if let Some(p) = principal {
+            return Scope(p.actor_label());
+        }
+        let hashed = |kind: &str, value: &str| {
+            format!(
+                "anonymous:{}",
+                &sha256_hex(&format!("{kind}:{value}"))[..32]
+            )
+        };
+        Scope(match proof {
+            Some(Proof::OrderSecret(secret)) => hashed("order-secret", secret),
+            Some(Proof::BuyerPhone(phone)) => hashed("buyer-phone", phone),
+            None => "anonymous".to_string(),
+        })
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
 }
 
 /// A fingerprint of the request: method, path and the body exactly as sent.
@@ -226,7 +261,7 @@ fn replay(stored: Stored) -> HttpResponse {
 pub async fn run<F, T>(
     state: &AppState,
     req: &HttpRequest,
-    principal: Option<&Principal>,
+    scope: Scope,
     body: &[u8],
     required: bool,
     work: F,
@@ -253,7 +288,7 @@ where
         let (status, value) = state.db_tx(work).await?;
         return Ok(respond(status, &value));
     };
-    let scope = scope_of(principal);
+    let scope = scope.0;
     let print = fingerprint(req, body);
     let now = state.clock.now_naive();
     let claim = {

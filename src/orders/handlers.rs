@@ -12,7 +12,7 @@ use validator::Validate;
 
 use super::lifecycle::{self, MoveDetails};
 use super::model::{
-    self, Access, Channel, Mover, ORDER, Order, OrderRow, OrderStatus, OrderSummary,
+    self, Access, Caller, Channel, Mover, ORDER, Order, OrderRow, OrderStatus, OrderSummary,
 };
 use super::place::{self, NewOrder};
 use crate::AppState;
@@ -23,8 +23,7 @@ use crate::db::DbConn;
 use crate::db::schema::{laos, orders, producers};
 use crate::error::{ApiError, ApiResult, ErrorKind, Problem};
 use crate::extract::{ValidQuery, parse_json, valid_json_bytes, validate_value};
-use crate::idempotency;
-use crate::laos::model::LaoRow;
+use crate::idempotency::{self, Proof, Scope};
 use crate::pagination::{Page, decode_cursor, page_from, page_size};
 use crate::preorder::windows::{self as preorder_windows, WINDOW};
 use crate::promptpay;
@@ -61,40 +60,6 @@ fn order_by_path(conn: &mut DbConn, raw: &str) -> ApiResult<OrderRow> {
     model::find_by_code(conn, &code)?.ok_or_else(|| ApiError::not_found(ORDER))
 }
 
-/// Who is moving an order: staff of its place, or its buyer (secret, or the partner that
-/// placed it). Accounts that may not act on it get 403 (officers of its area may look, not act;
-/// other LAOs' staff and producers may do neither); anyone else gets 404.
-fn mover_for(
-    conn: &mut DbConn,
-    order: &OrderRow,
-    principal: Option<&Principal>,
-    secret: Option<&str>,
-) -> ApiResult<Mover> {
-    let mut refusal = ApiError::not_found(ORDER);
-    if let Some(p) = principal {
-        if let Some(partner_id) = p.partner_id() {
-            if order.partner_client_id == Some(partner_id) {
-                p.require_scope("orders:write")?;
-                return Ok(Mover::Buyer);
-            }
-        } else {
-            let lao: LaoRow = laos::table
-                .find(order.lao_id)
-                .select(LaoRow::as_select())
-                .first(conn)?;
-            let place = lao.place().with_producer(order.producer_id);
-            if p.may(Action::ManageOrders, &place) {
-                return Ok(Mover::Staff);
-            }
-            refusal = ApiError::forbidden();
-        }
-    }
-    if secret.is_some_and(|s| order.secret_matches(s)) {
-        return Ok(Mover::Buyer);
-    }
-    Err(refusal)
-}
-
 /// Place an order
 ///
 /// Lines of a window, or a hold to convert; the buyer; a pickup point or a checked carrier
@@ -128,18 +93,13 @@ pub async fn place_order(
     let principal = principal.0;
     let required = principal.as_ref().is_some_and(|p| p.partner_id().is_some());
     let now = state.clock.now_naive();
-    let caller = principal.clone();
-    idempotency::run(
-        &state,
-        &req,
-        principal.as_ref(),
-        &body,
-        required,
-        move |conn| {
-            let order = place::place(conn, caller.as_ref(), &new, now)?;
-            Ok((StatusCode::CREATED, order))
-        },
-    )
+    let phone = crate::validate::PhoneNumber::parse(&new.buyer.phone).map(|p| p.e164().to_string());
+    let scope = Scope::of(principal.as_ref(), phone.as_deref().map(Proof::BuyerPhone));
+    let pepper = state.citizen_id_pepper.clone();
+    idempotency::run(&state, &req, scope, &body, required, move |conn| {
+        let order = place::place(conn, principal.as_ref(), &new, &pepper, now)?;
+        Ok((StatusCode::CREATED, order))
+    })
     .await
 }
 
@@ -301,13 +261,12 @@ pub async fn get_order(
     let order = state
         .db(move |conn| {
             let order = order_by_path(conn, &code)?;
-            match model::access(
-                conn,
-                &order,
-                principal.0.as_ref(),
-                secret.as_deref(),
-                phone.as_deref(),
-            )? {
+            let caller = Caller {
+                principal: principal.0.as_ref(),
+                secret: secret.as_deref(),
+                phone: phone.as_deref(),
+            };
+            match model::standing(conn, &order, caller)?.view()? {
                 Access::Full => Ok(OrderOrSummary::Full(Box::new(model::view(
                     conn, order, now,
                 )?))),
@@ -355,11 +314,12 @@ pub async fn order_history(
     let history = state
         .db(move |conn| {
             let order = order_by_path(conn, &code)?;
-            if model::access(conn, &order, principal.0.as_ref(), secret.as_deref(), None)?
-                != Access::Full
-            {
-                return Err(ApiError::not_found(ORDER));
-            }
+            let caller = Caller {
+                principal: principal.0.as_ref(),
+                secret: secret.as_deref(),
+                phone: None,
+            };
+            model::standing(conn, &order, caller)?.full_view()?;
             Ok(model::history_of(conn, order.id)?
                 .into_iter()
                 .map(|h| HistoryEntry {
@@ -425,36 +385,68 @@ pub async fn cancel_order(
     let secret = header_value(&req, SECRET_HEADER).map(str::to_string);
     let now = state.clock.now_naive();
     let pepper = state.citizen_id_pepper.clone();
-    let caller = principal.0.clone();
-    idempotency::run(
-        &state,
-        &req,
-        principal.0.as_ref(),
-        &body,
-        false,
-        move |conn| {
-            let order = order_by_path(conn, &code)?;
-            let mover = mover_for(conn, &order, caller.as_ref(), secret.as_deref())?;
-            let order = lifecycle::lock_and_refresh(conn, &order, now)?;
-            let actor = actor_of(caller.as_ref(), &order);
-            let details = MoveDetails {
-                note: note.note.as_deref(),
-                payment_reference: None,
-            };
-            let moved = lifecycle::move_order(
-                conn,
-                &order,
-                OrderStatus::Cancelled,
-                mover,
-                &actor,
-                details,
-                &pepper,
-                now,
-            )?;
-            Ok((StatusCode::OK, model::view(conn, moved, now)?))
-        },
-    )
+    let principal = principal.0;
+    // Who may cancel is checked before any stored answer is replayed.
+    standing_of(&state, &code, principal.as_ref(), secret.as_deref())
+        .await?
+        .mover()?;
+    let scope = Scope::of(
+        principal.as_ref(),
+        secret.as_deref().map(Proof::OrderSecret),
+    );
+    idempotency::run(&state, &req, scope, &body, false, move |conn| {
+        let order = order_by_path(conn, &code)?;
+        let caller = Caller {
+            principal: principal.as_ref(),
+            secret: secret.as_deref(),
+            phone: None,
+        };
+        let mover = model::standing(conn, &order, caller)?.mover()?;
+        let order = lifecycle::lock_and_refresh(conn, &order, now)?;
+        let actor = actor_of(principal.as_ref(), &order);
+        let details = MoveDetails {
+            note: note.note.as_deref(),
+            payment_reference: None,
+        };
+        let moved = lifecycle::move_order(
+            conn,
+            &order,
+            OrderStatus::Cancelled,
+            mover,
+            &actor,
+            details,
+            &pepper,
+            now,
+        )?;
+        Ok((StatusCode::OK, model::view(conn, moved, now)?))
+    })
     .await
+}
+
+/// What the caller is to the order named by `code`: read before an idempotent answer could be
+/// replayed, so that a replay never reaches a caller who would be refused without the key.
+async fn standing_of(
+    state: &AppState,
+    code: &str,
+    principal: Option<&Principal>,
+    secret: Option<&str>,
+) -> ApiResult<model::Standing> {
+    let (code, principal, secret) = (
+        code.to_string(),
+        principal.cloned(),
+        secret.map(str::to_string),
+    );
+    state
+        .db(move |conn| {
+            let order = order_by_path(conn, &code)?;
+            let caller = Caller {
+                principal: principal.as_ref(),
+                secret: secret.as_deref(),
+                phone: None,
+            };
+            model::standing(conn, &order, caller)
+        })
+        .await
 }
 
 fn actor_of(principal: Option<&Principal>, order: &OrderRow) -> String {
@@ -487,16 +479,28 @@ pub struct PaymentInfo {
     pub paid: bool,
 }
 
-/// The order, its producer's PromptPay id and the payload, for a caller with full access.
+/// The order, its producer's PromptPay id and the payload, for a caller with full access, while
+/// the order waits for its payment: a cancelled, expired, refunded or already paid order offers
+/// nothing to pay (409 `order_not_payable` with its status).
 fn payable(
     conn: &mut DbConn,
     code: &str,
     principal: Option<&Principal>,
     secret: Option<&str>,
+    now: chrono::NaiveDateTime,
 ) -> ApiResult<(OrderRow, String, PromptPayId, String)> {
     let order = order_by_path(conn, code)?;
-    if model::access(conn, &order, principal, secret, None)? != Access::Full {
-        return Err(ApiError::not_found(ORDER));
+    let caller = Caller {
+        principal,
+        secret,
+        phone: None,
+    };
+    model::standing(conn, &order, caller)?.full_view()?;
+    let status = order.status_at(now);
+    if status != OrderStatus::PendingPayment
+        || !(1..=promptpay::MAX_AMOUNT_SATANG).contains(&order.total_satang)
+    {
+        return Err(lifecycle::not_payable(status));
     }
     let (name, stored): (String, Option<String>) = producers::table
         .find(order.producer_id)
@@ -535,10 +539,11 @@ pub async fn payment_info(
 ) -> ApiResult<web::Json<PaymentInfo>> {
     let code = code.into_inner();
     let secret = header_value(&req, SECRET_HEADER).map(str::to_string);
+    let now = state.clock.now_naive();
     let info = state
         .db(move |conn| {
             let (order, payee, target, payload) =
-                payable(conn, &code, principal.0.as_ref(), secret.as_deref())?;
+                payable(conn, &code, principal.0.as_ref(), secret.as_deref(), now)?;
             Ok(PaymentInfo {
                 qr_svg: format!("/v1/orders/{}/payment/qr.svg", order.code),
                 qr_png: format!("/v1/orders/{}/payment/qr.png", order.code),
@@ -578,8 +583,9 @@ pub async fn payment_qr_svg(
 ) -> ApiResult<HttpResponse> {
     let code = code.into_inner();
     let secret = header_value(&req, SECRET_HEADER).map(str::to_string);
+    let now = state.clock.now_naive();
     let payload = state
-        .db(move |conn| Ok(payable(conn, &code, principal.0.as_ref(), secret.as_deref())?.3))
+        .db(move |conn| Ok(payable(conn, &code, principal.0.as_ref(), secret.as_deref(), now)?.3))
         .await?;
     let svg = promptpay::qr_svg(&payload).map_err(ApiError::internal)?;
     Ok(HttpResponse::Ok()
@@ -610,8 +616,9 @@ pub async fn payment_qr_png(
 ) -> ApiResult<HttpResponse> {
     let code = code.into_inner();
     let secret = header_value(&req, SECRET_HEADER).map(str::to_string);
+    let now = state.clock.now_naive();
     let payload = state
-        .db(move |conn| Ok(payable(conn, &code, principal.0.as_ref(), secret.as_deref())?.3))
+        .db(move |conn| Ok(payable(conn, &code, principal.0.as_ref(), secret.as_deref(), now)?.3))
         .await?;
     let png = promptpay::qr_png(&payload, 8).map_err(ApiError::internal)?;
     Ok(HttpResponse::Ok()
@@ -666,11 +673,13 @@ pub async fn confirm_payment(
     let now = state.clock.now_naive();
     let pepper = state.citizen_id_pepper.clone();
     let caller = principal.clone();
-    idempotency::run(&state, &req, Some(&principal), &body, false, move |conn| {
+    standing_of(&state, &code, Some(&principal), None)
+        .await?
+        .staff()?;
+    let scope = Scope::of(Some(&principal), None);
+    idempotency::run(&state, &req, scope, &body, false, move |conn| {
         let order = order_by_path(conn, &code)?;
-        if mover_for(conn, &order, Some(&caller), None)? != Mover::Staff {
-            return Err(ApiError::forbidden());
-        }
+        model::standing(conn, &order, Caller::signed_in(&caller))?.staff()?;
         // An unpaid order past its deadline expires now, before anyone can mark it paid.
         let order = lifecycle::lock_and_refresh(conn, &order, now)?;
         let details = MoveDetails {
@@ -739,11 +748,13 @@ pub async fn move_order(
     let now = state.clock.now_naive();
     let pepper = state.citizen_id_pepper.clone();
     let caller = principal.clone();
-    idempotency::run(&state, &req, Some(&principal), &body, false, move |conn| {
+    standing_of(&state, &code, Some(&principal), None)
+        .await?
+        .staff()?;
+    let scope = Scope::of(Some(&principal), None);
+    idempotency::run(&state, &req, scope, &body, false, move |conn| {
         let order = order_by_path(conn, &code)?;
-        if mover_for(conn, &order, Some(&caller), None)? != Mover::Staff {
-            return Err(ApiError::forbidden());
-        }
+        model::standing(conn, &order, Caller::signed_in(&caller))?.staff()?;
         let details = MoveDetails {
             note: transition.note.as_deref(),
             payment_reference: None,

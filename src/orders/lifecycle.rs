@@ -226,14 +226,23 @@ pub fn move_order(
 /// 409 `invalid_transition` for a move from `from` to `to`, in the caller's language.
 fn invalid_move(from: OrderStatus, to: OrderStatus) -> ApiError {
     ApiError::new(ErrorKind::InvalidTransition)
-        .with("status", Param::both(from.to_string(), from.name_th()))
+        .with("status", Param::both(from.label_en(), from.name_th()))
         .with(
             "action",
             Param::both(
-                format!("become {to}"),
+                format!("become “{}”", to.label_en()),
                 format!("เปลี่ยนเป็น “{}”", to.name_th()),
             ),
         )
+        .extra("order_status", from)
+        .extra("requested", to)
+}
+
+/// 409 `order_not_payable`: the order in `status` offers nothing to pay.
+pub fn not_payable(status: OrderStatus) -> ApiError {
+    ApiError::new(ErrorKind::OrderNotPayable)
+        .with("status", Param::both(status.label_en(), status.name_th()))
+        .extra("order_status", status)
 }
 
 /// Locks the order's window, lets what is due there expire (holds, unpaid orders past their

@@ -6,7 +6,7 @@ use rand::Rng;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use crate::auth::policy::Action;
+use crate::auth::policy::{Action, Place};
 use crate::auth::principal::Principal;
 use crate::auth::tokens::{constant_time_eq, sha256_hex};
 use crate::catalog::producers::LaoSummary;
@@ -68,6 +68,22 @@ pub enum OrderStatus {
 }
 
 impl OrderStatus {
+    /// The status as people read it in English (problem texts, files).
+    pub fn label_en(self) -> &'static str {
+        match self {
+            OrderStatus::PendingPayment => "awaiting payment",
+            OrderStatus::Confirmed => "paid",
+            OrderStatus::Ready => "packed and ready",
+            OrderStatus::Shipped => "shipped",
+            OrderStatus::HandedOver => "at the pickup point",
+            OrderStatus::Delivered => "delivered",
+            OrderStatus::PickedUp => "picked up",
+            OrderStatus::Cancelled => "cancelled",
+            OrderStatus::Expired => "expired unpaid",
+            OrderStatus::Refunded => "refunded",
+        }
+    }
+
     pub fn name_th(self) -> &'static str {
         match self {
             OrderStatus::PendingPayment => "รอชำระเงิน",
@@ -177,7 +193,8 @@ pub fn may_move(
     match (from, to) {
         (PendingPayment, Cancelled) => mover != Mover::System,
         (PendingPayment, Expired) => mover == Mover::System,
-        (PendingPayment, Confirmed) => mover == Mover::Staff,
+        // Staff record a payment; the service confirms an order with nothing to pay.
+        (PendingPayment, Confirmed) => mover != Mover::Buyer,
         (Confirmed, Ready) => mover == Mover::Staff,
         (Ready, Shipped) => mover == Mover::Staff && delivery == DeliveryMethod::Carrier,
         (Shipped, Delivered) => mover == Mover::Staff,
@@ -379,41 +396,151 @@ pub enum Access {
     Limited,
 }
 
-/// Decides what a caller may see; anyone else gets 404 (an order's existence is not revealed).
-pub fn access(
-    conn: &mut DbConn,
-    order: &OrderRow,
-    principal: Option<&Principal>,
-    secret: Option<&str>,
-    phone: Option<&str>,
-) -> ApiResult<Access> {
-    if let Some(p) = principal {
-        if let Some(partner_id) = p.partner_id() {
-            if order.partner_client_id == Some(partner_id)
-                && (p.has_scope("orders:read") || p.has_scope("orders:write"))
-            {
-                return Ok(Access::Full);
+/// Who is asking about an order: a signed-in principal, and what an anonymous buyer proves
+/// (the order secret, or the buyer's phone number for the short view).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Caller<'a> {
+    pub principal: Option<&'a Principal>,
+    pub secret: Option<&'a str>,
+    pub phone: Option<&'a str>,
+}
+
+impl<'a> Caller<'a> {
+    /// A signed-in caller presenting nothing else.
+    pub fn signed_in(principal: &'a Principal) -> Caller<'a> {
+        Caller {
+            principal: Some(principal),
+            ..Caller::default()
+        }
+    }
+}
+
+/// What a caller is to an order: what it may see and how it may move it. Decided in one place
+/// ([`standing`]) for every order endpoint.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Standing {
+    pub view: Option<Access>,
+    pub mover: Option<Mover>,
+    /// Why a caller that may not act is refused: 403 for signed-in callers that are known to
+    /// lack the right (an account outside the order's place, a partner without
+    /// `orders:write`), 404 for anyone else (an order's existence is not revealed).
+    refusal: Refusal,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Refusal {
+    Hidden,
+    Forbidden,
+    MissingScope,
+}
+
+impl Standing {
+    /// What the caller may see, or 404.
+    pub fn view(self) -> ApiResult<Access> {
+        self.view.ok_or_else(|| ApiError::not_found(ORDER))
+    }
+
+    /// The full view, or 404 (the short view does not open history or payment).
+    pub fn full_view(self) -> ApiResult<()> {
+        match self.view {
+            Some(Access::Full) => Ok(()),
+            _ => Err(ApiError::not_found(ORDER)),
+        }
+    }
+
+    /// How the caller may move the order, or its refusal.
+    pub fn mover(self) -> ApiResult<Mover> {
+        self.mover.ok_or_else(|| self.refused())
+    }
+
+    /// Staff moves (payment, dispatch, refunds): a buyer (or the partner that placed the order)
+    /// gets 403; anyone else its refusal.
+    pub fn staff(self) -> ApiResult<()> {
+        match self.mover()? {
+            Mover::Staff => Ok(()),
+            _ => Err(ApiError::forbidden()),
+        }
+    }
+
+    fn refused(self) -> ApiError {
+        match self.refusal {
+            Refusal::Hidden => ApiError::not_found(ORDER),
+            Refusal::Forbidden => ApiError::forbidden(),
+            Refusal::MissingScope => ApiError::new(crate::error::ErrorKind::InsufficientScope)
+                .with("scope", "orders:write"),
+        }
+    }
+}
+
+/// The rule itself, on facts already read: `place` is the order's place (its LAO and producer),
+/// needed only for accounts.
+///
+/// - An account (staff, producer, officer, admin) sees the order in full where its role reads
+///   or manages orders of the place, and moves it as staff where it manages them; otherwise it
+///   is refused with 403 (it is known, and the order is not its business).
+/// - A partner client sees the orders it placed with `orders:read` or `orders:write`, and moves
+///   them as their buyer with `orders:write` (403 `insufficient_scope` without it).
+/// - Anyone with the order secret sees it in full and moves it as its buyer; the buyer's phone
+///   alone opens the short view.
+pub fn decide(order: &OrderRow, place: Option<&Place>, caller: Caller<'_>) -> Standing {
+    let mut standing = Standing {
+        view: None,
+        mover: None,
+        refusal: Refusal::Hidden,
+    };
+    if let Some(p) = caller.principal {
+        match p.partner_id() {
+            Some(partner_id) if order.partner_client_id == Some(partner_id) => {
+                if p.has_scope("orders:read") || p.has_scope("orders:write") {
+                    standing.view = Some(Access::Full);
+                }
+                if p.has_scope("orders:write") {
+                    standing.mover = Some(Mover::Buyer);
+                } else {
+                    standing.refusal = Refusal::MissingScope;
+                }
             }
-        } else {
+            Some(_) => {}
+            None => {
+                let manages = place.is_some_and(|pl| p.may(Action::ManageOrders, pl));
+                let reads = place.is_some_and(|pl| p.may(Action::ReadArea, pl));
+                if manages || reads {
+                    standing.view = Some(Access::Full);
+                }
+                if manages {
+                    standing.mover = Some(Mover::Staff);
+                } else {
+                    standing.refusal = Refusal::Forbidden;
+                }
+            }
+        }
+    }
+    if caller.secret.is_some_and(|s| order.secret_matches(s)) {
+        standing.view = Some(Access::Full);
+        standing.mover = standing.mover.or(Some(Mover::Buyer));
+    }
+    if standing.view.is_none()
+        && let Some(phone) = caller.phone.and_then(crate::validate::PhoneNumber::parse)
+        && phone.e164() == order.buyer_phone
+    {
+        standing.view = Some(Access::Limited);
+    }
+    standing
+}
+
+/// What `caller` is to `order` (reads the order's LAO when the caller is an account).
+pub fn standing(conn: &mut DbConn, order: &OrderRow, caller: Caller<'_>) -> ApiResult<Standing> {
+    let place = match caller.principal {
+        Some(p) if p.partner_id().is_none() => {
             let lao: LaoRow = laos::table
                 .find(order.lao_id)
                 .select(LaoRow::as_select())
                 .first(conn)?;
-            let place = lao.place().with_producer(order.producer_id);
-            if p.may(Action::ReadArea, &place) || p.may(Action::ManageOrders, &place) {
-                return Ok(Access::Full);
-            }
+            Some(lao.place().with_producer(order.producer_id))
         }
-    }
-    if secret.is_some_and(|s| order.secret_matches(s)) {
-        return Ok(Access::Full);
-    }
-    if let Some(phone) = phone.and_then(crate::validate::PhoneNumber::parse)
-        && phone.e164() == order.buyer_phone
-    {
-        return Ok(Access::Limited);
-    }
-    Err(ApiError::not_found(ORDER))
+        _ => None,
+    };
+    Ok(decide(order, place.as_ref(), caller))
 }
 
 /// The buyer.
@@ -723,6 +850,229 @@ pub fn summary(conn: &mut DbConn, order: OrderRow, now: NaiveDateTime) -> ApiRes
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::auth::principal::{Area, Role, Subject};
+
+    fn person(role: Role, area: Area) -> Principal {
+        Principal {
+            subject: Subject::User(7),
+            role,
+            area,
+            scopes: vec![],
+            session_id: "s".into(),
+            name: "t".into(),
+        }
+    }
+
+    fn client(id: i64, scopes: &[&str]) -> Principal {
+        Principal {
+            subject: Subject::Partner(id),
+            role: Role::Partner,
+            area: Area::default(),
+            scopes: scopes.iter().map(|s| s.to_string()).collect(),
+            session_id: "s".into(),
+            name: "c".into(),
+        }
+    }
+
+    fn order() -> OrderRow {
+        OrderRow {
+            id: 1,
+            code: "7KQ3-XPMA".into(),
+            secret_hash: sha256_hex("the-secret"),
+            window_id: 1,
+            producer_id: 9,
+            lao_id: 1,
+            province_code: "63".into(),
+            district_code: "6306".into(),
+            status: OrderStatus::PendingPayment,
+            channel: Channel::Partner,
+            partner_client_id: Some(3),
+            created_by_user_id: None,
+            buyer_name: "ก".into(),
+            buyer_phone: "+66891234567".into(),
+            buyer_email: None,
+            buyer_line_id: None,
+            delivery_method: DeliveryMethod::Pickup,
+            pickup_point_id: None,
+            note: None,
+            units_total: 1,
+            subtotal_satang: 100,
+            delivery_fee_satang: 0,
+            total_satang: 100,
+            payment_due_at: None,
+            paid_at: None,
+            payment_reference: None,
+            hold_id: None,
+            created_at: NaiveDateTime::default(),
+            updated_at: NaiveDateTime::default(),
+        }
+    }
+
+    /// Who may see and move an order, in one table: every caller the API knows.
+    #[test]
+    fn one_rule_decides_who_sees_and_moves_an_order() {
+        let o = order();
+        let place = Place {
+            province_code: "63".into(),
+            district_code: "6306".into(),
+            lao_id: Some(1),
+            producer_id: Some(9),
+            province_wide: false,
+        };
+        let lao = |id| Area {
+            province_code: Some("63".into()),
+            district_code: Some("6306".into()),
+            lao_id: Some(id),
+            producer_id: None,
+        };
+        let staff = person(Role::LaoStaff, lao(1));
+        let other_staff = person(Role::LaoStaff, lao(2));
+        let officer = person(
+            Role::DistrictOfficer,
+            Area {
+                province_code: Some("63".into()),
+                district_code: Some("6306".into()),
+                ..Area::default()
+            },
+        );
+        let producer = person(
+            Role::Producer,
+            Area {
+                producer_id: Some(9),
+                ..lao(1)
+            },
+        );
+        let other_producer = person(
+            Role::Producer,
+            Area {
+                producer_id: Some(10),
+                ..lao(1)
+            },
+        );
+        let admin = person(Role::Admin, Area::default());
+        let writer = client(3, &["orders:write"]);
+        let reader = client(3, &["orders:read"]);
+        let stranger = client(4, &["orders:write", "orders:read"]);
+        let ask = |p: Option<&Principal>, secret: Option<&str>, phone: Option<&str>| {
+            decide(
+                &o,
+                Some(&place),
+                Caller {
+                    principal: p,
+                    secret,
+                    phone,
+                },
+            )
+        };
+        let seen = |s: Standing| (s.view, s.mover, s.mover().err().map(|e| e.kind()));
+        use crate::error::ErrorKind as K;
+        use Access::{Full, Limited};
+        type Seen = (Option<Access>, Option<Mover>, Option<K>);
+        let cases: Vec<(&str, Standing, Seen)> = vec![
+            (
+                "staff",
+                ask(Some(&staff), None, None),
+                (Some(Full), Some(Mover::Staff), None),
+            ),
+            (
+                "its producer",
+                ask(Some(&producer), None, None),
+                (Some(Full), Some(Mover::Staff), None),
+            ),
+            (
+                "admin",
+                ask(Some(&admin), None, None),
+                (Some(Full), Some(Mover::Staff), None),
+            ),
+            (
+                "officer",
+                ask(Some(&officer), None, None),
+                (Some(Full), None, Some(K::Forbidden)),
+            ),
+            (
+                "other staff",
+                ask(Some(&other_staff), None, None),
+                (None, None, Some(K::Forbidden)),
+            ),
+            (
+                "other producer",
+                ask(Some(&other_producer), None, None),
+                (None, None, Some(K::Forbidden)),
+            ),
+            (
+                "placing partner",
+                ask(Some(&writer), None, None),
+                (Some(Full), Some(Mover::Buyer), None),
+            ),
+            (
+                "read-only partner",
+                ask(Some(&reader), None, None),
+                (Some(Full), None, Some(K::InsufficientScope)),
+            ),
+            (
+                "other partner",
+                ask(Some(&stranger), None, None),
+                (None, None, Some(K::NotFound)),
+            ),
+            (
+                "secret",
+                ask(None, Some("the-secret"), None),
+                (Some(Full), Some(Mover::Buyer), None),
+            ),
+            (
+                "wrong secret",
+                ask(None, Some("guess"), None),
+                (None, None, Some(K::NotFound)),
+            ),
+            (
+                "phone",
+                ask(None, None, Some("089 123 4567")),
+                (Some(Limited), None, Some(K::NotFound)),
+            ),
+            (
+                "other phone",
+                ask(None, None, Some("0800000000")),
+                (None, None, Some(K::NotFound)),
+            ),
+            (
+                "other staff with the secret",
+                ask(Some(&other_staff), Some("the-secret"), None),
+                (Some(Full), Some(Mover::Buyer), None),
+            ),
+            (
+                "nobody",
+                ask(None, None, None),
+                (None, None, Some(K::NotFound)),
+            ),
+        ];
+        for (who, standing, expected) in cases {
+            assert_eq!(seen(standing), expected, "{who}");
+        }
+        // Staff moves: buyers and partners are refused with 403, strangers keep their refusal.
+        assert!(ask(Some(&staff), None, None).staff().is_ok());
+        assert_eq!(
+            ask(None, Some("the-secret"), None)
+                .staff()
+                .unwrap_err()
+                .kind(),
+            K::Forbidden
+        );
+        assert_eq!(
+            ask(Some(&writer), None, None).staff().unwrap_err().kind(),
+            K::Forbidden
+        );
+        assert_eq!(
+            ask(None, None, None).staff().unwrap_err().kind(),
+            K::NotFound
+        );
+        assert_eq!(
+            ask(None, None, Some("0891234567"))
+                .full_view()
+                .unwrap_err()
+                .kind(),
+            K::NotFound
+        );
+    }
 
     #[test]
     fn codes_are_unambiguous() {

@@ -6,9 +6,9 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use validator::Validate;
 
-use super::lifecycle::{record_event, record_history};
+use super::lifecycle::{self, MoveDetails, record_event, record_history};
 use super::model::{
-    AddressView, Channel, DeliveryMethod, LineView, Order, OrderRow, OrderStatus, assemble,
+    AddressView, Channel, DeliveryMethod, LineView, Mover, Order, OrderRow, OrderStatus, assemble,
     find_by_code, new_code,
 };
 use crate::auth::policy::{Action, authorize};
@@ -16,10 +16,12 @@ use crate::auth::principal::Principal;
 use crate::auth::tokens::{random_token, sha256_hex};
 use crate::db::DbConn;
 use crate::db::schema::{order_addresses, order_lines, orders, pickup_points};
-use crate::error::{ApiError, ApiResult, FieldError};
-use crate::preorder::holds::{self, HOLD, HoldStatus, LineInput, Requested};
+use crate::error::{ApiError, ApiResult, ErrorKind, FieldError};
+use crate::laos::model::LaoRow;
+use crate::preorder::holds::{self, HOLD, HoldRow, HoldStatus, LineInput, Requested};
 use crate::preorder::ledger::{self, Movement};
-use crate::preorder::windows::{self, PickupRow, WINDOW};
+use crate::preorder::windows::{self, PickupRow, WINDOW, WindowRow};
+use crate::promptpay;
 use crate::validate::PhoneNumber;
 
 /// The buyer of an order.
@@ -102,12 +104,135 @@ pub struct NewOrder {
 }
 
 /// Places an order in the caller's transaction; the answer carries the buyer's secret, shown once.
+///
+/// Every path that turns capacity into an order (lines of a window, a hold, a waiting-list
+/// offer, which is a hold) meets the same window rule, [`WindowRow::require_open`]: checked early
+/// for a clear answer and again under the window's lock. An order whose total is 0 satang has
+/// nothing to pay and is confirmed at once; one whose total is more than one PromptPay payment
+/// can carry ([`promptpay::MAX_AMOUNT_SATANG`]) is refused with 422 `order_total_too_large`.
 pub fn place(
     conn: &mut DbConn,
     principal: Option<&Principal>,
     new: &NewOrder,
+    pepper: &[u8],
     now: NaiveDateTime,
 ) -> ApiResult<Order> {
+    let (hold, window_id) = source_of(conn, new)?;
+    // Everything that does not depend on the window's counters is checked before its row is
+    // locked, so that concurrent orders of one window wait on each other as briefly as possible.
+    let (window, lao) =
+        windows::find_with_lao(conn, window_id)?.ok_or_else(|| ApiError::not_found(WINDOW))?;
+    if !windows::visible_to(&window, &lao, principal) {
+        return Err(ApiError::not_found(WINDOW));
+    }
+    let channel = channel_of(conn, principal, &window, &lao)?;
+    window.require_open(now)?;
+    let requested = match &hold {
+        Some(hold) => hold_lines(conn, hold)?,
+        None => {
+            let lines = new.lines.as_deref().unwrap_or_default();
+            holds::resolve_lines(conn, &window, lines, "lines")?
+        }
+    };
+    let phone = buyer_phone(new, hold.as_ref())?;
+    let delivery = delivery_of(conn, &window, &new.delivery)?;
+    let totals = totals_of(&requested, &window, new.delivery.method)?;
+    let code = unused_code(conn)?;
+    let (window, hold) = claim_capacity(conn, window, hold, &phone, &requested, now)?;
+
+    let secret = random_token(24);
+    let actor = principal
+        .map(Principal::actor_label)
+        .unwrap_or_else(|| format!("buyer:{phone}"));
+    let mut order = OrderRow {
+        id: 0,
+        code,
+        secret_hash: sha256_hex(&secret),
+        window_id: window.id,
+        producer_id: window.producer_id,
+        lao_id: window.lao_id,
+        province_code: window.province_code.clone(),
+        district_code: window.district_code.clone(),
+        status: OrderStatus::PendingPayment,
+        channel,
+        partner_client_id: principal.and_then(Principal::partner_id),
+        created_by_user_id: principal.and_then(Principal::user_id),
+        buyer_name: new.buyer.name.trim().to_string(),
+        buyer_phone: phone.clone(),
+        buyer_email: new.buyer.email.clone(),
+        buyer_line_id: new.buyer.line_id.clone(),
+        delivery_method: new.delivery.method,
+        pickup_point_id: delivery.pickup.as_ref().map(|p| p.id),
+        note: new.note.clone(),
+        units_total: requested.units,
+        subtotal_satang: totals.subtotal,
+        delivery_fee_satang: totals.delivery_fee,
+        total_satang: totals.total,
+        payment_due_at: window
+            .payment_window_hours
+            .map(|h| now + Duration::hours(i64::from(h))),
+        paid_at: None,
+        payment_reference: None,
+        hold_id: hold.as_ref().map(|h| h.id),
+        created_at: now,
+        updated_at: now,
+    };
+    order.id = insert_order(conn, &order)?;
+    let lines = insert_lines(conn, order.id, &requested)?;
+    let address = match delivery.address {
+        Some(address) => Some(insert_address(conn, order.id, address)?),
+        None => None,
+    };
+    match &hold {
+        Some(hold) => holds::convert(conn, hold, order.id, Some(&actor), now)?,
+        None => ledger::record(
+            conn,
+            Movement::Order,
+            ledger::Entry {
+                window_id: window.id,
+                sold_delta: requested.units,
+                order_id: Some(order.id),
+                reference: Some("order"),
+                actor: Some(&actor),
+                ..Default::default()
+            },
+            now,
+        )?,
+    }
+    record_history(
+        conn,
+        order.id,
+        None,
+        OrderStatus::PendingPayment,
+        &actor,
+        None,
+        now,
+    )?;
+    record_event(conn, &order, "order.placed", now)?;
+    if order.total_satang == 0 {
+        // Nothing to pay: the order is confirmed at once (and counted as a sale).
+        order = lifecycle::move_order(
+            conn,
+            &order,
+            OrderStatus::Confirmed,
+            Mover::System,
+            "system",
+            MoveDetails {
+                note: Some("nothing to pay"),
+                payment_reference: None,
+            },
+            pepper,
+            now,
+        )?;
+    }
+    let mut view = assemble(order, &window, &lao, lines, delivery.pickup, address, now);
+    view.secret = Some(secret);
+    Ok(view)
+}
+
+/// The hold to convert (if any) and the window the order is for; refuses bodies that name both
+/// or neither of lines and a hold.
+fn source_of(conn: &mut DbConn, new: &NewOrder) -> ApiResult<(Option<HoldRow>, i64)> {
     let mut errors = Vec::new();
     match (&new.hold_id, &new.lines) {
         (Some(_), Some(_)) => errors.push(FieldError::new("lines", "not_allowed")),
@@ -141,65 +266,74 @@ pub fn place(
             )]));
         }
     };
-    // Everything that does not depend on the window's counters is checked before its row is
-    // locked, so that concurrent orders of one window wait on each other as briefly as possible.
-    let (window, lao) =
-        windows::find_with_lao(conn, window_id)?.ok_or_else(|| ApiError::not_found(WINDOW))?;
-    if !windows::visible_to(&window, &lao, principal) {
-        return Err(ApiError::not_found(WINDOW));
-    }
-    let channel = match principal {
+    Ok((hold, window_id))
+}
+
+/// Where the order comes from: a partner (with `orders:write`, selling for the LAO), the LAO's
+/// staff or producer, or the anonymous embedded form.
+fn channel_of(
+    conn: &mut DbConn,
+    principal: Option<&Principal>,
+    window: &WindowRow,
+    lao: &LaoRow,
+) -> ApiResult<Channel> {
+    match principal {
         Some(p) if p.partner_id().is_some() => {
             holds::check_partner(conn, principal, "orders:write", lao.id)?;
-            Channel::Partner
+            Ok(Channel::Partner)
         }
         Some(p) => {
             // People with accounts enter orders for the LAO they work for.
-            authorize(p, Action::ManageOrders, &window.place(&lao))?;
-            Channel::Staff
+            authorize(p, Action::ManageOrders, &window.place(lao))?;
+            Ok(Channel::Staff)
         }
-        None => Channel::Embed,
-    };
+        None => Ok(Channel::Embed),
+    }
+}
 
-    // The lines: the hold's, or the requested ones.
-    let requested = match &hold {
-        Some(hold) => {
-            let lines: Vec<(windows::VariantRow, i32, i64)> = holds::lines_of(conn, hold.id)?
-                .into_iter()
-                .map(|(line, variant)| (variant, line.quantity, line.units))
-                .collect();
-            Requested {
-                units: lines.iter().map(|l| l.2).sum(),
-                items: lines.iter().map(|l| i64::from(l.1)).sum(),
-                lines,
-            }
-        }
-        None => {
-            window.require_open(now)?;
-            let lines = new.lines.as_deref().unwrap_or_default();
-            holds::resolve_lines(conn, &window, lines, "lines")?
-        }
-    };
+/// The lines of a hold, as a request.
+fn hold_lines(conn: &mut DbConn, hold: &HoldRow) -> ApiResult<Requested> {
+    let lines: Vec<(windows::VariantRow, i32, i64)> = holds::lines_of(conn, hold.id)?
+        .into_iter()
+        .map(|(line, variant)| (variant, line.quantity, line.units))
+        .collect();
+    Ok(Requested {
+        units: lines.iter().map(|l| l.2).sum(),
+        items: lines.iter().map(|l| i64::from(l.1)).sum(),
+        lines,
+    })
+}
 
+/// The buyer's phone in E.164; it must be the hold's when the hold names one.
+fn buyer_phone(new: &NewOrder, hold: Option<&HoldRow>) -> ApiResult<String> {
     let phone = PhoneNumber::parse(&new.buyer.phone)
         .map(PhoneNumber::into_string)
         .ok_or_else(|| ApiError::invalid_field("buyer.phone", "invalid_phone"))?;
-    if let Some(held_for) = hold.as_ref().and_then(|h| h.buyer_phone.as_deref())
+    if let Some(held_for) = hold.and_then(|h| h.buyer_phone.as_deref())
         && held_for != phone
     {
         return Err(ApiError::validation(vec![
             FieldError::new("buyer.phone", "mismatch").with("other", "the hold's buyer_phone"),
         ]));
     }
+    Ok(phone)
+}
 
-    // Delivery.
-    let method = new.delivery.method;
-    let mut pickup = None;
-    let mut address = None;
-    match method {
+/// A checked delivery choice: a pickup point of the window, or a Thai address whose postal code
+/// belongs to its subdistrict.
+struct Delivery {
+    pickup: Option<PickupRow>,
+    address: Option<AddressView>,
+}
+
+fn delivery_of(
+    conn: &mut DbConn,
+    window: &WindowRow,
+    input: &DeliveryInput,
+) -> ApiResult<Delivery> {
+    match input.method {
         DeliveryMethod::Pickup => {
-            let id = new
-                .delivery
+            let id = input
                 .pickup_point_id
                 .ok_or_else(|| ApiError::invalid_field("delivery.pickup_point_id", "required"))?;
             let point: Option<PickupRow> = pickup_points::table
@@ -213,17 +347,19 @@ pub fn place(
                     "outside_window",
                 ));
             };
-            if new.delivery.address.is_some() {
+            if input.address.is_some() {
                 return Err(ApiError::invalid_field("delivery.address", "not_allowed"));
             }
-            pickup = Some(point);
+            Ok(Delivery {
+                pickup: Some(point),
+                address: None,
+            })
         }
         DeliveryMethod::Carrier => {
             if window.delivery().is_none() {
                 return Err(ApiError::invalid_field("delivery.method", "not_offered"));
             }
-            let input = new
-                .delivery
+            let input = input
                 .address
                 .as_ref()
                 .ok_or_else(|| ApiError::invalid_field("delivery.address", "required"))?;
@@ -239,106 +375,142 @@ pub fn place(
                 .ok_or_else(|| {
                     ApiError::invalid_field("delivery.address.phone", "invalid_phone")
                 })?;
-            address = Some((input.clone(), area, phone));
+            Ok(Delivery {
+                pickup: None,
+                address: Some(AddressView {
+                    recipient_name: input.recipient_name.trim().to_string(),
+                    phone,
+                    address_line: input.address_line.trim().to_string(),
+                    subdistrict_code: area.subdistrict.code.clone(),
+                    district_code: area.district.code.clone(),
+                    province_code: area.province.code.clone(),
+                    postal_code: input.postal_code.clone(),
+                }),
+            })
         }
     }
+}
 
-    // Totals, in satang, at today's prices.
-    let subtotal: i64 = requested
+/// An order's money, in satang.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Totals {
+    pub subtotal: i64,
+    pub delivery_fee: i64,
+    pub total: i64,
+}
+
+/// The totals at today's prices. An order must be payable in one PromptPay transfer: a total
+/// above [`promptpay::MAX_AMOUNT_SATANG`] (฿9,999,999.99) is refused with 422
+/// `order_total_too_large`.
+pub fn totals_of(
+    requested: &Requested,
+    window: &WindowRow,
+    method: DeliveryMethod,
+) -> ApiResult<Totals> {
+    let subtotal = requested
         .lines
         .iter()
-        .map(|(variant, quantity, _)| variant.price_satang * i64::from(*quantity))
-        .sum();
+        .try_fold(0_i64, |sum, (variant, quantity, _)| {
+            variant
+                .price_satang
+                .checked_mul(i64::from(*quantity))
+                .and_then(|line| sum.checked_add(line))
+        });
     let delivery_fee = match (method, window.delivery()) {
         (DeliveryMethod::Carrier, Some(d)) => d.fee_for(requested.units),
         _ => 0,
     };
+    let total = subtotal.and_then(|s| s.checked_add(delivery_fee));
+    match (subtotal, total) {
+        (Some(subtotal), Some(total)) if total <= promptpay::MAX_AMOUNT_SATANG => Ok(Totals {
+            subtotal,
+            delivery_fee,
+            total,
+        }),
+        _ => Err(ApiError::new(ErrorKind::OrderTotalTooLarge)
+            .with(
+                "total",
+                total.map_or_else(|| "more than 92,233,720,368,547,758".to_string(), baht),
+            )
+            .with("max", baht(promptpay::MAX_AMOUNT_SATANG))
+            .extra("total_satang", total)
+            .extra("max_satang", promptpay::MAX_AMOUNT_SATANG)),
+    }
+}
 
-    // A code no order has (32^8 of them: a clash is rare, and the unique index has the last word).
+/// Satang as baht with thousands separators, for problem texts: 999999999 → `9,999,999.99`.
+fn baht(satang: i64) -> String {
+    let whole = (satang / 100).abs().to_string();
+    let mut grouped = String::new();
+    for (i, c) in whole.chars().enumerate() {
+        if i > 0 && (whole.len() - i).is_multiple_of(3) {
+            grouped.push(',');
+        }
+        grouped.push(c);
+    }
+    let sign = if satang < 0 { "-" } else { "" };
+    format!("{sign}{grouped}.{:02}", (satang % 100).abs())
+}
+
+/// A code no order has (32^8 of them: a clash is rare, and the unique index has the last word).
+fn unused_code(conn: &mut DbConn) -> ApiResult<String> {
     let mut code = new_code();
     while find_by_code(conn, &code)?.is_some() {
         code = new_code();
     }
+    Ok(code)
+}
 
-    // The window's row, locked from here to the commit. Usually one statement does it all: sell
-    // the units if the window is open and they fit. Otherwise (a hold to convert, a limit per
-    // buyer, or that statement refusing) lock the row, let lapsed holds and unpaid orders go, and
-    // check each condition in turn for a precise answer.
+/// Takes the units. Usually one statement does it all: sell them if the window is open and they
+/// fit. Otherwise (a hold to convert, a limit per buyer, or that statement refusing) lock the
+/// row, let lapsed holds and unpaid orders go, and check each condition in turn for a precise
+/// answer. The window's row stays locked to the commit. Returns the window and the hold as they
+/// stand under the lock.
+fn claim_capacity(
+    conn: &mut DbConn,
+    window: WindowRow,
+    hold: Option<HoldRow>,
+    phone: &str,
+    requested: &Requested,
+    now: NaiveDateTime,
+) -> ApiResult<(WindowRow, Option<HoldRow>)> {
     let fast = hold.is_none() && window.max_units_per_buyer.is_none();
-    let (window, hold) = if fast && ledger::sell_if_open(conn, window.id, requested.units, now)? {
-        (window, None)
-    } else {
-        let (window, _) = holds::lock_and_read(conn, window_id)?;
-        let window = holds::expire_due_for_window(conn, &window, now)?;
-        let hold = match hold {
-            Some(hold) => {
-                let hold = holds::find_by_public_id(conn, &hold.public_id)?
-                    .ok_or_else(|| ApiError::not_found(HOLD))?;
-                if hold.status() != HoldStatus::Active {
-                    return Err(holds::not_active(&hold));
-                }
-                Some(hold)
+    if fast && ledger::sell_if_open(conn, window.id, requested.units, now)? {
+        return Ok((window, None));
+    }
+    let (window, _) = holds::lock_and_read(conn, window.id)?;
+    let window = holds::expire_due_for_window(conn, &window, now)?;
+    window.require_open(now)?;
+    let hold = match hold {
+        Some(hold) => {
+            let hold = holds::find_by_public_id(conn, &hold.public_id)?
+                .ok_or_else(|| ApiError::not_found(HOLD))?;
+            if hold.status() != HoldStatus::Active {
+                return Err(holds::not_active(&hold));
             }
-            None => {
-                window.require_open(now)?;
-                None
-            }
-        };
-        holds::check_buyer_limit(
-            conn,
-            &window,
-            Some(&phone),
-            requested.units,
-            hold.as_ref().map(|h| h.id),
-            now,
-        )?;
-        // Capacity: a hold's units turn sold (below); otherwise they must still fit.
-        if hold.is_none()
-            && let Err(available) = ledger::sell(conn, window.id, requested.units)?
-        {
-            return Err(holds::no_capacity(&window, available, requested.units));
+            Some(hold)
         }
-        (window, hold)
+        None => None,
     };
+    holds::check_buyer_limit(
+        conn,
+        &window,
+        Some(phone),
+        requested.units,
+        hold.as_ref().map(|h| h.id),
+        now,
+    )?;
+    // Capacity: a hold's units turn sold (when it is converted); otherwise they must still fit.
+    if hold.is_none()
+        && let Err(available) = ledger::sell(conn, window.id, requested.units)?
+    {
+        return Err(holds::no_capacity(&window, available, requested.units));
+    }
+    Ok((window, hold))
+}
 
-    let secret = random_token(24);
-    let actor = principal
-        .map(Principal::actor_label)
-        .unwrap_or_else(|| format!("buyer:{phone}"));
-    let mut order = OrderRow {
-        id: 0,
-        code,
-        secret_hash: sha256_hex(&secret),
-        window_id: window.id,
-        producer_id: window.producer_id,
-        lao_id: window.lao_id,
-        province_code: window.province_code.clone(),
-        district_code: window.district_code.clone(),
-        status: OrderStatus::PendingPayment,
-        channel,
-        partner_client_id: principal.and_then(Principal::partner_id),
-        created_by_user_id: principal.and_then(Principal::user_id),
-        buyer_name: new.buyer.name.trim().to_string(),
-        buyer_phone: phone.clone(),
-        buyer_email: new.buyer.email.clone(),
-        buyer_line_id: new.buyer.line_id.clone(),
-        delivery_method: method,
-        pickup_point_id: pickup.as_ref().map(|p| p.id),
-        note: new.note.clone(),
-        units_total: requested.units,
-        subtotal_satang: subtotal,
-        delivery_fee_satang: delivery_fee,
-        total_satang: subtotal + delivery_fee,
-        payment_due_at: window
-            .payment_window_hours
-            .map(|h| now + Duration::hours(i64::from(h))),
-        paid_at: None,
-        payment_reference: None,
-        hold_id: hold.as_ref().map(|h| h.id),
-        created_at: now,
-        updated_at: now,
-    };
-    order.id = diesel::insert_into(orders::table)
+fn insert_order(conn: &mut DbConn, order: &OrderRow) -> QueryResult<i64> {
+    diesel::insert_into(orders::table)
         .values((
             orders::code.eq(&order.code),
             orders::secret_hash.eq(&order.secret_hash),
@@ -347,15 +519,15 @@ pub fn place(
             orders::lao_id.eq(order.lao_id),
             orders::province_code.eq(&order.province_code),
             orders::district_code.eq(&order.district_code),
-            orders::status.eq(&order.status),
-            orders::channel.eq(&order.channel),
+            orders::status.eq(order.status),
+            orders::channel.eq(order.channel),
             orders::partner_client_id.eq(order.partner_client_id),
             orders::created_by_user_id.eq(order.created_by_user_id),
             orders::buyer_name.eq(&order.buyer_name),
             orders::buyer_phone.eq(&order.buyer_phone),
             orders::buyer_email.eq(order.buyer_email.as_deref()),
             orders::buyer_line_id.eq(order.buyer_line_id.as_deref()),
-            orders::delivery_method.eq(&order.delivery_method),
+            orders::delivery_method.eq(order.delivery_method),
             orders::pickup_point_id.eq(order.pickup_point_id),
             orders::note.eq(order.note.as_deref()),
             orders::units_total.eq(order.units_total),
@@ -368,8 +540,15 @@ pub fn place(
             orders::updated_at.eq(order.updated_at),
         ))
         .returning(orders::id)
-        .get_result(conn)?;
-    let id = order.id;
+        .get_result(conn)
+}
+
+/// Writes the lines at the prices of the moment (later price changes never touch them).
+fn insert_lines(
+    conn: &mut DbConn,
+    order_id: i64,
+    requested: &Requested,
+) -> QueryResult<Vec<LineView>> {
     let mut lines = Vec::with_capacity(requested.lines.len());
     for (variant, quantity, units) in &requested.lines {
         let line = LineView {
@@ -379,11 +558,12 @@ pub fn place(
             units_per_item: variant.units_per_item,
             units: *units,
             unit_price_satang: variant.price_satang,
+            // Within the order's checked total, so it cannot overflow.
             line_total_satang: variant.price_satang * i64::from(*quantity),
         };
         diesel::insert_into(order_lines::table)
             .values((
-                order_lines::order_id.eq(id),
+                order_lines::order_id.eq(order_id),
                 order_lines::variant_id.eq(line.variant_id),
                 order_lines::variant_name.eq(&line.name),
                 order_lines::quantity.eq(line.quantity),
@@ -395,60 +575,34 @@ pub fn place(
             .execute(conn)?;
         lines.push(line);
     }
-    let address = match address {
-        Some((input, area, phone)) => {
-            let view = AddressView {
-                recipient_name: input.recipient_name.trim().to_string(),
-                phone,
-                address_line: input.address_line.trim().to_string(),
-                subdistrict_code: area.subdistrict.code.clone(),
-                district_code: area.district.code.clone(),
-                province_code: area.province.code.clone(),
-                postal_code: input.postal_code.clone(),
-            };
-            diesel::insert_into(order_addresses::table)
-                .values((
-                    order_addresses::order_id.eq(id),
-                    order_addresses::recipient_name.eq(&view.recipient_name),
-                    order_addresses::phone.eq(&view.phone),
-                    order_addresses::address_line.eq(&view.address_line),
-                    order_addresses::subdistrict_code.eq(&view.subdistrict_code),
-                    order_addresses::district_code.eq(&view.district_code),
-                    order_addresses::province_code.eq(&view.province_code),
-                    order_addresses::postal_code.eq(&view.postal_code),
-                ))
-                .execute(conn)?;
-            Some(view)
-        }
-        None => None,
-    };
-    match &hold {
-        Some(hold) => holds::convert(conn, hold, id, Some(&actor), now)?,
-        None => ledger::record(
-            conn,
-            Movement::Order,
-            ledger::Entry {
-                window_id: window.id,
-                sold_delta: requested.units,
-                order_id: Some(id),
-                reference: Some("order"),
-                actor: Some(&actor),
-                ..Default::default()
-            },
-            now,
-        )?,
-    }
-    record_history(
-        conn,
-        id,
-        None,
-        OrderStatus::PendingPayment,
-        &actor,
-        None,
-        now,
-    )?;
-    record_event(conn, &order, "order.placed", now)?;
-    let mut view = assemble(order, &window, &lao, lines, pickup, address, now);
-    view.secret = Some(secret);
+    Ok(lines)
+}
+
+fn insert_address(conn: &mut DbConn, order_id: i64, view: AddressView) -> QueryResult<AddressView> {
+    diesel::insert_into(order_addresses::table)
+        .values((
+            order_addresses::order_id.eq(order_id),
+            order_addresses::recipient_name.eq(&view.recipient_name),
+            order_addresses::phone.eq(&view.phone),
+            order_addresses::address_line.eq(&view.address_line),
+            order_addresses::subdistrict_code.eq(&view.subdistrict_code),
+            order_addresses::district_code.eq(&view.district_code),
+            order_addresses::province_code.eq(&view.province_code),
+            order_addresses::postal_code.eq(&view.postal_code),
+        ))
+        .execute(conn)?;
     Ok(view)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn baht_for_people() {
+        assert_eq!(baht(999_999_999), "9,999,999.99");
+        assert_eq!(baht(100_000_000_000), "1,000,000,000.00");
+        assert_eq!(baht(42), "0.42");
+        assert_eq!(baht(-1_250), "-12.50");
+    }
 }

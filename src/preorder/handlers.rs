@@ -21,9 +21,10 @@ use crate::catalog::products::{self, PRODUCT};
 use crate::db::DbConn;
 use crate::error::{ApiError, ApiResult, Problem};
 use crate::extract::{ValidJson, ValidQuery, valid_json_bytes};
-use crate::idempotency;
+use crate::idempotency::{self, Proof, Scope};
 use crate::laos::model::LaoRow;
 use crate::pagination::{Page, decode_cursor, page_from, page_size};
+use crate::validate::PhoneNumber;
 
 pub fn routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
     cfg.service(create_window)
@@ -519,11 +520,12 @@ pub async fn window_ledger(
     tag = "preorder",
     params(
         ("id" = i64, Path, description = "Window id"),
-        ("Idempotency-Key" = Option<String>, Header, description = "Optional: a retry with the same key gets the first answer back"),
+        ("Idempotency-Key" = Option<String>, Header, description = "A random UUID per hold: a retry with the same key gets the first answer back instead of a second hold. Required for partner clients (400 `idempotency_key_required`)."),
     ),
     request_body = NewHold,
     responses(
-        (status = 201, body = Hold),
+        (status = 201, body = Hold, headers(("idempotent-replayed" = String, description = "`true` when this is a stored answer"))),
+        (status = 400, description = "idempotency_key_required, malformed_json", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Partner without holds:write or not selling for this LAO", body = Problem, content_type = "application/problem+json"),
         (status = 404, body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "window_not_open, window_closed, sold_out, insufficient_capacity, buyer_limit", body = Problem, content_type = "application/problem+json"),
@@ -542,18 +544,22 @@ pub async fn create_hold(
     let new: NewHold = valid_json_bytes(&req, &body)?;
     let now = state.clock.now_naive();
     let caller = principal.0.clone();
-    idempotency::run(
-        &state,
-        &req,
+    // Partners must send a key: a retried hold would otherwise reserve twice.
+    let required = caller.as_ref().is_some_and(|p| p.partner_id().is_some());
+    let phone = new
+        .buyer_phone
+        .as_deref()
+        .and_then(PhoneNumber::parse)
+        .map(PhoneNumber::into_string);
+    let scope = Scope::of(
         principal.0.as_ref(),
-        &body,
-        false,
-        move |conn| {
-            let row = holds::create(conn, id, caller.as_ref(), &new, now)?;
-            let hold = holds::view(conn, row, now)?;
-            Ok((StatusCode::CREATED, hold))
-        },
-    )
+        phone.as_deref().map(Proof::BuyerPhone),
+    );
+    idempotency::run(&state, &req, scope, &body, required, move |conn| {
+        let row = holds::create(conn, id, caller.as_ref(), &new, now)?;
+        let hold = holds::view(conn, row, now)?;
+        Ok((StatusCode::CREATED, hold))
+    })
     .await
 }
 
@@ -672,18 +678,16 @@ pub async fn join_waitlist(
     let new: NewEntry = valid_json_bytes(&req, &body)?;
     let now = state.clock.now_naive();
     let caller = principal.0.clone();
-    idempotency::run(
-        &state,
-        &req,
+    let phone = PhoneNumber::parse(&new.buyer_phone).map(PhoneNumber::into_string);
+    let scope = Scope::of(
         principal.0.as_ref(),
-        &body,
-        false,
-        move |conn| {
-            let row = waitlist::join(conn, id, caller.as_ref(), &new, now)?;
-            let entry = waitlist::view(conn, row, now)?;
-            Ok((StatusCode::CREATED, entry))
-        },
-    )
+        phone.as_deref().map(Proof::BuyerPhone),
+    );
+    idempotency::run(&state, &req, scope, &body, false, move |conn| {
+        let row = waitlist::join(conn, id, caller.as_ref(), &new, now)?;
+        let entry = waitlist::view(conn, row, now)?;
+        Ok((StatusCode::CREATED, entry))
+    })
     .await
 }
 

@@ -324,3 +324,345 @@ async fn expired_keys_are_purged_by_the_background_task() {
     assert_eq!(status, 201, "{second}");
     assert_ne!(first["code"], second["code"]);
 }
+
+/// One request of the replay test: who sends it, and to what.
+struct Call<'a> {
+    method: reqwest::Method,
+    path: String,
+    token: Option<&'a str>,
+    secret: Option<&'a str>,
+    body: Value,
+}
+
+impl Call<'_> {
+    async fn send(&self, app: &TestApp, key: &str) -> (u16, bool, Value) {
+        let mut req = app
+            .request(self.method.clone(), &self.path)
+            .header("Idempotency-Key", key)
+            .json(&self.body);
+        if let Some(token) = self.token {
+            req = req.bearer_auth(token);
+        }
+        if let Some(secret) = self.secret {
+            req = req.header("X-Order-Secret", secret);
+        }
+        let res = req.send().await.unwrap();
+        let status = res.status().as_u16();
+        let replayed = res.headers().get("idempotent-replayed").is_some();
+        let text = res.text().await.unwrap_or_default();
+        (
+            status,
+            replayed,
+            serde_json::from_str(&text).unwrap_or(Value::Null),
+        )
+    }
+}
+
+/// A stored answer goes only to the caller it was made for, on every route that takes an
+/// `Idempotency-Key`: another caller sending the same key (and body) gets what it would get
+/// without the key — a refusal, or its own new answer — never the first caller's answer.
+#[tokio::test]
+async fn a_stored_answer_is_replayed_only_to_its_own_caller() {
+    let w = World::new().await;
+    let win = window(&w, 100, json!({})).await;
+    let id = win["id"].as_i64().unwrap();
+    let line = json!([{"variant_id": variant(&win, 1), "quantity": 1}]);
+    let new_order = |phone: &str| order_body(&win, line.clone(), phone);
+    let (_, order) = place(&w.app, &new_order("0891234567"), None).await;
+    let code = order["code"].as_str().unwrap().to_string();
+    let secret = order["secret"].as_str().unwrap().to_string();
+    let (_, paid) = place(&w.app, &new_order("0891234567"), None).await;
+    let paid_code = paid["code"].as_str().unwrap().to_string();
+    let (_, sold_out) = window_pair(&w).await;
+
+    let post = reqwest::Method::POST;
+    // (route as the spec names it, the first caller's request, other callers' requests with
+    // the same key and body, and what each of them must get instead of a replay)
+    type Others<'a> = Vec<(Call<'a>, u16)>;
+    let cases: Vec<(&str, Call, Others)> = vec![
+        (
+            "POST /v1/orders",
+            Call {
+                method: post.clone(),
+                path: "/v1/orders".into(),
+                token: None,
+                secret: None,
+                body: new_order("0891234567"),
+            },
+            vec![
+                // The same body from a partner is the partner's own new order.
+                (
+                    Call {
+                        method: post.clone(),
+                        path: "/v1/orders".into(),
+                        token: Some(&w.partner.token),
+                        secret: None,
+                        body: new_order("0891234567"),
+                    },
+                    201,
+                ),
+                (
+                    Call {
+                        method: post.clone(),
+                        path: "/v1/orders".into(),
+                        token: Some(&w.staff.token),
+                        secret: None,
+                        body: new_order("0891234567"),
+                    },
+                    201,
+                ),
+            ],
+        ),
+        (
+            "POST /v1/orders/{code}/cancel",
+            Call {
+                method: post.clone(),
+                path: format!("/v1/orders/{code}/cancel"),
+                token: None,
+                secret: Some(&secret),
+                body: json!({}),
+            },
+            vec![
+                (
+                    Call {
+                        method: post.clone(),
+                        path: format!("/v1/orders/{code}/cancel"),
+                        token: None,
+                        secret: None,
+                        body: json!({}),
+                    },
+                    404,
+                ),
+                (
+                    Call {
+                        method: post.clone(),
+                        path: format!("/v1/orders/{code}/cancel"),
+                        token: None,
+                        secret: Some("not-the-secret"),
+                        body: json!({}),
+                    },
+                    404,
+                ),
+                (
+                    Call {
+                        method: post.clone(),
+                        path: format!("/v1/orders/{code}/cancel"),
+                        token: Some(&w.other_lao_staff.token),
+                        secret: None,
+                        body: json!({}),
+                    },
+                    403,
+                ),
+                (
+                    Call {
+                        method: post.clone(),
+                        path: format!("/v1/orders/{code}/cancel"),
+                        token: Some(&w.partner.token),
+                        secret: None,
+                        body: json!({}),
+                    },
+                    404,
+                ),
+            ],
+        ),
+        (
+            "POST /v1/orders/{code}/payment",
+            Call {
+                method: post.clone(),
+                path: format!("/v1/orders/{paid_code}/payment"),
+                token: Some(&w.staff.token),
+                secret: None,
+                body: json!({"reference": "โอน"}),
+            },
+            vec![
+                (
+                    Call {
+                        method: post.clone(),
+                        path: format!("/v1/orders/{paid_code}/payment"),
+                        token: Some(&w.other_lao_staff.token),
+                        secret: None,
+                        body: json!({"reference": "โอน"}),
+                    },
+                    403,
+                ),
+                (
+                    Call {
+                        method: post.clone(),
+                        path: format!("/v1/orders/{paid_code}/payment"),
+                        token: Some(&w.district_officer.token),
+                        secret: None,
+                        body: json!({"reference": "โอน"}),
+                    },
+                    403,
+                ),
+                // Its producer may record payments too, but gets its own answer: already paid.
+                (
+                    Call {
+                        method: post.clone(),
+                        path: format!("/v1/orders/{paid_code}/payment"),
+                        token: Some(&w.producer.token),
+                        secret: None,
+                        body: json!({"reference": "โอน"}),
+                    },
+                    409,
+                ),
+            ],
+        ),
+        (
+            "POST /v1/orders/{code}/transitions",
+            Call {
+                method: post.clone(),
+                path: format!("/v1/orders/{paid_code}/transitions"),
+                token: Some(&w.staff.token),
+                secret: None,
+                body: json!({"to": "ready"}),
+            },
+            vec![
+                (
+                    Call {
+                        method: post.clone(),
+                        path: format!("/v1/orders/{paid_code}/transitions"),
+                        token: Some(&w.other_lao_staff.token),
+                        secret: None,
+                        body: json!({"to": "ready"}),
+                    },
+                    403,
+                ),
+                (
+                    Call {
+                        method: post.clone(),
+                        path: format!("/v1/orders/{paid_code}/transitions"),
+                        token: Some(&w.producer.token),
+                        secret: None,
+                        body: json!({"to": "ready"}),
+                    },
+                    409,
+                ),
+            ],
+        ),
+        (
+            "POST /v1/windows/{id}/holds",
+            Call {
+                method: post.clone(),
+                path: format!("/v1/windows/{id}/holds"),
+                token: None,
+                secret: None,
+                body: json!({"lines": line, "buyer_phone": "0891234567"}),
+            },
+            vec![
+                (
+                    Call {
+                        method: post.clone(),
+                        path: format!("/v1/windows/{id}/holds"),
+                        token: None,
+                        secret: None,
+                        body: json!({"lines": line, "buyer_phone": "0811111111"}),
+                    },
+                    201,
+                ),
+                (
+                    Call {
+                        method: post.clone(),
+                        path: format!("/v1/windows/{id}/holds"),
+                        token: Some(&w.partner.token),
+                        secret: None,
+                        body: json!({"lines": line, "buyer_phone": "0891234567"}),
+                    },
+                    201,
+                ),
+            ],
+        ),
+        (
+            "POST /v1/windows/{id}/waitlist",
+            Call {
+                method: post.clone(),
+                path: format!("/v1/windows/{sold_out}/waitlist"),
+                token: None,
+                secret: None,
+                body: json!({"variant_id": sold_out_variant(&w, sold_out).await, "quantity": 1, "buyer_name": "ก", "buyer_phone": "0891234567"}),
+            },
+            vec![(
+                Call {
+                    method: post.clone(),
+                    path: format!("/v1/windows/{sold_out}/waitlist"),
+                    token: Some(&w.partner.token),
+                    secret: None,
+                    body: json!({"variant_id": sold_out_variant(&w, sold_out).await, "quantity": 1, "buyer_name": "ก", "buyer_phone": "0891234567"}),
+                },
+                409,
+            )],
+        ),
+    ];
+
+    // Every route that takes the header is here.
+    let spec: Value = serde_json::from_str(&w.app.state.openapi_json).unwrap();
+    let mut with_key = Vec::new();
+    for (path, item) in spec["paths"].as_object().unwrap() {
+        for (method, op) in item.as_object().unwrap() {
+            let takes_key = op["parameters"]
+                .as_array()
+                .is_some_and(|ps| ps.iter().any(|p| p["name"] == "Idempotency-Key"));
+            if takes_key {
+                with_key.push(format!("{} {path}", method.to_uppercase()));
+            }
+        }
+    }
+    with_key.sort();
+    let mut covered: Vec<String> = cases.iter().map(|(r, _, _)| r.to_string()).collect();
+    covered.sort();
+    assert_eq!(
+        covered, with_key,
+        "a route takes Idempotency-Key but this test does not cover it"
+    );
+
+    for (n, (route, first, others)) in cases.iter().enumerate() {
+        let key = format!("replay-{n}-7f1c");
+        let (status, replayed, answer) = first.send(&w.app, &key).await;
+        assert!(
+            (200..300).contains(&status) && !replayed,
+            "{route}: {status} {answer}"
+        );
+        let (again, replayed, same) = first.send(&w.app, &key).await;
+        assert!(
+            replayed && again == status && same == answer,
+            "{route}: the first caller's retry is a replay"
+        );
+        for (other, expected) in others {
+            let (status, replayed, body) = other.send(&w.app, &key).await;
+            assert!(!replayed, "{route}: replayed to another caller: {body}");
+            assert_eq!(status, *expected, "{route}: {body}");
+            if !answer.is_null() {
+                for secret_member in ["secret", "id", "code"] {
+                    if let Some(value) = answer.get(secret_member) {
+                        assert_ne!(
+                            body.get(secret_member),
+                            Some(value),
+                            "{route}: leaked {secret_member}"
+                        );
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// A window with every unit held, and its id.
+async fn window_pair(w: &World) -> (Value, i64) {
+    let full = window(w, 1, json!({})).await;
+    let id = full["id"].as_i64().unwrap();
+    let (status, _) = hold(&w.app, id, variant(&full, 1), 1, None).await;
+    assert_eq!(status, 201);
+    (full, id)
+}
+
+async fn sold_out_variant(w: &World, window_id: i64) -> i64 {
+    let (_, win) = json(
+        w.app
+            .get(&format!("/v1/windows/{window_id}"))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    variant(&win, 1)
+}

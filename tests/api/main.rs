@@ -18,6 +18,7 @@ mod market;
 mod migrations;
 mod openapi;
 mod ops;
+mod order_rules;
 mod orders;
 mod outage;
 mod preorder;

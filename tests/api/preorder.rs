@@ -793,6 +793,7 @@ async fn partners_need_the_scope_and_the_lao() {
         w.app
             .post(&format!("/v1/windows/{id}/holds"))
             .bearer_auth(&w.partner.token)
+            .header("Idempotency-Key", "hold-scope-1")
             .json(&body)
             .send()
             .await
@@ -805,6 +806,7 @@ async fn partners_need_the_scope_and_the_lao() {
         .app
         .post(&format!("/v1/windows/{id}/holds"))
         .bearer_auth(&reader.token)
+        .header("Idempotency-Key", "hold-scope-2")
         .json(&body)
         .send()
         .await
@@ -819,11 +821,51 @@ async fn partners_need_the_scope_and_the_lao() {
         .app
         .post(&format!("/v1/windows/{id}/holds"))
         .bearer_auth(&elsewhere.token)
+        .header("Idempotency-Key", "hold-scope-3")
         .json(&body)
         .send()
         .await
         .unwrap();
     assert_problem(res, 403, "forbidden").await;
+}
+
+#[tokio::test]
+async fn partner_holds_take_an_idempotency_key_and_never_reserve_twice() {
+    let w = World::new().await;
+    let win = window(&w, 20, json!({})).await;
+    let id = win["id"].as_i64().unwrap();
+    let body = json!({"lines": [{"variant_id": variant(&win, 5), "quantity": 1}]});
+    let send = |key: Option<&'static str>| {
+        let mut req = w
+            .app
+            .post(&format!("/v1/windows/{id}/holds"))
+            .bearer_auth(&w.partner.token)
+            .json(&body);
+        if let Some(key) = key {
+            req = req.header("Idempotency-Key", key);
+        }
+        req.send()
+    };
+    assert_problem(send(None).await.unwrap(), 400, "idempotency_key_required").await;
+    assert_eq!(availability(&w.app, id).await["held"], 0);
+
+    let first = send(Some("d1c1d8f0-hold")).await.unwrap();
+    assert_eq!(first.status(), 201);
+    assert!(first.headers().get("idempotent-replayed").is_none());
+    let (_, first) = json(first).await;
+    let again = send(Some("d1c1d8f0-hold")).await.unwrap();
+    assert_eq!(again.status(), 201);
+    assert_eq!(again.headers()["idempotent-replayed"], "true");
+    let (_, again) = json(again).await;
+    assert_eq!(again["id"], first["id"], "the retry gets the same hold");
+    assert_eq!(
+        availability(&w.app, id).await["held"],
+        5,
+        "the units are held once"
+    );
+    // Anonymous buyers (the LAO's form) may still hold without a key.
+    let (status, _) = hold(&w.app, id, variant(&win, 1), 1, None).await;
+    assert_eq!(status, 201);
 }
 
 #[tokio::test]
