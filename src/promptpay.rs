@@ -776,6 +776,21 @@ target,amount,payload
     }
 
     #[test]
+    fn payloads_quoted_in_docs_promptpay_md() {
+        // CRCs computed by promptparse's `withCrcTag`, not by us.
+        let id = PromptPayId::parse("081-234-5678").unwrap();
+        assert_eq!(
+            payload_with_reference(&id, Some(100), Some("7KQ3-XPMA")).unwrap(),
+            "00020101021229370016A000000677010111011300668123456785802TH530376454041.00\
+             621305097KQ3-XPMA6304E336"
+        );
+        assert_eq!(
+            payload(&id, Some(100)).unwrap(),
+            "00020101021229370016A000000677010111011300668123456785802TH530376454041.006304DA34"
+        );
+    }
+
+    #[test]
     fn references_round_trip_for_every_kind() {
         for (raw, amount, reference) in [
             ("081-234-5678", Some(1), "7KQ3-XPMA"),
