@@ -182,6 +182,11 @@ pub struct Config {
         global = true
     )]
     pub rate_limit_authenticated_per_minute: u32,
+
+    /// Password hashes that may run at once; each holds a 19 MiB buffer, kept for reuse, and
+    /// further logins queue for a free one (default: one per CPU core, at least 2).
+    #[arg(long, env = "KHONGDEE_PASSWORD_HASH_CONCURRENCY", global = true)]
+    pub password_hash_concurrency: Option<usize>,
 }
 
 impl Config {
@@ -208,6 +213,7 @@ impl Config {
             rate_limit_token_per_minute: 20,
             rate_limit_anonymous_per_minute: 600,
             rate_limit_authenticated_per_minute: 3000,
+            password_hash_concurrency: None,
         }
     }
 

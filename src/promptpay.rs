@@ -15,8 +15,18 @@
 //! | 58  | country, `TH` |
 //! | 53  | currency, `764` (baht) |
 //! | 54  | amount in baht with two decimals (`4.22`), only with an amount |
+//! | 62  | additional data, only with a reference: `05` reference label, the order code (`7KQ3-XPMA`) |
 //! | 63  | CRC-16/CCITT-FALSE of everything before it, including `6304`, 4 upper-case hex digits |
+//!
+//! Matching a transfer to its order: a PromptPay credit transfer (tag 29) carries no reference
+//! to the payee that any published source guarantees, so the order code in tag 62 is a courtesy
+//! for the payer's screen and for support staff, not something the producer can rely on. What
+//! the producer does see is the amount and the time: [`orders_matching_transfer`] lists the open
+//! orders a transfer can pay, and [`unique_payable_amount`] finds an amount, a few satang below
+//! the total, that no other open order of the producer has. The reasoning and sources are in
+//! `docs/promptpay.md`.
 
+use chrono::{DateTime, Duration, Utc};
 use crc::{CRC_16_IBM_3740, Crc};
 use image::codecs::png::PngEncoder;
 use image::{ExtendedColorType, ImageEncoder, Luma};
@@ -40,6 +50,21 @@ pub const MAX_AMOUNT_SATANG: i64 = 999_999_999;
 /// EMVCo caps a merchant-presented payload at 512 characters.
 const MAX_PAYLOAD_LEN: usize = 512;
 
+/// Tag 62, the EMVCo "Additional Data Field Template".
+const ADDITIONAL_DATA_TAG: &str = "62";
+
+/// Sub-tag 05 of tag 62, "Reference Label": "any value defined by the merchant or acquirer in
+/// order to identify the transaction" (EMVCo MPM). Sub-tags 07 and 08 are bill-payment fields in
+/// the Thai QR standard; 05 is open to any payload.
+const REFERENCE_LABEL_SUB_TAG: &str = "05";
+
+/// EMVCo: the values of tag 62's sub-tags 01 to 08 are at most 25 characters.
+pub const MAX_REFERENCE_LEN: usize = 25;
+
+/// EMVCo: `***` in a tag 62 sub-tag asks the payer's app to prompt for the value; it is not a
+/// reference.
+const PROMPT_THE_PAYER: &str = "***";
+
 /// Largest module size [`qr_png`] draws, so a caller cannot ask for a huge image.
 pub const MAX_MODULE_PX: u32 = 32;
 
@@ -55,6 +80,10 @@ pub enum PromptPayError {
     AmountTooLarge(i64),
     #[error("the {} PromptPay id does not have the shape of one", .0.as_str())]
     MalformedTarget(PromptPayKind),
+    #[error(
+        "the reference {0:?} must be 1 to {MAX_REFERENCE_LEN} printable ASCII characters and not ***"
+    )]
+    InvalidReference(String),
     #[error("cannot draw the QR code: {0}")]
     Qr(#[from] QrError),
     #[error("cannot encode the QR image as PNG: {0}")]
@@ -101,6 +130,9 @@ pub struct ParsedPayload {
     pub currency: String,
     /// Tag 58, `TH`.
     pub country: String,
+    /// Tag 62 sub-tag 05, the reference label (our payloads put the order code there). `None`
+    /// without one, and for `***`, which asks the payer's app to prompt for it.
+    pub reference: Option<String>,
 }
 
 /// The PromptPay "Thai QR" payload that pays `target`, for `amount_satang` (฿4.22 = 422) or,
@@ -110,8 +142,25 @@ pub struct ParsedPayload {
 /// real mobile number or has a valid check digit is [`PromptPayId::parse`]'s job, at the edge.
 /// Amounts must be from 1 satang to [`MAX_AMOUNT_SATANG`].
 pub fn payload(target: &PromptPayId, amount_satang: Option<i64>) -> Result<String, PromptPayError> {
+    payload_with_reference(target, amount_satang, None)
+}
+
+/// [`payload`] with a reference, e.g. the order code `7KQ3-XPMA`, in tag 62 sub-tag 05
+/// ("Reference Label", EMVCo MPM; optional in a Thai QR credit transfer). Without a reference
+/// the payload is byte for byte what [`payload`] gives.
+///
+/// The reference must be 1 to [`MAX_REFERENCE_LEN`] characters from printable ASCII (`0x20` to
+/// `0x7E`, EMVCo's "ans" format) and not `***`; otherwise
+/// [`PromptPayError::InvalidReference`]. Whether a payer's bank app shows it, or passes it on
+/// to the payee, is up to the app: see `docs/promptpay.md`.
+pub fn payload_with_reference(
+    target: &PromptPayId,
+    amount_satang: Option<i64>,
+    reference: Option<&str>,
+) -> Result<String, PromptPayError> {
     let amount = amount_satang.map(format_amount).transpose()?;
-    let mut out = String::with_capacity(96);
+    let additional_data = reference.map(additional_data).transpose()?;
+    let mut out = String::with_capacity(128);
     push_field(&mut out, "00", "01");
     push_field(&mut out, "01", if amount.is_some() { "12" } else { "11" });
     push_field(&mut out, "29", &merchant_account(target)?);
@@ -120,10 +169,28 @@ pub fn payload(target: &PromptPayId, amount_satang: Option<i64>) -> Result<Strin
     if let Some(amount) = &amount {
         push_field(&mut out, "54", amount);
     }
+    if let Some(additional_data) = &additional_data {
+        push_field(&mut out, ADDITIONAL_DATA_TAG, additional_data);
+    }
     out.push_str("6304");
     let crc = CRC16.checksum(out.as_bytes());
     out.push_str(&format!("{crc:04X}"));
     Ok(out)
+}
+
+/// Tag 62's value: the reference under sub-tag 05.
+fn additional_data(reference: &str) -> Result<String, PromptPayError> {
+    let printable = reference.bytes().all(|b| (0x20..=0x7E).contains(&b));
+    if reference.is_empty()
+        || reference.len() > MAX_REFERENCE_LEN
+        || !printable
+        || reference == PROMPT_THE_PAYER
+    {
+        return Err(PromptPayError::InvalidReference(reference.to_string()));
+    }
+    let mut data = String::with_capacity(4 + reference.len());
+    push_field(&mut data, REFERENCE_LABEL_SUB_TAG, reference);
+    Ok(data)
 }
 
 /// Appends one `tag + length + value` field; every value we write is under 100 characters.
@@ -259,13 +326,32 @@ pub fn parse_payload(payload: &str) -> Result<ParsedPayload, ParsePayloadError> 
     };
     let currency = field(&fields, "53").ok_or(ParsePayloadError::MissingField("53"))?;
     let country = field(&fields, "58").ok_or(ParsePayloadError::MissingField("58"))?;
+    let reference = match field(&fields, ADDITIONAL_DATA_TAG) {
+        Some(data) => {
+            let data_offset = data.as_ptr() as usize - payload.as_ptr() as usize;
+            read_reference(&read_fields(data, data_offset)?)?
+        }
+        None => None,
+    };
     Ok(ParsedPayload {
         point_of_initiation,
         target,
         amount_satang,
         currency: currency.to_string(),
         country: country.to_string(),
+        reference,
     })
+}
+
+/// The reference label inside tag 62; other sub-tags (a terminal label, a bill number from
+/// another generator) are left alone.
+fn read_reference(data: &[(&str, &str)]) -> Result<Option<String>, ParsePayloadError> {
+    match field(data, REFERENCE_LABEL_SUB_TAG) {
+        // EMVCo: a sub-tag present is never empty.
+        Some("") => Err(ParsePayloadError::InvalidField("62")),
+        Some(PROMPT_THE_PAYER) | None => Ok(None),
+        Some(reference) => Ok(Some(reference.to_string())),
+    }
 }
 
 /// The PromptPay id inside tag 29, from its sub-fields.
@@ -293,6 +379,67 @@ fn read_target(account: &[(&str, &str)]) -> Result<PromptPayId, ParsePayloadErro
         Ok([id]) => Ok(id),
         Err(_) => Err(ParsePayloadError::InvalidField("29")),
     }
+}
+
+/// An unpaid order of one producer, as [`orders_matching_transfer`] and
+/// [`unique_payable_amount`] see it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OpenOrder {
+    /// The order code, `7KQ3-XPMA`.
+    pub code: String,
+    /// What the buyer is asked to pay, in satang.
+    pub amount_satang: i64,
+    /// When the order was placed (its QR cannot have been paid before).
+    pub placed_at: DateTime<Utc>,
+}
+
+/// Transfer times are often shown to the minute, and clocks drift: an order placed up to this
+/// long after the time a producer reads off a transfer may still be the one it paid.
+pub const TRANSFER_TIME_SLACK: Duration = Duration::minutes(2);
+
+/// The open orders a PromptPay transfer of `amount_satang`, received at `received_at`, can pay:
+/// those asking exactly that amount that were placed before it (within
+/// [`TRANSFER_TIME_SLACK`]), oldest first.
+///
+/// One order: the transfer is that order's payment. Several: the amount alone does not tell
+/// them apart, and the producer asks the buyers (or looks at the slip the buyer sends). None:
+/// the transfer is not for an open order at this amount (a partial payment, a typo, a payment
+/// for an order that has expired).
+pub fn orders_matching_transfer(
+    open_orders: &[OpenOrder],
+    amount_satang: i64,
+    received_at: DateTime<Utc>,
+) -> Vec<&OpenOrder> {
+    let latest_placement = received_at + TRANSFER_TIME_SLACK;
+    let mut matching: Vec<&OpenOrder> = open_orders
+        .iter()
+        .filter(|order| order.amount_satang == amount_satang && order.placed_at <= latest_placement)
+        .collect();
+    matching.sort_by(|a, b| (a.placed_at, &a.code).cmp(&(b.placed_at, &b.code)));
+    matching
+}
+
+/// The most satang [`unique_payable_amount`] takes off a total: less than one baht.
+pub const MAX_MATCHING_DISCOUNT_SATANG: i64 = 99;
+
+/// An amount for a new order of `total_satang` that no other open order of the same producer
+/// asks (`other_open_amounts`), so that a transfer of it can only be this order's payment.
+///
+/// `total_satang` itself when it is free; otherwise the total less the fewest satang (1 to
+/// [`MAX_MATCHING_DISCOUNT_SATANG`]) that make it free. Never more than the total: the buyer
+/// is not charged above the price, the producer gives up under a baht. `None` when every amount
+/// in that range is taken (or the total is not positive): the order keeps its total and the
+/// producer matches it by hand.
+///
+/// The difference is a discount and must be recorded as one on the order, before the QR is
+/// shown, so that revenue, receipts and refunds use what the buyer paid; and it must be chosen
+/// under the lock that serializes the producer's order placements, or two orders can pick the
+/// same amount. See `docs/promptpay.md` for why khongdee does not do this by default.
+pub fn unique_payable_amount(total_satang: i64, other_open_amounts: &[i64]) -> Option<i64> {
+    (0..=MAX_MATCHING_DISCOUNT_SATANG)
+        .map(|discount| total_satang - discount)
+        .take_while(|amount| *amount > 0)
+        .find(|amount| !other_open_amounts.contains(amount))
 }
 
 /// The QR code of `payload`, error-correction level M (survives a crease or a smudge, still
@@ -437,6 +584,7 @@ target,amount,payload
             assert_eq!(parsed.point_of_initiation, expected);
             assert_eq!(parsed.currency, "764");
             assert_eq!(parsed.country, "TH");
+            assert_eq!(parsed.reference, None);
         }
     }
 
@@ -603,6 +751,204 @@ target,amount,payload
             parse_payload(&zero),
             Err(ParsePayloadError::InvalidField("54"))
         );
+    }
+
+    #[test]
+    fn a_reference_goes_in_tag_62_sub_tag_05() {
+        let id = PromptPayId::parse("0812345678").unwrap();
+        // Written out by hand from the EMVCo layout: 62, length 13, then 05, length 09, the code.
+        let expected = with_crc(
+            "00020101021229370016A000000677010111011300668123456785802TH5303764\
+             5406500.00621305097KQ3-XPMA6304",
+        );
+        assert_eq!(
+            payload_with_reference(&id, Some(50_000), Some("7KQ3-XPMA")).as_deref(),
+            Ok(expected.as_str())
+        );
+        // Without a reference nothing changes: `every_vector_gives_its_payload` pins that,
+        // since `payload` is `payload_with_reference` with `None`.
+    }
+
+    #[test]
+    fn payloads_quoted_in_docs_promptpay_md() {
+        // CRCs computed by promptparse's `withCrcTag`, not by us.
+        let id = PromptPayId::parse("081-234-5678").unwrap();
+        assert_eq!(
+            payload_with_reference(&id, Some(100), Some("7KQ3-XPMA")).unwrap(),
+            "00020101021229370016A000000677010111011300668123456785802TH530376454041.00\
+             621305097KQ3-XPMA6304E336"
+        );
+        assert_eq!(
+            payload(&id, Some(100)).unwrap(),
+            "00020101021229370016A000000677010111011300668123456785802TH530376454041.006304DA34"
+        );
+    }
+
+    #[test]
+    fn references_round_trip_for_every_kind() {
+        for (raw, amount, reference) in [
+            ("081-234-5678", Some(1), "7KQ3-XPMA"),
+            ("1-1111-11111-11-9", None, "ABCD-2345"),
+            ("123456789012345", Some(MAX_AMOUNT_SATANG), "A"),
+            ("0107536000102", Some(123_456), "order 7KQ3-XPMA / lot #12"),
+        ] {
+            let id = PromptPayId::parse(raw).unwrap();
+            let text = payload_with_reference(&id, amount, Some(reference)).unwrap();
+            let parsed = parse_payload(&text).unwrap();
+            assert_eq!(parsed.target, id, "{raw}");
+            assert_eq!(parsed.amount_satang, amount, "{raw}");
+            assert_eq!(parsed.reference.as_deref(), Some(reference), "{raw}");
+        }
+    }
+
+    #[test]
+    fn refuses_references_emvco_does_not_allow() {
+        let id = PromptPayId::parse("0812345678").unwrap();
+        let longest = "Z".repeat(MAX_REFERENCE_LEN);
+        assert!(payload_with_reference(&id, Some(100), Some(&longest)).is_ok());
+        for bad in [
+            String::new(),
+            "Z".repeat(MAX_REFERENCE_LEN + 1),
+            "ข้าวหอม".to_string(),
+            "7KQ3\nXPMA".to_string(),
+            "tab\there".to_string(),
+            "***".to_string(),
+        ] {
+            assert_eq!(
+                payload_with_reference(&id, Some(100), Some(&bad)),
+                Err(PromptPayError::InvalidReference(bad.clone())),
+                "{bad:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn the_longest_payload_stays_far_under_512_characters() {
+        let wallet = PromptPayId::parse("123456789012345").unwrap();
+        let longest = payload_with_reference(
+            &wallet,
+            Some(MAX_AMOUNT_SATANG),
+            Some(&"~".repeat(MAX_REFERENCE_LEN)),
+        )
+        .unwrap();
+        assert_eq!(longest.len(), 123);
+        assert!(parse_payload(&longest).is_ok());
+        // And it still fits the QR versions a phone reads easily.
+        assert!(qr_png(&longest, 1).is_ok());
+    }
+
+    #[test]
+    fn parse_reads_tag_62_from_other_generators() {
+        let base = "00020101021229370016A000000677010111011300668123456785802TH53037645406500.00";
+        // A terminal label only (bill-payment "ref3" style): no reference.
+        let terminal = with_crc(&format!("{base}62070703SCB6304"));
+        assert_eq!(parse_payload(&terminal).unwrap().reference, None);
+        // A bill number, then a reference label.
+        let both = with_crc(&format!("{base}6223010612345605097KQ3-XPMA6304"));
+        assert_eq!(
+            parse_payload(&both).unwrap().reference.as_deref(),
+            Some("7KQ3-XPMA")
+        );
+        // `***` asks the payer's app to prompt: not a reference.
+        let prompt = with_crc(&format!("{base}62070503***6304"));
+        assert_eq!(parse_payload(&prompt).unwrap().reference, None);
+        // An empty reference label breaks EMVCo's rule that a present sub-tag has a value.
+        let empty = with_crc(&format!("{base}620405006304"));
+        assert_eq!(
+            parse_payload(&empty),
+            Err(ParsePayloadError::InvalidField("62"))
+        );
+        // Tag 62 whose sub-field claims more than there is.
+        let overrun = with_crc(&format!("{base}62060509KQ6304"));
+        assert_eq!(
+            parse_payload(&overrun),
+            Err(ParsePayloadError::Malformed { at: base.len() + 4 })
+        );
+    }
+
+    fn open_order(code: &str, amount_satang: i64, placed: &str) -> OpenOrder {
+        OpenOrder {
+            code: code.to_string(),
+            amount_satang,
+            placed_at: DateTime::parse_from_rfc3339(placed).unwrap().to_utc(),
+        }
+    }
+
+    fn codes(orders: Vec<&OpenOrder>) -> Vec<&str> {
+        orders.into_iter().map(|o| o.code.as_str()).collect()
+    }
+
+    #[test]
+    fn a_transfer_matches_the_open_orders_of_its_amount_placed_before_it() {
+        let open = [
+            open_order("BBBB-2222", 45_000, "2026-06-01T10:05:00+07:00"),
+            open_order("AAAA-1111", 45_000, "2026-06-01T09:00:00+07:00"),
+            open_order("CCCC-3333", 45_001, "2026-06-01T09:30:00+07:00"),
+            open_order("DDDD-4444", 45_000, "2026-06-01T11:00:00+07:00"),
+        ];
+        let at = |t: &str| DateTime::parse_from_rfc3339(t).unwrap().to_utc();
+        // Two orders ask ฿450.00 and were placed before 10:30: ambiguous, oldest first.
+        assert_eq!(
+            codes(orders_matching_transfer(
+                &open,
+                45_000,
+                at("2026-06-01T10:30:00+07:00")
+            )),
+            ["AAAA-1111", "BBBB-2222"]
+        );
+        // At 09:45 only the first existed.
+        assert_eq!(
+            codes(orders_matching_transfer(
+                &open,
+                45_000,
+                at("2026-06-01T09:45:00+07:00")
+            )),
+            ["AAAA-1111"]
+        );
+        // The bank shows 10:04 for a transfer made right after the 10:05 order: within the slack.
+        assert_eq!(
+            codes(orders_matching_transfer(
+                &open,
+                45_000,
+                at("2026-06-01T10:04:00+07:00")
+            )),
+            ["AAAA-1111", "BBBB-2222"]
+        );
+        // One satang decides.
+        assert_eq!(
+            codes(orders_matching_transfer(
+                &open,
+                45_001,
+                at("2026-06-01T12:00:00+07:00")
+            )),
+            ["CCCC-3333"]
+        );
+        assert!(
+            orders_matching_transfer(&open, 44_999, at("2026-06-01T12:00:00+07:00")).is_empty()
+        );
+    }
+
+    #[test]
+    fn unique_payable_amounts_only_ever_go_down_by_under_a_baht() {
+        assert_eq!(unique_payable_amount(45_000, &[]), Some(45_000));
+        assert_eq!(
+            unique_payable_amount(45_000, &[30_000, 45_001]),
+            Some(45_000)
+        );
+        assert_eq!(unique_payable_amount(45_000, &[45_000]), Some(44_999));
+        assert_eq!(
+            unique_payable_amount(45_000, &[45_000, 44_999, 44_998]),
+            Some(44_997)
+        );
+        // Every amount from ฿450.00 down to ฿449.01 taken: the order keeps its total.
+        let taken: Vec<i64> = (44_901..=45_000).collect();
+        assert_eq!(unique_payable_amount(45_000, &taken), None);
+        let all_but_last: Vec<i64> = (44_902..=45_000).collect();
+        assert_eq!(unique_payable_amount(45_000, &all_but_last), Some(44_901));
+        // Never zero or below.
+        assert_eq!(unique_payable_amount(1, &[1]), None);
+        assert_eq!(unique_payable_amount(3, &[3]), Some(2));
+        assert_eq!(unique_payable_amount(0, &[]), None);
     }
 
     #[test]

@@ -7,6 +7,7 @@ pub mod password;
 pub mod policy;
 pub mod principal;
 pub mod ratelimit;
+pub mod scratch;
 pub mod tokens;
 pub mod users;
 
