@@ -187,6 +187,18 @@ pub struct Config {
     /// further logins queue for a free one (default: one per CPU core, at least 2).
     #[arg(long, env = "KHONGDEE_PASSWORD_HASH_CONCURRENCY", global = true)]
     pub password_hash_concurrency: Option<usize>,
+
+    /// Put the order code into payment QRs as the EMVCo reference label (tag 62/05), which the
+    /// Thai QR standard allows in a PromptPay transfer. Turn it off if a bank app refuses such
+    /// QRs (docs/promptpay.md).
+    #[arg(
+        long,
+        env = "KHONGDEE_PROMPTPAY_ORDER_REFERENCE",
+        default_value_t = true,
+        action = clap::ArgAction::Set,
+        global = true
+    )]
+    pub promptpay_order_reference: bool,
 }
 
 impl Config {
@@ -214,6 +226,7 @@ impl Config {
             rate_limit_anonymous_per_minute: 600,
             rate_limit_authenticated_per_minute: 3000,
             password_hash_concurrency: None,
+            promptpay_order_reference: true,
         }
     }
 

@@ -122,6 +122,9 @@ pub fn prepare(config: Config, clock: SharedClock) -> Result<AppState, StartupEr
         catalog::crops::load_shipped(&mut conn, clock.now_naive())
             .map_err(|e| StartupError::Data(format!("loading crops failed: {e}")))?;
     }
+    if let Some(hashes) = config.password_hash_concurrency {
+        auth::password::set_concurrency(hashes);
+    }
     let secret = config.resolve_jwt_secret()?;
     let citizen_id_pepper = config.resolve_citizen_id_pepper()?;
     let tokens = auth::tokens::TokenService::new(

@@ -22,9 +22,8 @@
 //! to the payee that any published source guarantees, so the order code in tag 62 is a courtesy
 //! for the payer's screen and for support staff, not something the producer can rely on. What
 //! the producer does see is the amount and the time: [`orders_matching_transfer`] lists the open
-//! orders a transfer can pay, and [`unique_payable_amount`] finds an amount, a few satang below
-//! the total, that no other open order of the producer has. The reasoning and sources are in
-//! `docs/promptpay.md`.
+//! orders a transfer can pay (`GET /v1/orders/transfer-matches`). The reasoning and sources are
+//! in `docs/promptpay.md`.
 
 use chrono::{DateTime, Duration, Utc};
 use crc::{CRC_16_IBM_3740, Crc};
@@ -381,8 +380,7 @@ fn read_target(account: &[(&str, &str)]) -> Result<PromptPayId, ParsePayloadErro
     }
 }
 
-/// An unpaid order of one producer, as [`orders_matching_transfer`] and
-/// [`unique_payable_amount`] see it.
+/// An unpaid order of one producer, as [`orders_matching_transfer`] sees it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OpenOrder {
     /// The order code, `7KQ3-XPMA`.
@@ -417,29 +415,6 @@ pub fn orders_matching_transfer(
         .collect();
     matching.sort_by(|a, b| (a.placed_at, &a.code).cmp(&(b.placed_at, &b.code)));
     matching
-}
-
-/// The most satang [`unique_payable_amount`] takes off a total: less than one baht.
-pub const MAX_MATCHING_DISCOUNT_SATANG: i64 = 99;
-
-/// An amount for a new order of `total_satang` that no other open order of the same producer
-/// asks (`other_open_amounts`), so that a transfer of it can only be this order's payment.
-///
-/// `total_satang` itself when it is free; otherwise the total less the fewest satang (1 to
-/// [`MAX_MATCHING_DISCOUNT_SATANG`]) that make it free. Never more than the total: the buyer
-/// is not charged above the price, the producer gives up under a baht. `None` when every amount
-/// in that range is taken (or the total is not positive): the order keeps its total and the
-/// producer matches it by hand.
-///
-/// The difference is a discount and must be recorded as one on the order, before the QR is
-/// shown, so that revenue, receipts and refunds use what the buyer paid; and it must be chosen
-/// under the lock that serializes the producer's order placements, or two orders can pick the
-/// same amount. See `docs/promptpay.md` for why khongdee does not do this by default.
-pub fn unique_payable_amount(total_satang: i64, other_open_amounts: &[i64]) -> Option<i64> {
-    (0..=MAX_MATCHING_DISCOUNT_SATANG)
-        .map(|discount| total_satang - discount)
-        .take_while(|amount| *amount > 0)
-        .find(|amount| !other_open_amounts.contains(amount))
 }
 
 /// The QR code of `payload`, error-correction level M (survives a crease or a smudge, still
@@ -926,29 +901,6 @@ target,amount,payload
         assert!(
             orders_matching_transfer(&open, 44_999, at("2026-06-01T12:00:00+07:00")).is_empty()
         );
-    }
-
-    #[test]
-    fn unique_payable_amounts_only_ever_go_down_by_under_a_baht() {
-        assert_eq!(unique_payable_amount(45_000, &[]), Some(45_000));
-        assert_eq!(
-            unique_payable_amount(45_000, &[30_000, 45_001]),
-            Some(45_000)
-        );
-        assert_eq!(unique_payable_amount(45_000, &[45_000]), Some(44_999));
-        assert_eq!(
-            unique_payable_amount(45_000, &[45_000, 44_999, 44_998]),
-            Some(44_997)
-        );
-        // Every amount from ฿450.00 down to ฿449.01 taken: the order keeps its total.
-        let taken: Vec<i64> = (44_901..=45_000).collect();
-        assert_eq!(unique_payable_amount(45_000, &taken), None);
-        let all_but_last: Vec<i64> = (44_902..=45_000).collect();
-        assert_eq!(unique_payable_amount(45_000, &all_but_last), Some(44_901));
-        // Never zero or below.
-        assert_eq!(unique_payable_amount(1, &[1]), None);
-        assert_eq!(unique_payable_amount(3, &[3]), Some(2));
-        assert_eq!(unique_payable_amount(0, &[]), None);
     }
 
     #[test]

@@ -18,7 +18,7 @@ use super::place::{self, NewOrder};
 use crate::AppState;
 use crate::auth::policy::{Action, authorize_hidden};
 use crate::auth::principal::{OptionalPrincipal, Principal, Role};
-use crate::clock::{bangkok, to_bangkok};
+use crate::clock::to_bangkok;
 use crate::db::DbConn;
 use crate::db::schema::{laos, orders, producers};
 use crate::error::{ApiError, ApiResult, ErrorKind, Problem};
@@ -27,11 +27,13 @@ use crate::idempotency::{self, Proof, Scope};
 use crate::pagination::{Page, decode_cursor, page_from, page_size};
 use crate::preorder::windows::{self as preorder_windows, WINDOW};
 use crate::promptpay;
+use crate::spreadsheet::{self, Cell, SheetWriter, national_phone};
 use crate::thai_ids::PromptPayId;
 
 pub fn routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
     cfg.service(place_order)
         .service(list_orders)
+        .service(transfer_matches)
         .service(get_order)
         .service(order_history)
         .service(cancel_order)
@@ -220,6 +222,94 @@ fn list(
         q = q.filter(orders::created_at.lt(day_start(to + chrono::Duration::days(1))));
     }
     Ok(q.load(conn)?)
+}
+
+/// A PromptPay transfer a producer received.
+#[derive(Debug, Deserialize, Validate, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct TransferQuery {
+    /// The amount received, in satang (฿425.00 = 42500).
+    #[validate(range(min = 1, max = 999_999_999))]
+    #[param(minimum = 1, maximum = 999_999_999)]
+    pub amount_satang: i64,
+    /// When it arrived, as the bank app shows it (RFC 3339; Bangkok time if written `+07:00`).
+    pub received_at: chrono::DateTime<chrono::FixedOffset>,
+}
+
+/// Orders a transfer can pay
+///
+/// For a producer who sees a PromptPay transfer and wants its order: the producer's orders
+/// awaiting payment with exactly that amount, placed before the transfer arrived (2 minutes'
+/// slack, as apps show times to the minute), oldest first. One order: that is the one. Several:
+/// the amount alone does not tell them apart; ask the buyers for the order code or the slip.
+/// (Payment QRs carry the order code as their reference label, but no bank app is known to pass
+/// it on to the payee.) For the producer and staff of its LAO, and officers of its area.
+#[utoipa::path(
+    tag = "orders",
+    security(("bearer" = [])),
+    params(("id" = i64, Path, description = "Producer id"), TransferQuery),
+    responses(
+        (status = 200, body = Vec<Order>),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/producers/{id}/transfer-matches")]
+pub async fn transfer_matches(
+    state: web::Data<AppState>,
+    principal: Principal,
+    id: web::Path<i64>,
+    query: ValidQuery<TransferQuery>,
+) -> ApiResult<web::Json<Vec<Order>>> {
+    let id = id.into_inner();
+    let ValidQuery(query) = query;
+    let now = state.clock.now_naive();
+    let matches = state
+        .db(move |conn| {
+            let (producer, lao) = crate::catalog::producers::find_with_lao(conn, id)?
+                .ok_or_else(|| ApiError::not_found(crate::catalog::producers::PRODUCER))?;
+            let place = producer.place(&lao);
+            if !principal.may(Action::ManageOrders, &place) {
+                authorize_hidden(
+                    &principal,
+                    Action::ReadArea,
+                    &place,
+                    crate::catalog::producers::PRODUCER,
+                )?;
+            }
+            let rows: Vec<OrderRow> = orders::table
+                .filter(orders::producer_id.eq(id))
+                .filter(orders::status.eq(OrderStatus::PendingPayment))
+                .filter(orders::total_satang.eq(query.amount_satang))
+                .select(OrderRow::as_select())
+                .load(conn)?;
+            let open: Vec<promptpay::OpenOrder> = rows
+                .iter()
+                .filter(|o| o.status_at(now) == OrderStatus::PendingPayment)
+                .map(|o| promptpay::OpenOrder {
+                    code: o.code.clone(),
+                    amount_satang: o.total_satang,
+                    placed_at: o.created_at.and_utc(),
+                })
+                .collect();
+            let received = query.received_at.to_utc();
+            let codes: Vec<String> =
+                promptpay::orders_matching_transfer(&open, query.amount_satang, received)
+                    .into_iter()
+                    .map(|o| o.code.clone())
+                    .collect();
+            let mut picked: Vec<OrderRow> = Vec::with_capacity(codes.len());
+            for code in &codes {
+                if let Some(row) = rows.iter().find(|r| &r.code == code) {
+                    picked.push(row.clone());
+                }
+            }
+            model::views(conn, picked, now)
+        })
+        .await?;
+    Ok(web::Json(matches))
 }
 
 /// An order, in full or in short.
@@ -487,6 +577,7 @@ fn payable(
     code: &str,
     principal: Option<&Principal>,
     secret: Option<&str>,
+    with_reference: bool,
     now: chrono::NaiveDateTime,
 ) -> ApiResult<(OrderRow, String, PromptPayId, String)> {
     let order = order_by_path(conn, code)?;
@@ -509,8 +600,11 @@ fn payable(
     let target: PromptPayId = stored
         .and_then(|s| s.parse().ok())
         .ok_or_else(|| ApiError::new(ErrorKind::PromptPayNotAvailable))?;
-    let payload =
-        promptpay::payload(&target, Some(order.total_satang)).map_err(ApiError::internal)?;
+    // The order code rides along as the reference label (tag 62/05) where the deployment
+    // allows it; matching never depends on it (see docs/promptpay.md).
+    let reference = with_reference.then_some(order.code.as_str());
+    let payload = promptpay::payload_with_reference(&target, Some(order.total_satang), reference)
+        .map_err(ApiError::internal)?;
     Ok((order, name, target, payload))
 }
 
@@ -540,10 +634,17 @@ pub async fn payment_info(
     let code = code.into_inner();
     let secret = header_value(&req, SECRET_HEADER).map(str::to_string);
     let now = state.clock.now_naive();
+    let reference = state.config.promptpay_order_reference;
     let info = state
         .db(move |conn| {
-            let (order, payee, target, payload) =
-                payable(conn, &code, principal.0.as_ref(), secret.as_deref(), now)?;
+            let (order, payee, target, payload) = payable(
+                conn,
+                &code,
+                principal.0.as_ref(),
+                secret.as_deref(),
+                reference,
+                now,
+            )?;
             Ok(PaymentInfo {
                 qr_svg: format!("/v1/orders/{}/payment/qr.svg", order.code),
                 qr_png: format!("/v1/orders/{}/payment/qr.png", order.code),
@@ -584,8 +685,19 @@ pub async fn payment_qr_svg(
     let code = code.into_inner();
     let secret = header_value(&req, SECRET_HEADER).map(str::to_string);
     let now = state.clock.now_naive();
+    let reference = state.config.promptpay_order_reference;
     let payload = state
-        .db(move |conn| Ok(payable(conn, &code, principal.0.as_ref(), secret.as_deref(), now)?.3))
+        .db(move |conn| {
+            Ok(payable(
+                conn,
+                &code,
+                principal.0.as_ref(),
+                secret.as_deref(),
+                reference,
+                now,
+            )?
+            .3)
+        })
         .await?;
     let svg = promptpay::qr_svg(&payload).map_err(ApiError::internal)?;
     Ok(HttpResponse::Ok()
@@ -617,8 +729,19 @@ pub async fn payment_qr_png(
     let code = code.into_inner();
     let secret = header_value(&req, SECRET_HEADER).map(str::to_string);
     let now = state.clock.now_naive();
+    let reference = state.config.promptpay_order_reference;
     let payload = state
-        .db(move |conn| Ok(payable(conn, &code, principal.0.as_ref(), secret.as_deref(), now)?.3))
+        .db(move |conn| {
+            Ok(payable(
+                conn,
+                &code,
+                principal.0.as_ref(),
+                secret.as_deref(),
+                reference,
+                now,
+            )?
+            .3)
+        })
         .await?;
     let png = promptpay::qr_png(&payload, 8).map_err(ApiError::internal)?;
     Ok(HttpResponse::Ok()
@@ -830,7 +953,7 @@ pub async fn window_orders_csv(
         })
         .await?;
     Ok(HttpResponse::Ok()
-        .content_type("text/csv; charset=utf-8")
+        .content_type(spreadsheet::CONTENT_TYPE)
         .insert_header((
             header::CONTENT_DISPOSITION,
             format!("attachment; filename=\"{file_name}\""),
@@ -838,100 +961,74 @@ pub async fn window_orders_csv(
         .body(body))
 }
 
-fn baht(satang: i64) -> String {
-    format!("{}.{:02}", satang / 100, (satang % 100).abs())
-}
-
-/// The packing list: Thai headers, a BOM, one line per order.
+/// The packing list: Thai headers, one line per order, through the shared spreadsheet writer
+/// (formula-like text neutralised, phones in the Thai national form, amounts as numbers).
 pub fn packing_csv(orders_out: &[Order]) -> ApiResult<Vec<u8>> {
-    let mut out = Vec::from("\u{feff}".as_bytes());
-    {
-        let mut writer = csv::Writer::from_writer(&mut out);
-        writer
-            .write_record([
-                "รหัสคำสั่งซื้อ",
-                "สถานะ",
-                "ชื่อผู้ซื้อ",
-                "เบอร์โทร",
-                "ช่องทาง",
-                "วิธีรับสินค้า",
-                "จุดรับสินค้า / ที่อยู่จัดส่ง",
-                "รายการสินค้า",
-                "จำนวนหน่วย",
-                "หน่วย",
-                "ค่าสินค้า (บาท)",
-                "ค่าส่ง (บาท)",
-                "รวม (บาท)",
-                "ชำระเงินเมื่อ",
-                "หมายเหตุ",
-                "สั่งเมื่อ",
+    let mut sheet = SheetWriter::new([
+        "รหัสคำสั่งซื้อ",
+        "สถานะ",
+        "ชื่อผู้ซื้อ",
+        "เบอร์โทร",
+        "ช่องทาง",
+        "วิธีรับสินค้า",
+        "จุดรับสินค้า / ที่อยู่จัดส่ง",
+        "รายการสินค้า",
+        "จำนวนหน่วย",
+        "หน่วย",
+        "ค่าสินค้า (บาท)",
+        "ค่าส่ง (บาท)",
+        "รวม (บาท)",
+        "ชำระเงินเมื่อ",
+        "หมายเหตุ",
+        "สั่งเมื่อ",
+    ]);
+    for o in orders_out {
+        let place = match (&o.delivery.pickup_point, &o.delivery.address) {
+            (Some(p), _) => format!("{} ({})", p.name, p.starts_at.format("%Y-%m-%d %H:%M")),
+            (_, Some(a)) => format!(
+                "{} {} โทร {} {} {}",
+                a.recipient_name,
+                a.address_line,
+                national_phone(&a.phone),
+                a.subdistrict_code,
+                a.postal_code
+            ),
+            _ => String::new(),
+        };
+        let items: Vec<String> = o
+            .lines
+            .iter()
+            .map(|l| format!("{} × {}", l.name, l.quantity))
+            .collect();
+        let channel = match o.channel {
+            Channel::Partner => "พาร์ทเนอร์",
+            Channel::Embed => "ฟอร์ม อปท.",
+            Channel::Staff => "เจ้าหน้าที่",
+        };
+        let method = match o.delivery.method {
+            model::DeliveryMethod::Pickup => "รับเอง",
+            model::DeliveryMethod::Carrier => "ส่งพัสดุ",
+        };
+        sheet
+            .row([
+                o.code.as_str().into(),
+                o.status_th.as_str().into(),
+                o.buyer.name.as_str().into(),
+                Cell::phone(&o.buyer.phone),
+                channel.into(),
+                method.into(),
+                place.into(),
+                items.join("; ").into(),
+                o.units_total.into(),
+                o.unit.as_str().into(),
+                Cell::Satang(o.subtotal_satang),
+                Cell::Satang(o.delivery_fee_satang),
+                Cell::Satang(o.total_satang),
+                o.payment.paid_at.into(),
+                o.note.as_deref().into(),
+                o.created_at.into(),
             ])
             .map_err(ApiError::internal)?;
-        for o in orders_out {
-            let place = match (&o.delivery.pickup_point, &o.delivery.address) {
-                (Some(p), _) => format!("{} ({})", p.name, p.starts_at.format("%d/%m/%Y %H:%M")),
-                (_, Some(a)) => format!(
-                    "{} {} โทร {} {} {}",
-                    a.recipient_name, a.address_line, a.phone, a.subdistrict_code, a.postal_code
-                ),
-                _ => String::new(),
-            };
-            let items: Vec<String> = o
-                .lines
-                .iter()
-                .map(|l| format!("{} × {}", l.name, l.quantity))
-                .collect();
-            let channel = match o.channel {
-                Channel::Partner => "พาร์ทเนอร์",
-                Channel::Embed => "ฟอร์ม อปท.",
-                Channel::Staff => "เจ้าหน้าที่",
-            };
-            let method = match o.delivery.method {
-                model::DeliveryMethod::Pickup => "รับเอง",
-                model::DeliveryMethod::Carrier => "ส่งพัสดุ",
-            };
-            writer
-                .write_record([
-                    o.code.as_str(),
-                    o.status_th.as_str(),
-                    o.buyer.name.as_str(),
-                    o.buyer.phone.as_str(),
-                    channel,
-                    method,
-                    place.as_str(),
-                    items.join("; ").as_str(),
-                    o.units_total.to_string().as_str(),
-                    o.unit.as_str(),
-                    baht(o.subtotal_satang).as_str(),
-                    baht(o.delivery_fee_satang).as_str(),
-                    baht(o.total_satang).as_str(),
-                    o.payment
-                        .paid_at
-                        .map(|t| {
-                            t.with_timezone(&bangkok())
-                                .format("%d/%m/%Y %H:%M")
-                                .to_string()
-                        })
-                        .unwrap_or_default()
-                        .as_str(),
-                    o.note.as_deref().unwrap_or(""),
-                    o.created_at.format("%d/%m/%Y %H:%M").to_string().as_str(),
-                ])
-                .map_err(ApiError::internal)?;
-        }
-        writer.flush().map_err(ApiError::internal)?;
     }
-    Ok(out)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn formats_baht() {
-        assert_eq!(baht(96000), "960.00");
-        assert_eq!(baht(422), "4.22");
-        assert_eq!(baht(5), "0.05");
-    }
+    sheet.finish().map_err(ApiError::internal)
 }

@@ -1113,6 +1113,64 @@ async fn the_packing_list_is_a_thai_csv() {
     assert_problem(res, 404, "not_found").await;
 }
 
+/// Text a spreadsheet would evaluate reaches no CSV as a formula; numbers the server writes stay
+/// numbers; phones are in the Thai national form.
+#[tokio::test]
+async fn the_packing_list_never_carries_a_formula() {
+    let w = World::new().await;
+    let win = window(
+        &w,
+        100,
+        json!({"delivery": {"fee_kind": "flat", "fee_satang": 6000}}),
+    )
+    .await;
+    let mut body = order_body(
+        &win,
+        json!([{"variant_id": variant(&win, 1), "quantity": 1}]),
+        "+66891234567",
+    );
+    body["buyer"]["name"] = json!("=HYPERLINK(\"http://evil.example\",\"คลิก\")");
+    body["note"] = json!("@SUM(1+1)");
+    body["delivery"] = json!({"method": "carrier", "address": {
+        "recipient_name": "+ผู้รับ", "phone": "02 123 4567", "address_line": "-99/1 ถนนพหลโยธิน",
+        "subdistrict_code": "630601", "postal_code": "63110"}});
+    let (status, order) = place(&w.app, &body, None).await;
+    assert_eq!(status, 201, "{order}");
+    let res = w
+        .app
+        .get(&format!("/v1/windows/{}/orders.csv", win["id"]))
+        .bearer_auth(&w.staff.token)
+        .send()
+        .await
+        .unwrap();
+    let bytes = res.bytes().await.unwrap();
+    let text = std::str::from_utf8(&bytes[3..]).unwrap();
+    let mut reader = csv::Reader::from_reader(text.as_bytes());
+    let rows: Vec<csv::StringRecord> = reader.records().map(Result::unwrap).collect();
+    let row = &rows[0];
+    for cell in row.iter() {
+        assert!(
+            !cell.starts_with(['=', '+', '-', '@', '\t', '\r']),
+            "a cell a spreadsheet would evaluate: {cell:?} in {row:?}"
+        );
+    }
+    assert_eq!(&row[2], "'=HYPERLINK(\"http://evil.example\",\"คลิก\")");
+    assert_eq!(&row[14], "'@SUM(1+1)");
+    assert_eq!(&row[3], "089-123-4567", "the national form, not +66…");
+    assert!(
+        row[6].starts_with("'+ผู้รับ") && row[6].contains("02-123-4567"),
+        "{:?}",
+        &row[6]
+    );
+    assert_eq!(&row[10], "90.00");
+    assert_eq!(&row[11], "60.00");
+    assert_eq!(&row[12], "150.00", "amounts stay numbers");
+    assert!(
+        !text.contains("\"150.00\""),
+        "numbers are not quoted: {text}"
+    );
+}
+
 #[tokio::test]
 async fn lapsed_holds_and_unpaid_orders_make_room_for_the_next_order() {
     let w = World::new().await;
