@@ -623,6 +623,16 @@ async fn every_problem_reads_in_the_callers_language() {
     )
     .await;
     p.send(
+        "unknown refresh token",
+        400,
+        "invalid_grant",
+        token().form(&[
+            ("grant_type", "refresh_token"),
+            ("refresh_token", "garbage"),
+        ]),
+    )
+    .await;
+    p.send(
         "scope not given",
         400,
         "invalid_scope",
