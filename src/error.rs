@@ -4,6 +4,29 @@
 //! on), parameters for the detail text (also shown as extension members), and for validation the
 //! list of field errors. Titles and details exist in Thai and English; the response middleware
 //! renders them in the language the caller asked for.
+//!
+//! ## Language
+//!
+//! - A Thai `detail` or `errors[].message` carries no English: a parameter built at run time that
+//!   reads differently in Thai (a state, a move, a unit, a parser's complaint) is a
+//!   [`Param::both`]; field errors take the same parameters ([`FieldError::with`]).
+//!   [`crate::i18n::untranslated_words`] is the rule the tests hold every Thai text to: only code
+//!   spans, paths, media types and a few names ([`crate::i18n::LATIN_NAMES_IN_THAI`]) stay in
+//!   Latin letters.
+//! - An English text names states and moves by their label ("pending payment"), never by the
+//!   wire value (`pending_payment`); see [`crate::i18n::bare_identifiers`].
+//! - Field names, values to send verbatim, headers and method-and-path are code spans
+//!   (`` `hold_id` ``, [`crate::i18n::code_span`]) in both languages. Templates quote the
+//!   parameters that always hold such names (`{field}`, `{other}`, `{scope}`, `{method}`), so
+//!   callers pass the bare name.
+//! - Complaints of parsers (serde_json, serde, serde_urlencoded, actix): the English text is the
+//!   parser's own message (without serde_json's position suffix in field errors), so a developer
+//!   who needs the parser's words asks in English; the Thai text is our reading of the same
+//!   complaint (`crate::extract`), or a generic one where we cannot read it. Neither language
+//!   gets a member of its own for it. JSON syntax errors also carry `line` and `column` members.
+//! - Parameters are members of the problem too, in the caller's language (`reason` of
+//!   `malformed_json` is Thai in a Thai answer). Field errors keep the members `field`, `code`
+//!   and `message`; their parameters appear only in the message.
 
 use std::fmt;
 
@@ -107,7 +130,7 @@ impl ErrorKind {
                 t("Validation failed", "ข้อมูลไม่ผ่านการตรวจสอบ"),
                 t(
                     "Some fields are invalid; each is listed in errors.",
-                    "มีข้อมูลบางช่องไม่ถูกต้อง ดูรายละเอียดแต่ละช่องใน errors",
+                    "มีข้อมูลบางช่องไม่ถูกต้อง ดูรายละเอียดแต่ละช่องใน `errors`",
                 ),
             ),
             MalformedJson => info(
@@ -134,7 +157,7 @@ impl ErrorKind {
                 t("Invalid parameter", "พารามิเตอร์ไม่ถูกต้อง"),
                 t(
                     "A path or query parameter is invalid; each is listed in errors.",
-                    "พารามิเตอร์ในพาธหรือคิวรีไม่ถูกต้อง ดูรายละเอียดใน errors",
+                    "พารามิเตอร์ในพาธหรือคิวรีไม่ถูกต้อง ดูรายละเอียดใน `errors`",
                 ),
             ),
             UnsupportedMediaType => info(
@@ -160,8 +183,8 @@ impl ErrorKind {
                 "route_not_found",
                 t("No such endpoint", "ไม่พบเส้นทางนี้"),
                 t(
-                    "No endpoint answers {method} {path}; see /docs for the API.",
-                    "ไม่มีบริการสำหรับ {method} {path} ดูรายการบริการได้ที่ /docs",
+                    "No endpoint answers `{method} {path}`; see /docs for the API.",
+                    "ไม่มีบริการสำหรับ `{method} {path}` ดูรายการบริการได้ที่ /docs",
                 ),
             ),
             MethodNotAllowed => info(
@@ -169,8 +192,8 @@ impl ErrorKind {
                 "method_not_allowed",
                 t("Method not allowed", "ไม่รองรับเมธอดนี้"),
                 t(
-                    "This endpoint does not accept {method}.",
-                    "บริการนี้ไม่รองรับเมธอด {method}",
+                    "This endpoint does not accept `{method}`.",
+                    "บริการนี้ไม่รองรับเมธอด `{method}`",
                 ),
             ),
             NotFound => info(
@@ -187,8 +210,8 @@ impl ErrorKind {
                 "already_exists",
                 t("Already exists", "มีข้อมูลนี้อยู่แล้ว"),
                 t(
-                    "A {resource} with this {field} already exists.",
-                    "มี{resource}ที่ใช้ {field} นี้อยู่แล้ว",
+                    "A {resource} with this `{field}` already exists.",
+                    "มี{resource}ที่ใช้ `{field}` นี้อยู่แล้ว",
                 ),
             ),
             Conflict => info(
@@ -205,8 +228,8 @@ impl ErrorKind {
                 "authentication_required",
                 t("Authentication required", "ต้องยืนยันตัวตน"),
                 t(
-                    "Send an access token: Authorization: Bearer <token> (see POST /v1/auth/token).",
-                    "กรุณาส่งโทเคน: Authorization: Bearer <token> (ขอได้ที่ POST /v1/auth/token)",
+                    "Send an access token: `Authorization: Bearer <token>` (see `POST /v1/auth/token`).",
+                    "กรุณาส่งโทเคนในส่วนหัว `Authorization: Bearer <token>` (ขอโทเคนได้ที่ `POST /v1/auth/token`)",
                 ),
             ),
             InvalidToken => info(
@@ -232,8 +255,8 @@ impl ErrorKind {
                 "insufficient_scope",
                 t("Insufficient scope", "ขอบเขตสิทธิ์ไม่พอ"),
                 t(
-                    "This call needs the scope {scope}.",
-                    "รายการนี้ต้องใช้ขอบเขตสิทธิ์ {scope}",
+                    "This call needs the scope `{scope}`.",
+                    "รายการนี้ต้องใช้ขอบเขตสิทธิ์ `{scope}`",
                 ),
             ),
             RateLimited => info(
@@ -269,7 +292,7 @@ impl ErrorKind {
                 t("Window closed", "ปิดรับจองแล้ว"),
                 t(
                     "The pre-order window takes no more holds or orders (it is {status}).",
-                    "รอบพรีออเดอร์นี้ไม่รับจองเพิ่มแล้ว (สถานะ {status})",
+                    "รอบพรีออเดอร์นี้ไม่รับจองเพิ่มแล้ว (สถานะ “{status}”)",
                 ),
             ),
             SoldOut => info(
@@ -314,7 +337,7 @@ impl ErrorKind {
                 t("Unknown variant", "ไม่มีตัวเลือกสินค้านี้"),
                 t(
                     "A line names a variant this window does not offer; see errors.",
-                    "มีรายการที่เลือกตัวเลือกสินค้าที่รอบนี้ไม่มีขาย ดูรายละเอียดใน errors",
+                    "มีรายการที่เลือกตัวเลือกสินค้าที่รอบนี้ไม่มีขาย ดูรายละเอียดใน `errors`",
                 ),
             ),
             HoldExpired => info(
@@ -332,7 +355,7 @@ impl ErrorKind {
                 t("Hold not active", "การกันสินค้าสิ้นสุดแล้ว"),
                 t(
                     "The hold is already {status}.",
-                    "การกันสินค้านี้มีสถานะ {status} แล้ว",
+                    "การกันสินค้านี้สิ้นสุดแล้ว (สถานะ “{status}”)",
                 ),
             ),
             ExtensionLimit => info(
@@ -446,10 +469,10 @@ impl ErrorKind {
             UnsupportedGrantType => info(
                 400,
                 "unsupported_grant_type",
-                t("Unsupported grant type", "ไม่รองรับ grant_type นี้"),
+                t("Unsupported grant type", "ไม่รองรับ `grant_type` นี้"),
                 t(
-                    "grant_type must be password, client_credentials or refresh_token.",
-                    "grant_type ต้องเป็น password, client_credentials หรือ refresh_token",
+                    "`grant_type` must be `password`, `client_credentials` or `refresh_token`.",
+                    "`grant_type` ต้องเป็น `password`, `client_credentials` หรือ `refresh_token`",
                 ),
             ),
             InvalidScope => info(
@@ -457,8 +480,8 @@ impl ErrorKind {
                 "invalid_scope",
                 t("Invalid scope", "ขอบเขตสิทธิ์ไม่ถูกต้อง"),
                 t(
-                    "The client may not ask for: {scope}",
-                    "ไคลเอนต์นี้ขอขอบเขตสิทธิ์ต่อไปนี้ไม่ได้: {scope}",
+                    "The client may not ask for: `{scope}`",
+                    "ไคลเอนต์นี้ขอขอบเขตสิทธิ์ต่อไปนี้ไม่ได้: `{scope}`",
                 ),
             ),
             Internal => info(
@@ -467,7 +490,7 @@ impl ErrorKind {
                 t("Internal error", "เกิดข้อผิดพลาดภายในระบบ"),
                 t(
                     "Something went wrong on our side; quote the request id when reporting it.",
-                    "เกิดข้อผิดพลาดภายในระบบ กรุณาแจ้งหมายเลข request_id เมื่อติดต่อผู้ดูแล",
+                    "เกิดข้อผิดพลาดภายในระบบ กรุณาแจ้งหมายเลข `request_id` เมื่อติดต่อผู้ดูแล",
                 ),
             ),
         }
@@ -491,7 +514,11 @@ impl ErrorKind {
     }
 }
 
-/// A parameter of a problem: a plain JSON value, or a text in both languages.
+/// A parameter of a problem or of a field error: a plain JSON value (the same in both languages:
+/// numbers, codes, times, code spans), or a text in both languages.
+///
+/// Anything that reads differently in Thai must be a [`Param::Text`] or [`Param::both`]: a
+/// `String` parameter is shown as is in a Thai answer too.
 #[derive(Clone, Debug)]
 pub enum Param {
     Json(Value),
@@ -504,7 +531,8 @@ pub enum Param {
 }
 
 impl Param {
-    /// A text built at run time, in both languages.
+    /// A text built at run time, in both languages: `Param::both(format!("{n} items"),
+    /// format!("{n} ชิ้น"))`.
     pub fn both(en: impl Into<String>, th: impl Into<String>) -> Param {
         Param::Localized {
             en: en.into(),
@@ -512,7 +540,8 @@ impl Param {
         }
     }
 
-    fn localized(&self, lang: Lang) -> Value {
+    /// The parameter in the given language, as it appears in texts and members.
+    pub fn localized(&self, lang: Lang) -> Value {
         match self {
             Param::Json(v) => v.clone(),
             Param::Text(t) => Value::String(t.get(lang).to_string()),
@@ -548,12 +577,24 @@ param_from_json!(
     Value
 );
 
-/// One invalid field: its path (`lines[0].quantity`), a stable code and parameters for the message.
+impl<T: Into<Param>> From<Option<T>> for Param {
+    /// `None` is `null`.
+    fn from(v: Option<T>) -> Self {
+        v.map_or(Param::Json(Value::Null), Into::into)
+    }
+}
+
+/// One invalid field: its path (`lines[0].quantity`), a stable code and parameters for the message
+/// ([`field_text`] holds the message templates by code).
+///
+/// It is sent as `{field, code, message}`; the parameters only fill the message, in the caller's
+/// language: `FieldError::new("quantity", "too_large").with("max", 10)`, or for a text that
+/// reads differently in Thai, `.with("reason", Param::both(en, th))`.
 #[derive(Clone, Debug)]
 pub struct FieldError {
     pub field: String,
     pub code: String,
-    pub params: Vec<(String, Value)>,
+    pub params: Vec<(String, Param)>,
 }
 
 impl FieldError {
@@ -565,123 +606,266 @@ impl FieldError {
         }
     }
 
-    pub fn with(mut self, name: &str, value: impl Serialize) -> Self {
-        self.params.push((
-            name.to_string(),
-            serde_json::to_value(value).unwrap_or(Value::Null),
-        ));
+    /// Adds a parameter for the message: a number, a code, or a [`Param::both`] text.
+    pub fn with(mut self, name: &str, value: impl Into<Param>) -> Self {
+        self.params.push((name.to_string(), value.into()));
         self
+    }
+
+    /// The parameter of that name, if any.
+    pub fn param(&self, name: &str) -> Option<&Param> {
+        self.params.iter().find(|(k, _)| k == name).map(|(_, v)| v)
     }
 
     /// The message for this field error in the given language.
     pub fn message(&self, lang: Lang) -> String {
-        render(field_text(&self.code).get(lang), &self.params)
+        let params: Vec<(String, Value)> = self
+            .params
+            .iter()
+            .map(|(k, v)| (k.clone(), v.localized(lang)))
+            .collect();
+        render(field_text(&self.code).get(lang), &params)
     }
 }
 
-/// Messages for field error codes. Unknown codes fall back to "is invalid".
-pub fn field_text(code: &str) -> Text {
-    match code {
-        "required" => t("is required", "ต้องระบุ"),
-        "invalid_type" => t(
+/// Message templates of field error codes, in English and Thai. `{name}` is filled from the field
+/// error's parameters; `{other}` (a field name) and `{allowed}` are shown as code spans.
+pub const FIELD_TEXTS: &[(&str, Text)] = &[
+    ("required", t("is required", "ต้องระบุ")),
+    (
+        "invalid_type",
+        // `reason` is the parser's message in English and our reading of it in Thai.
+        t(
             "has the wrong type or format: {reason}",
             "ชนิดหรือรูปแบบข้อมูลไม่ถูกต้อง: {reason}",
         ),
-        "unknown_field" => t("is not a known field", "ไม่ใช่ช่องข้อมูลที่รู้จัก"),
-        "invalid_enum" => t(
+    ),
+    (
+        "unknown_field",
+        t("is not a known field", "ไม่ใช่ช่องข้อมูลที่รู้จัก"),
+    ),
+    (
+        "invalid_enum",
+        // `allowed` is a list of code spans (`crate::i18n::code_list`).
+        t(
             "must be one of: {allowed}",
             "ต้องเป็นค่าใดค่าหนึ่งต่อไปนี้: {allowed}",
         ),
-        "too_short" => t(
+    ),
+    (
+        "too_short",
+        t(
             "must be at least {min} characters long",
             "ต้องยาวอย่างน้อย {min} ตัวอักษร",
         ),
-        "too_long" => t(
+    ),
+    (
+        "too_long",
+        t(
             "must be at most {max} characters long",
             "ต้องยาวไม่เกิน {max} ตัวอักษร",
         ),
-        "wrong_length" => t(
+    ),
+    (
+        "wrong_length",
+        t(
             "must be exactly {equal} characters long",
             "ต้องยาว {equal} ตัวอักษรพอดี",
         ),
-        "too_few" => t("must have at least {min} items", "ต้องมีอย่างน้อย {min} รายการ"),
-        "too_many" => t("must have at most {max} items", "ต้องมีไม่เกิน {max} รายการ"),
-        "too_small" => t("must be at least {min}", "ต้องมีค่าอย่างน้อย {min}"),
-        "too_large" => t("must be at most {max}", "ต้องมีค่าไม่เกิน {max}"),
-        "blank" => t("must not be blank", "ต้องไม่เว้นว่าง"),
-        "invalid_email" => t("is not an email address", "ไม่ใช่อีเมลที่ถูกต้อง"),
-        "invalid_url" => t("is not an http(s) URL", "ไม่ใช่ URL แบบ http(s) ที่ถูกต้อง"),
-        "invalid_phone" => t(
+    ),
+    (
+        "too_few",
+        t("must have at least {min} items", "ต้องมีอย่างน้อย {min} รายการ"),
+    ),
+    (
+        "too_many",
+        t("must have at most {max} items", "ต้องมีไม่เกิน {max} รายการ"),
+    ),
+    (
+        "too_small",
+        t("must be at least {min}", "ต้องมีค่าอย่างน้อย {min}"),
+    ),
+    ("too_large", t("must be at most {max}", "ต้องมีค่าไม่เกิน {max}")),
+    ("blank", t("must not be blank", "ต้องไม่เว้นว่าง")),
+    (
+        "invalid_email",
+        t("is not an email address", "ไม่ใช่อีเมลที่ถูกต้อง"),
+    ),
+    (
+        "invalid_url",
+        t(
+            "is not an http(s) URL",
+            "ไม่ใช่ URL ที่ขึ้นต้นด้วย http:// หรือ https://",
+        ),
+    ),
+    (
+        "invalid_origin",
+        t(
+            "is not a web origin such as https://www.example.go.th (scheme and host, no path)",
+            "ไม่ใช่ที่อยู่เว็บไซต์แบบ https://www.example.go.th (มีเฉพาะโปรโตคอลและโดเมน ไม่มีพาธ)",
+        ),
+    ),
+    (
+        "invalid_phone",
+        t(
             "is not a Thai phone number (e.g. 081 234 5678 or +66 81 234 5678)",
             "ไม่ใช่หมายเลขโทรศัพท์ไทยที่ถูกต้อง (เช่น 081 234 5678 หรือ +66 81 234 5678)",
         ),
-        "invalid_promptpay_id" => t(
+    ),
+    (
+        "invalid_promptpay_id",
+        t(
             "is not a PromptPay id (a Thai mobile number, a 13-digit citizen or tax id, or a 15-digit e-wallet id)",
-            "ไม่ใช่หมายเลขพร้อมเพย์ที่ถูกต้อง (เบอร์มือถือ เลขประจำตัว 13 หลัก หรือเลข e-wallet 15 หลัก)",
+            "ไม่ใช่หมายเลขพร้อมเพย์ที่ถูกต้อง (เบอร์มือถือ เลขประจำตัว 13 หลัก หรือเลขกระเป๋าเงินอิเล็กทรอนิกส์ 15 หลัก)",
         ),
-        "invalid_citizen_id" => t(
+    ),
+    (
+        "invalid_citizen_id",
+        t(
             "is not a valid 13-digit Thai citizen id (check digit)",
             "ไม่ใช่เลขประจำตัวประชาชน 13 หลักที่ถูกต้อง (เลขตรวจสอบไม่ตรง)",
         ),
-        "invalid_postal_code" => t(
+    ),
+    (
+        "invalid_postal_code",
+        t(
             "is not a postal code of this subdistrict",
             "ไม่ใช่รหัสไปรษณีย์ของตำบลนี้",
         ),
-        "invalid_code" => t("is not a known code", "ไม่พบรหัสนี้"),
-        "invalid_slug" => t(
+    ),
+    (
+        "invalid_postal_code_format",
+        t("must be 5 digits", "ต้องเป็นตัวเลข 5 หลัก"),
+    ),
+    ("invalid_code", t("is not a known code", "ไม่พบรหัสนี้")),
+    (
+        "invalid_digits_only",
+        t("must be digits only", "ต้องเป็นตัวเลขเท่านั้น"),
+    ),
+    (
+        "invalid_slug",
+        t(
             "may contain only lower-case letters, digits and _, starting with a letter",
             "ใช้ได้เฉพาะอักษรอังกฤษตัวเล็ก ตัวเลข และ _ โดยขึ้นต้นด้วยตัวอักษร",
         ),
-        "invalid_year" => t(
+    ),
+    (
+        "invalid_year",
+        t(
             "is not a year between 2000 and 2200 (or 2543–2743 BE)",
             "ต้องเป็นปี ค.ศ. 2000–2200 (หรือ พ.ศ. 2543–2743)",
         ),
-        "outside_season" => t(
+    ),
+    (
+        "outside_season",
+        t(
             "must lie within the harvest months",
             "ต้องอยู่ในช่วงเดือนเก็บเกี่ยว",
         ),
-        "invalid_clip_url" => t(
+    ),
+    (
+        "invalid_clip_url",
+        t(
             "must be Facebook, TikTok or YouTube links",
             "ต้องเป็นลิงก์ Facebook, TikTok หรือ YouTube",
         ),
-        "invalid_hashtag" => t(
+    ),
+    (
+        "invalid_hashtag",
+        t(
             "must be hashtags without spaces (1–100 characters each)",
             "ต้องเป็นแฮชแท็กที่ไม่มีช่องว่าง (ยาว 1–100 ตัวอักษร)",
         ),
-        "invalid_idempotency_key" => t(
+    ),
+    (
+        "invalid_idempotency_key",
+        t(
             "must be 1–255 visible ASCII characters (a UUID is best)",
             "ต้องเป็นอักขระ ASCII ที่มองเห็นได้ 1–255 ตัว (แนะนำให้ใช้ UUID)",
         ),
-        "mismatch" => t("does not match {other}", "ไม่ตรงกับ {other}"),
-        "not_offered" => t("is not offered by this window", "รอบนี้ไม่มีบริการนี้"),
-        "outside_window" => t(
+    ),
+    (
+        "mismatch",
+        t("does not match `{other}`", "ไม่ตรงกับ `{other}`"),
+    ),
+    (
+        "differs_from_hold",
+        t(
+            "is not the one the hold (`hold_id`) was made with",
+            "ไม่ตรงกับที่ใช้ตอนกันสินค้า (`hold_id`)",
+        ),
+    ),
+    (
+        "not_offered",
+        t("is not offered by this window", "รอบนี้ไม่มีบริการนี้"),
+    ),
+    (
+        "outside_window",
+        t(
             "is not a pickup point of this window",
             "ไม่ใช่จุดรับสินค้าของรอบนี้",
         ),
-        "in_use" => t(
+    ),
+    (
+        "in_use",
+        t(
             "cannot change while {count} records use it",
             "เปลี่ยนไม่ได้ขณะที่มีข้อมูล {count} รายการใช้อยู่",
         ),
-        "invalid_digits" => t(
+    ),
+    (
+        "invalid_digits",
+        t(
             "must be exactly {digits} digits",
             "ต้องเป็นตัวเลข {digits} หลัก",
         ),
-        "invalid_cursor" => t("is not a cursor this API issued", "ไม่ใช่ cursor ที่ระบบออกให้"),
-        "invalid_date" => t("is not a valid date or time", "ไม่ใช่วันที่หรือเวลาที่ถูกต้อง"),
-        "invalid_range" => t("must not be before {other}", "ต้องไม่ก่อน {other}"),
-        "not_found" => t("refers to something that does not exist", "อ้างถึงข้อมูลที่ไม่มีอยู่"),
-        "not_allowed" => t("may not be set by you", "คุณไม่มีสิทธิ์กำหนดค่านี้"),
-        "duplicate" => t("is already taken", "มีผู้ใช้แล้ว"),
-        "invalid_username" => t(
+    ),
+    (
+        "invalid_cursor",
+        t(
+            "is not a cursor this API issued",
+            "ไม่ใช่ค่าเคอร์เซอร์ที่ระบบออกให้",
+        ),
+    ),
+    (
+        "invalid_date",
+        t("is not a valid date or time", "ไม่ใช่วันที่หรือเวลาที่ถูกต้อง"),
+    ),
+    (
+        "invalid_range",
+        t("must not be before `{other}`", "ต้องไม่ก่อน `{other}`"),
+    ),
+    (
+        "not_found",
+        t("refers to something that does not exist", "อ้างถึงข้อมูลที่ไม่มีอยู่"),
+    ),
+    (
+        "not_allowed",
+        t("may not be set by you", "คุณไม่มีสิทธิ์กำหนดค่านี้"),
+    ),
+    ("duplicate", t("is already taken", "มีผู้ใช้แล้ว")),
+    (
+        "invalid_username",
+        t(
             "may contain only letters, digits and . _ - @",
             "ใช้ได้เฉพาะตัวอักษรอังกฤษ ตัวเลข และ . _ - @",
         ),
-        "weak_password" => t(
+    ),
+    (
+        "weak_password",
+        t(
             "must be at least {min} characters and not a common password",
             "ต้องยาวอย่างน้อย {min} ตัวอักษรและไม่ใช่รหัสผ่านที่เดาง่าย",
         ),
-        _ => t("is invalid", "ไม่ถูกต้อง"),
-    }
+    ),
+];
+
+/// The message template of a field error code; unknown codes read "is invalid".
+pub fn field_text(code: &str) -> Text {
+    FIELD_TEXTS
+        .iter()
+        .find(|(c, _)| *c == code)
+        .map_or(t("is invalid", "ไม่ถูกต้อง"), |(_, text)| *text)
 }
 
 /// The error type of every handler and domain function.
@@ -1077,5 +1261,80 @@ mod tests {
         assert_eq!(body["errors"][0]["field"], "name");
         assert_eq!(body["errors"][0]["code"], "too_long");
         assert_eq!(body["errors"][0]["message"], "ต้องยาวไม่เกิน 10 ตัวอักษร");
+    }
+
+    /// A template without its `{name}` placeholders, as the language checks read it.
+    fn without_placeholders(template: &str) -> String {
+        let mut out = String::new();
+        let mut rest = template;
+        while let Some(start) = rest.find('{') {
+            out.push_str(&rest[..start]);
+            match rest[start..].find('}') {
+                Some(end) => rest = &rest[start + end + 1..],
+                None => {
+                    rest = &rest[start..];
+                    break;
+                }
+            }
+        }
+        out.push_str(rest);
+        out
+    }
+
+    #[test]
+    fn thai_templates_carry_no_english_and_english_ones_no_identifiers() {
+        use crate::i18n::{bare_identifiers, untranslated_words};
+        let kinds = ErrorKind::iter().map(|k| {
+            let info = k.info();
+            (info.code, [info.title, info.detail])
+        });
+        let fields = FIELD_TEXTS
+            .iter()
+            .map(|(code, text)| (*code, [*text, *text]));
+        for (code, texts) in kinds.chain(fields) {
+            for text in texts {
+                let th = without_placeholders(text.th);
+                assert_eq!(
+                    untranslated_words(&th),
+                    Vec::<String>::new(),
+                    "{code}: {th}"
+                );
+                let en = without_placeholders(text.en);
+                assert_eq!(bare_identifiers(&en), Vec::<String>::new(), "{code}: {en}");
+            }
+        }
+    }
+
+    #[test]
+    fn field_error_parameters_come_in_the_callers_language() {
+        let err = ApiError::validation(vec![
+            FieldError::new("quantity", "invalid_type").with(
+                "reason",
+                Param::both("invalid type: string \"x\", expected u32", "ต้องเป็นจำนวนเต็ม"),
+            ),
+            FieldError::new("harvest_end", "invalid_range").with("other", "harvest_start"),
+        ]);
+        let th = err.to_problem(Lang::Th, None, None);
+        assert_eq!(
+            th["errors"][0]["message"],
+            "ชนิดหรือรูปแบบข้อมูลไม่ถูกต้อง: ต้องเป็นจำนวนเต็ม"
+        );
+        assert_eq!(th["errors"][1]["message"], "ต้องไม่ก่อน `harvest_start`");
+        assert_eq!(
+            th["errors"][0].as_object().unwrap().len(),
+            3,
+            "field, code and message only"
+        );
+        let en = err.to_problem(Lang::En, None, None);
+        assert_eq!(
+            en["errors"][0]["message"],
+            "has the wrong type or format: invalid type: string \"x\", expected u32"
+        );
+        assert_eq!(
+            err.describe(),
+            "Some fields are invalid; each is listed in errors.; quantity: has the wrong type or \
+             format: invalid type: string \"x\", expected u32; harvest_end: must not be before \
+             `harvest_start`"
+        );
     }
 }

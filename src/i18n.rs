@@ -123,6 +123,96 @@ pub fn render(template: &str, params: &[(String, serde_json::Value)]) -> String 
     out
 }
 
+/// Words a Thai problem text may carry in Latin letters: names and formats that Thai writes
+/// this way too. Everything else English in a Thai text is a missing translation
+/// (see [`untranslated_words`]).
+pub const LATIN_NAMES_IN_THAI: &[&str] = &[
+    "JSON",
+    "URL",
+    "UUID",
+    "ASCII",
+    "HTTP",
+    "LINE",
+    "Idempotency-Key",
+    "Facebook",
+    "TikTok",
+    "YouTube",
+];
+
+/// Writes `text` as a code span (`` `text` ``): how problem texts in both languages mark a field
+/// name, a value to send verbatim, a header or a method and path.
+pub fn code_span(text: &str) -> String {
+    format!("`{text}`")
+}
+
+/// Values to send verbatim as a list of code spans: `` `pickup`, `delivery` ``.
+pub fn code_list<I, S>(values: I) -> String
+where
+    I: IntoIterator<Item = S>,
+    S: AsRef<str>,
+{
+    values
+        .into_iter()
+        .map(|v| code_span(v.as_ref()))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// The words of `text` that stand outside code spans and outside paths, URLs and media types
+/// (whitespace-separated pieces holding a `/`), split at anything but letters, digits, `_` and `-`.
+fn prose_words(text: &str) -> Vec<&str> {
+    let mut words = Vec::new();
+    // Even pieces lie outside backticks; an unmatched backtick leaves the rest outside.
+    let pieces: Vec<&str> = text.split('`').collect();
+    let balanced = pieces.len() % 2 == 1;
+    for (i, piece) in pieces.iter().enumerate() {
+        let inside = i % 2 == 1 && (balanced || i + 1 < pieces.len());
+        if inside {
+            continue;
+        }
+        for token in piece.split_whitespace().filter(|t| !t.contains('/')) {
+            words.extend(
+                token
+                    .split(|c: char| !(c.is_ascii_alphanumeric() || c == '_' || c == '-'))
+                    .filter(|w| !w.is_empty()),
+            );
+        }
+    }
+    words
+}
+
+/// English left in a Thai text: words with a run of three or more ASCII letters, other than
+/// code spans, paths, URLs, media types and [`LATIN_NAMES_IN_THAI`]. Tests hold every Thai
+/// problem text to an empty answer.
+pub fn untranslated_words(thai: &str) -> Vec<String> {
+    prose_words(thai)
+        .into_iter()
+        .filter(|w| !LATIN_NAMES_IN_THAI.contains(w))
+        .filter(|w| {
+            w.split(|c: char| !c.is_ascii_alphabetic())
+                .any(|run| run.len() >= 3)
+        })
+        .map(str::to_string)
+        .collect()
+}
+
+/// Identifiers (`pending_payment`) standing in an English text where a label belongs: words of
+/// lower-case letters joined by `_`, outside code spans, paths and media types.
+pub fn bare_identifiers(english: &str) -> Vec<String> {
+    prose_words(english)
+        .into_iter()
+        .flat_map(|w| w.split('-'))
+        .filter(|w| {
+            let parts: Vec<&str> = w.split('_').collect();
+            parts.len() > 1
+                && parts
+                    .iter()
+                    .all(|p| !p.is_empty() && p.chars().all(|c| c.is_ascii_lowercase()))
+        })
+        .map(str::to_string)
+        .collect()
+}
+
 /// Thai month names, January first.
 pub const THAI_MONTHS: [&str; 12] = [
     "มกราคม",
@@ -213,5 +303,43 @@ mod tests {
         assert_eq!(buddhist_year(2026), 2569);
         assert_eq!(thai_month(6), "มิถุนายน");
         assert_eq!(thai_month(12), "ธันวาคม");
+    }
+
+    #[test]
+    fn finds_english_left_in_thai_texts() {
+        assert!(untranslated_words("รูปแบบ JSON ไม่ถูกต้อง (บรรทัด 1 ตำแหน่ง 5)").is_empty());
+        assert!(untranslated_words("ต้องเป็น `true` หรือ `false`").is_empty());
+        assert!(untranslated_words("กรุณาส่งเนื้อหาคำขอเป็น application/json").is_empty());
+        assert!(untranslated_words("ดูได้ที่ /docs หรือ https://example.org/a").is_empty());
+        assert!(
+            untranslated_words("ส่วนหัว Idempotency-Key (UUID) เวลา 2026-07-01T09:00:00+07:00")
+                .is_empty()
+        );
+        assert_eq!(
+            untranslated_words("รายการในสถานะ pending_payment: expected value"),
+            vec!["pending_payment", "expected", "value"]
+        );
+        assert_eq!(untranslated_words("เลข e-wallet"), vec!["e-wallet"]);
+        // An unmatched backtick does not hide the rest.
+        assert_eq!(untranslated_words("ค่า `abc"), vec!["abc"]);
+        assert_eq!(
+            untranslated_words("json"),
+            vec!["json"],
+            "names keep their case"
+        );
+    }
+
+    #[test]
+    fn finds_identifiers_standing_for_labels_in_english() {
+        assert_eq!(
+            bare_identifiers("Something that is pending_payment cannot become handed_over."),
+            vec!["pending_payment", "handed_over"]
+        );
+        assert!(bare_identifiers("A LAO with this `dla_code` already exists.").is_empty());
+        assert!(bare_identifiers("No endpoint answers GET /v1/no_such_thing.").is_empty());
+        assert!(
+            bare_identifiers("Send application/x-www-form-urlencoded; see RFC_1234.").is_empty()
+        );
+        assert_eq!(code_list(["pickup", "delivery"]), "`pickup`, `delivery`");
     }
 }

@@ -17,7 +17,7 @@ use tracing_subscriber::EnvFilter;
 
 use crate::AppState;
 use crate::config::LogFormat;
-use crate::error::{ApiError, ErrorKind};
+use crate::error::{ApiError, ErrorKind, Param};
 use crate::i18n::Lang;
 
 /// Installs the global tracing subscriber: JSON lines when stdout is not a terminal (or when
@@ -191,10 +191,24 @@ pub async fn problem_middleware<B: MessageBody + 'static>(
         429 => ApiError::new(ErrorKind::RateLimited).with("retry_after", 1),
         503 => ApiError::database_unavailable("service unavailable"),
         s if s >= 500 => ApiError::internal(format!("status {s}")),
-        _ => ApiError::bad_request(status.canonical_reason().unwrap_or("bad request")),
+        s => ApiError::bad_request(status_reason(s, status.canonical_reason())),
     };
     let rendered = render_for(&fallback, res.request());
     Ok(res.into_response(rendered))
+}
+
+/// Why actix refused a request with a 4xx status we have no problem kind for, in both languages.
+fn status_reason(status: u16, canonical: Option<&str>) -> Param {
+    let en = canonical.unwrap_or("bad request");
+    let th = match status {
+        400 => "รูปแบบคำขอไม่ถูกต้อง".to_string(),
+        408 => "ส่งคำขอช้าเกินไป".to_string(),
+        411 => "ต้องระบุความยาวของเนื้อหาคำขอในส่วนหัว `Content-Length`".to_string(),
+        414 => "URL ยาวเกินไป".to_string(),
+        431 => "ส่วนหัวของคำขอมีขนาดใหญ่เกินไป".to_string(),
+        s => format!("ถูกปฏิเสธด้วยรหัสสถานะ HTTP {s}"),
+    };
+    Param::both(en, th)
 }
 
 fn render_for(error: &ApiError, req: &HttpRequest) -> actix_web::HttpResponse {
@@ -416,5 +430,19 @@ mod tests {
         assert!(!acceptable_request_id("has space"));
         assert!(!acceptable_request_id(&"x".repeat(129)));
         assert!(!acceptable_request_id("<script>"));
+    }
+
+    #[test]
+    fn statuses_without_a_kind_are_explained_in_thai_too() {
+        for status in 400..=431u16 {
+            let reason = status_reason(status, Some("Whatever Actix Says"));
+            let th = reason.localized(Lang::Th);
+            let th = th.as_str().unwrap_or_default();
+            assert!(
+                crate::i18n::untranslated_words(th).is_empty(),
+                "{status}: {th}"
+            );
+            assert_eq!(reason.localized(Lang::En), "Whatever Actix Says");
+        }
     }
 }
