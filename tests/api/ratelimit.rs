@@ -225,6 +225,11 @@ async fn error_answers_of_a_limited_route_carry_the_fields_too() {
         .await
         .unwrap();
     assert_eq!(res.status(), 401);
+    assert!(
+        res.headers().contains_key("ratelimit"),
+        "the 401 lost the rate-limit fields when problem_middleware re-rendered it: the limiter \
+         must wrap problem_middleware (src/lib.rs), not run inside it"
+    );
     let fields = limits(&res);
     assert_eq!((fields.policy.as_str(), fields.remaining), ("anonymous", 8));
     assert_problem(res, 401, "invalid_token").await;
