@@ -648,3 +648,105 @@ impl World {
         }
     }
 }
+
+/// Who provides something a test needs but cannot set up itself, which decides what its
+/// absence means.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Provider {
+    /// CI provides it on every run (`../shared` beside the clone, see `.ci/run`): missing in CI
+    /// is a broken CI setup, and the test fails.
+    Ci,
+    /// Only some runs have it, in CI too: PostgreSQL is there in CI's second run
+    /// (`TEST_DATABASE_URL`), never in its first (SQLite). Missing is a skip everywhere; a
+    /// broken PostgreSQL in the run that asks for it fails in [`TestDatabase::create`] instead.
+    SomeRuns,
+}
+
+/// What a missing precondition means for a test.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Verdict {
+    Run,
+    Skip,
+    Fail,
+}
+
+/// The rule, as a pure function: a test runs when its precondition is met. When it is not, the
+/// test fails only in CI and only if CI is the one supposed to provide it ([`Provider::Ci`]);
+/// otherwise it is skipped, loudly.
+pub fn verdict(met: bool, provider: Provider, in_ci: bool) -> Verdict {
+    match (met, provider, in_ci) {
+        (true, _, _) => Verdict::Run,
+        (false, Provider::Ci, true) => Verdict::Fail,
+        (false, _, _) => Verdict::Skip,
+    }
+}
+
+/// Whether the tests run in CI: `CI` is `true` or `1` (GitHub Actions, GitLab and most others
+/// set `CI=true`; `.ci/run` should too).
+pub fn in_ci() -> bool {
+    std::env::var("CI").is_ok_and(|v| v.eq_ignore_ascii_case("true") || v == "1")
+}
+
+/// Guards a test that needs `what`, by [`verdict`]: returns `true` when the test should run;
+/// prints `SKIPPED: <test>: <what>` to stderr and returns `false` when it should return at once;
+/// panics naming `what` when it must fail. Use as
+/// `if !precondition("…", met, Provider::Ci) { return; }`.
+pub fn precondition(what: &str, met: bool, provider: Provider) -> bool {
+    precondition_in(what, met, provider, in_ci())
+}
+
+/// [`precondition`] with the CI flag given, for its own tests.
+pub fn precondition_in(what: &str, met: bool, provider: Provider, in_ci: bool) -> bool {
+    // libtest names each test's thread after the test (`module::test_name`).
+    let current = std::thread::current();
+    let test = current.name().unwrap_or("this test");
+    match verdict(met, provider, in_ci) {
+        Verdict::Run => true,
+        Verdict::Skip => {
+            // Straight to the process's stderr: libtest captures `eprintln!` of passing tests,
+            // which would make the skip silent again.
+            use std::io::Write;
+            let _ = writeln!(std::io::stderr().lock(), "SKIPPED: {test}: {what}");
+            false
+        }
+        Verdict::Fail => panic!(
+            "{test}: missing precondition in CI: {what}. CI is supposed to provide it; fix the \
+             CI setup (tests skip it only outside CI)"
+        ),
+    }
+}
+
+#[test]
+fn preconditions_run_skip_or_fail_by_who_provides_them() {
+    use Provider::*;
+    use Verdict::*;
+    for provider in [Ci, SomeRuns] {
+        for ci in [false, true] {
+            assert_eq!(verdict(true, provider, ci), Run, "{provider:?}, CI {ci}");
+        }
+    }
+    assert_eq!(verdict(false, Ci, false), Skip);
+    assert_eq!(verdict(false, Ci, true), Fail);
+    assert_eq!(verdict(false, SomeRuns, false), Skip);
+    assert_eq!(verdict(false, SomeRuns, true), Skip);
+
+    assert!(precondition_in("met", true, Ci, true));
+    assert!(!precondition_in(
+        "a skipped precondition (expected)",
+        false,
+        Ci,
+        false
+    ));
+    assert!(!precondition_in(
+        "a skipped precondition (expected)",
+        false,
+        SomeRuns,
+        true
+    ));
+}
+
+#[test]
+#[should_panic(expected = "missing precondition in CI: ../shared/data/laos/laos.csv")]
+fn a_precondition_ci_provides_fails_the_test_in_ci() {
+    precondition_in("../shared/data/laos/laos.csv", false, Provider::Ci, true);
+}
