@@ -94,6 +94,10 @@ pub async fn place_order(
     let new: NewOrder = valid_json_bytes(&req, &body)?;
     let principal = principal.0;
     let required = principal.as_ref().is_some_and(|p| p.partner_id().is_some());
+    if let Some(p) = principal.as_ref() {
+        // A partner that may not order at all hears that before being asked for a key.
+        p.require_scope("orders:write")?;
+    }
     let now = state.clock.now_naive();
     let phone = crate::validate::PhoneNumber::parse(&new.buyer.phone).map(|p| p.e164().to_string());
     let scope = Scope::of(principal.as_ref(), phone.as_deref().map(Proof::BuyerPhone));

@@ -312,9 +312,10 @@ fn buyer_phone(new: &NewOrder, hold: Option<&HoldRow>) -> ApiResult<String> {
     if let Some(held_for) = hold.and_then(|h| h.buyer_phone.as_deref())
         && held_for != phone
     {
-        return Err(ApiError::validation(vec![
-            FieldError::new("buyer.phone", "mismatch").with("other", "the hold's buyer_phone"),
-        ]));
+        return Err(ApiError::validation(vec![FieldError::new(
+            "buyer.phone",
+            "differs_from_hold",
+        )]));
     }
     Ok(phone)
 }

@@ -544,8 +544,12 @@ pub async fn create_hold(
     let new: NewHold = valid_json_bytes(&req, &body)?;
     let now = state.clock.now_naive();
     let caller = principal.0.clone();
-    // Partners must send a key: a retried hold would otherwise reserve twice.
+    // Partners must send a key: a retried hold would otherwise reserve twice. A partner that
+    // may not hold at all hears that first.
     let required = caller.as_ref().is_some_and(|p| p.partner_id().is_some());
+    if let Some(p) = caller.as_ref() {
+        p.require_scope("holds:write")?;
+    }
     let phone = new
         .buyer_phone
         .as_deref()

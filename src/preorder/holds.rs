@@ -54,6 +54,16 @@ pub enum HoldStatus {
 }
 
 impl HoldStatus {
+    /// The status as people read it in English (problem texts).
+    pub fn label_en(self) -> &'static str {
+        match self {
+            HoldStatus::Active => "active",
+            HoldStatus::Released => "released",
+            HoldStatus::Expired => "expired",
+            HoldStatus::Converted => "used for an order",
+        }
+    }
+
     pub fn name_th(self) -> &'static str {
         match self {
             HoldStatus::Active => "กันไว้อยู่",
@@ -478,7 +488,8 @@ pub fn not_active(hold: &HoldRow) -> ApiError {
         HoldStatus::Expired => ApiError::new(ErrorKind::HoldExpired)
             .with("expires_at", to_bangkok(hold.expires_at).to_rfc3339()),
         status => ApiError::new(ErrorKind::HoldNotActive)
-            .with("status", Param::both(status.to_string(), status.name_th())),
+            .with("status", Param::both(status.label_en(), status.name_th()))
+            .extra("hold_status", status),
     }
 }
 

@@ -89,6 +89,20 @@ pub enum WindowStatus {
 }
 
 impl WindowStatus {
+    /// The status as people read it in English (problem texts).
+    pub fn label_en(self) -> &'static str {
+        match self {
+            WindowStatus::Draft => "a draft",
+            WindowStatus::Scheduled => "scheduled",
+            WindowStatus::Open => "open",
+            WindowStatus::SoldOut => "sold out",
+            WindowStatus::Closed => "closed",
+            WindowStatus::Harvested => "harvested",
+            WindowStatus::Fulfilled => "fulfilled",
+            WindowStatus::Cancelled => "cancelled",
+        }
+    }
+
     pub fn name_th(self) -> &'static str {
         match self {
             WindowStatus::Draft => "ฉบับร่าง",
@@ -190,7 +204,7 @@ impl WindowRow {
                     .extra("status", self.status(now)))
             }
             status => Err(ApiError::new(ErrorKind::WindowClosed)
-                .with("status", Param::both(status.to_string(), status.name_th()))
+                .with("status", Param::both(status.label_en(), status.name_th()))
                 .extra("closes_at", to_bangkok(self.closes_at).to_rfc3339())),
         }
     }
@@ -1048,7 +1062,7 @@ pub fn update(
     if matches!(row.lifecycle(), Lifecycle::Cancelled | Lifecycle::Fulfilled) {
         return Err(invalid_window_move(
             row.status(now),
-            Param::both("change", "แก้ไข"),
+            Param::both("be changed", "แก้ไข"),
         ));
     }
     let opens_at = changes.opens_at.map(to_storage).unwrap_or(row.opens_at);
@@ -1190,6 +1204,18 @@ pub enum WindowAction {
 }
 
 impl WindowAction {
+    /// What the action does, in English (for problem texts: "cannot …").
+    pub fn label_en(self) -> &'static str {
+        match self {
+            WindowAction::Publish => "be published",
+            WindowAction::Close => "be closed",
+            WindowAction::Reopen => "be reopened",
+            WindowAction::MarkHarvested => "be marked harvested",
+            WindowAction::MarkFulfilled => "be marked fulfilled",
+            WindowAction::Cancel => "be cancelled",
+        }
+    }
+
     /// What the action does, in Thai (for problem texts).
     pub fn name_th(self) -> &'static str {
         match self {
@@ -1207,7 +1233,7 @@ impl WindowAction {
 /// language.
 fn invalid_window_move(status: WindowStatus, action: Param) -> ApiError {
     ApiError::new(ErrorKind::InvalidTransition)
-        .with("status", Param::both(status.to_string(), status.name_th()))
+        .with("status", Param::both(status.label_en(), status.name_th()))
         .with("action", action)
 }
 
@@ -1242,11 +1268,11 @@ pub fn apply_action(
                     .with(
                         "status",
                         Param::both(
-                            format!("{status} with {open} open orders"),
+                            format!("{} with {open} open orders", status.label_en()),
                             format!("{} มีคำสั่งซื้อที่ยังไม่จบ {open} รายการ", status.name_th()),
                         ),
                     )
-                    .with("action", Param::both(action.to_string(), action.name_th()))
+                    .with("action", Param::both(action.label_en(), action.name_th()))
                     .extra("open_orders", open));
             }
             L::Cancelled
@@ -1254,7 +1280,7 @@ pub fn apply_action(
         _ => {
             return Err(invalid_window_move(
                 row.status(now),
-                Param::both(action.to_string(), action.name_th()),
+                Param::both(action.label_en(), action.name_th()),
             ));
         }
     };

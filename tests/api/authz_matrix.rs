@@ -368,6 +368,16 @@ async fn cases(w: &World) -> Vec<Case> {
         },
         Case {
             method: M::GET,
+            route: "/v1/producers/{id}/transfer-matches",
+            path: one(format!(
+                "/v1/producers/{}/transfer-matches?amount_satang=42500&received_at=2026-06-01T10:00:00%2B07:00",
+                w.producer_id
+            )),
+            body: none,
+            expect: [401, 200, 200, 404, 200, 404, 200, 404, 404, 200],
+        },
+        Case {
+            method: M::GET,
             route: "/v1/windows/{id}/orders.csv",
             path: one(format!("/v1/windows/{window_id}/orders.csv")),
             body: none,

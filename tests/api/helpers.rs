@@ -112,7 +112,8 @@ fn postgres_template(admin_url: &str) -> String {
             let mut entries: Vec<_> = std::fs::read_dir(dir).unwrap().flatten().map(|e| e.path()).collect();
             entries.sort();
             for entry in entries {
-                hasher.update(entry.to_string_lossy().as_bytes());
+                // The migration's name, not its path: checkouts in other directories share it.
+                hasher.update(entry.file_name().unwrap_or_default().to_string_lossy().as_bytes());
                 hasher.update(std::fs::read(entry.join("up.sql")).unwrap_or_default());
             }
             hasher.update(khongdee::geo::data::dataset_version());
@@ -131,9 +132,11 @@ fn postgres_template(admin_url: &str) -> String {
                     .load(&mut admin)
                     .unwrap();
             if !existing.iter().any(|d| d.datname == name) {
-                for stale in existing {
+                // Templates of other schema versions go, unless a test run of that version is
+                // copying one right now (no FORCE: such a drop fails and is left for later).
+                for stale in existing.iter().filter(|d| !d.datname.ends_with("_building")) {
                     let _ = admin.batch_execute(&format!(
-                        "DROP DATABASE IF EXISTS \"{}\" WITH (FORCE)",
+                        "DROP DATABASE IF EXISTS \"{}\"",
                         stale.datname
                     ));
                 }

@@ -765,6 +765,11 @@ async fn promptpay_payment_for_the_producer() {
     let parsed =
         khongdee::promptpay::parse_payload(payload).expect("a valid EMVCo payload with its CRC");
     assert_eq!(parsed.amount_satang, Some(94000));
+    assert_eq!(
+        parsed.reference.as_deref(),
+        Some(code),
+        "the order code rides along as the reference label"
+    );
     assert!(payload.contains("5406940.00"), "{payload}");
     assert!(
         payload.contains("01130066812345678"),
@@ -820,6 +825,68 @@ async fn promptpay_payment_for_the_producer() {
         .await
         .unwrap();
     assert_problem(res, 409, "promptpay_not_available").await;
+}
+
+/// A producer who sees a PromptPay transfer finds the order it pays by amount and time.
+#[tokio::test]
+async fn a_transfer_is_matched_to_the_orders_it_can_pay() {
+    let w = World::new().await;
+    let win = window(&w, 50, json!({})).await;
+    let box5 = json!([{"variant_id": variant(&win, 5), "quantity": 1}]);
+    let (_, first) = place(&w.app, &order_body(&win, box5.clone(), "0811111111"), None).await;
+    w.app.clock.advance(Duration::minutes(30));
+    let (_, second) = place(&w.app, &order_body(&win, box5.clone(), "0822222222"), None).await;
+    let (_, other) = place(
+        &w.app,
+        &order_body(
+            &win,
+            json!([{"variant_id": variant(&win, 1), "quantity": 1}]),
+            "0833333333",
+        ),
+        None,
+    )
+    .await;
+    let app = &w.app;
+    // Tokens last 15 minutes and the clock moved: sign in again.
+    let (producer_id, token) = (w.producer_id, app.login("world.farmer").await.token);
+    let staff = app.login("maesot.staff").await;
+    let matches = |at: String| {
+        let path = format!(
+            "/v1/producers/{producer_id}/transfer-matches?amount_satang=42500&received_at={}",
+            at.replace('+', "%2B")
+        );
+        let token = token.clone();
+        async move {
+            let (status, body) =
+                json(app.get(&path).bearer_auth(&token).send().await.unwrap()).await;
+            assert_eq!(status, 200, "{body}");
+            body.as_array()
+                .unwrap()
+                .iter()
+                .map(|o| o["code"].as_str().unwrap().to_string())
+                .collect::<Vec<_>>()
+        }
+    };
+    let code = |o: &Value| o["code"].as_str().unwrap().to_string();
+    // After both were placed: both, oldest first; the ฿90 order never.
+    assert_eq!(matches(at(1)).await, vec![code(&first), code(&second)]);
+    // Ten minutes after the first: only the first could have been paid.
+    assert_eq!(
+        matches(at(0).replace("09:00:00", "09:10:00")).await,
+        vec![code(&first)]
+    );
+    // A paid order is no longer open.
+    let res = w
+        .app
+        .post(&format!("/v1/orders/{}/payment", code(&first)))
+        .bearer_auth(&staff.token)
+        .json(&json!({"reference": "KBank 14:32"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    assert_eq!(matches(at(1)).await, vec![code(&second)]);
+    assert!(!matches(at(1)).await.contains(&code(&other)));
 }
 
 #[tokio::test]
