@@ -2,6 +2,10 @@
 //! and forgetting old idempotency keys and sessions. Expiry also happens lazily inside every
 //! capacity transaction, so correctness never depends on this task having run; it only frees
 //! units sooner.
+//!
+//! Each window is its own unit of work, in its own transaction: a window whose expiry fails is
+//! logged with its id and counted (`khongdee_background_failures_total{task}` in `/metrics`),
+//! and the pass goes on with the others.
 
 use std::time::Duration;
 
@@ -9,30 +13,72 @@ use tokio::sync::watch;
 
 use crate::AppState;
 use crate::auth::tokens;
-use crate::error::ApiResult;
+use crate::db::{self, DbConn};
+use crate::error::{ApiError, ApiResult};
 use crate::{idempotency, orders, preorder};
 
 /// What one pass did.
 #[derive(Debug, Default, PartialEq, Eq)]
 pub struct Pass {
-    /// Windows whose due holds were expired.
-    pub hold_windows: usize,
-    /// Windows whose due unpaid orders were expired.
-    pub order_windows: usize,
+    /// Windows whose due holds and unpaid orders were expired.
+    pub windows: usize,
+    /// Units of work that failed (each logged with what it was about).
+    pub failed: usize,
 }
 
 /// One pass over everything that is due.
 pub fn run_once(state: &AppState) -> ApiResult<Pass> {
     let now = state.clock.now_naive();
     let mut conn = state.pool.get()?;
-    let order_windows = orders::lifecycle::expire_due_everywhere(&mut conn, now)?;
-    let hold_windows = preorder::holds::expire_due_everywhere(&mut conn, now)?;
-    idempotency::purge_expired(&mut conn, now)?;
-    tokens::delete_stale_sessions(&mut conn, now)?;
-    Ok(Pass {
-        hold_windows,
-        order_windows,
-    })
+    let mut due = orders::lifecycle::windows_with_due_orders(&mut conn, now)?;
+    due.extend(preorder::holds::windows_with_due_holds(&mut conn, now)?);
+    due.sort_unstable();
+    due.dedup();
+    let mut pass = Pass::default();
+    for window_id in due {
+        let expired = db::write_transaction(&mut conn, |conn| {
+            preorder::holds::expire_window(conn, window_id, now)
+        });
+        match expired {
+            Ok(()) => pass.windows += 1,
+            Err(error) => {
+                pass.failed += 1;
+                failed(state, "expire_window", Some(window_id), &error);
+            }
+        }
+    }
+    let housekeeping: [(
+        &str,
+        fn(&mut DbConn, chrono::NaiveDateTime) -> ApiResult<usize>,
+    ); 2] = [
+        ("purge_idempotency_keys", |c, now| {
+            Ok(idempotency::purge_expired(c, now)?)
+        }),
+        ("delete_stale_sessions", |c, now| {
+            Ok(tokens::delete_stale_sessions(c, now)?)
+        }),
+    ];
+    for (task, work) in housekeeping {
+        if let Err(error) = work(&mut conn, now) {
+            pass.failed += 1;
+            failed(state, task, None, &error);
+        }
+    }
+    Ok(pass)
+}
+
+/// Logs a failed unit of background work and counts it.
+fn failed(state: &AppState, task: &'static str, window_id: Option<i64>, error: &ApiError) {
+    tracing::error!(
+        task,
+        window_id,
+        error = %error.describe(),
+        cause = error.cause().unwrap_or(""),
+        "background work failed; the pass goes on"
+    );
+    state.metrics.record(|| {
+        metrics::counter!("khongdee_background_failures_total", "task" => task).increment(1);
+    });
 }
 
 /// Runs [`run_once`] every `interval` until `stop` turns true.
@@ -51,7 +97,9 @@ pub async fn run(state: AppState, interval: Duration, mut stop: watch::Receiver<
         match actix_web::web::block(move || run_once(&state)).await {
             Ok(Ok(pass)) if pass == Pass::default() => {}
             Ok(Ok(pass)) => tracing::info!(?pass, "expired due holds and orders"),
-            Ok(Err(error)) => tracing::warn!(error = %error, "background pass failed"),
+            Ok(Err(error)) => {
+                tracing::warn!(error = %error.describe(), "background pass could not start")
+            }
             Err(error) => tracing::warn!(error = %error, "background pass could not run"),
         }
     }

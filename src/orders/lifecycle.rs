@@ -286,7 +286,7 @@ pub fn expire_due_for_window(
     Ok(due.len())
 }
 
-/// Windows with unpaid orders past their deadline, for the background task.
+/// Windows with unpaid orders past their deadline (at most 500 a pass), for the background task.
 pub fn windows_with_due_orders(conn: &mut DbConn, now: NaiveDateTime) -> QueryResult<Vec<i64>> {
     orders::table
         .filter(orders::status.eq(OrderStatus::PendingPayment.to_string()))
@@ -295,20 +295,6 @@ pub fn windows_with_due_orders(conn: &mut DbConn, now: NaiveDateTime) -> QueryRe
         .distinct()
         .limit(500)
         .load(conn)
-}
-
-/// Expires due unpaid orders everywhere, a window per transaction (the background task).
-pub fn expire_due_everywhere(conn: &mut DbConn, now: NaiveDateTime) -> ApiResult<usize> {
-    let mut processed = 0;
-    for window_id in windows_with_due_orders(conn, now)? {
-        crate::db::write_transaction(conn, |conn| -> ApiResult<()> {
-            let (window, _) = holds::lock_and_read(conn, window_id)?;
-            holds::expire_due_for_window(conn, &window, now)?;
-            Ok(())
-        })?;
-        processed += 1;
-    }
-    Ok(processed)
 }
 
 /// Units a buyer (by phone) has in live orders of a window.

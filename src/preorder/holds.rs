@@ -15,8 +15,8 @@ use crate::auth::partners;
 use crate::auth::principal::Principal;
 use crate::auth::tokens::random_token;
 use crate::clock::to_bangkok;
+use crate::db::DbConn;
 use crate::db::schema::{hold_lines, holds, waitlist_entries, window_variants};
-use crate::db::{self, DbConn};
 use crate::error::{ApiError, ApiResult, ErrorKind, FieldError, Param};
 use crate::i18n::Text;
 use crate::validate::PhoneNumber;
@@ -657,26 +657,25 @@ pub fn release_all(
     Ok(released)
 }
 
-/// Expires due holds of every window, one window per transaction (the background task). Safe
-/// with several processes: each window is locked, and a hold ends only once.
-pub fn expire_due_everywhere(conn: &mut DbConn, now: NaiveDateTime) -> ApiResult<usize> {
-    let windows_with_due: Vec<i64> = holds::table
+/// Windows with active holds past their time (at most 500 a pass), for the background task.
+pub fn windows_with_due_holds(conn: &mut DbConn, now: NaiveDateTime) -> QueryResult<Vec<i64>> {
+    holds::table
         .filter(holds::status.eq(HoldStatus::Active.to_string()))
         .filter(holds::expires_at.le(now))
         .select(holds::window_id)
         .distinct()
         .limit(500)
-        .load(conn)?;
-    let mut processed = 0;
-    for window_id in windows_with_due {
-        db::write_transaction(conn, |conn| -> ApiResult<()> {
-            let (window, _) = lock_and_read(conn, window_id)?;
-            expire_due_for_window(conn, &window, now)?;
-            Ok(())
-        })?;
-        processed += 1;
-    }
-    Ok(processed)
+        .load(conn)
+}
+
+/// Locks a window and expires what is due on it (holds and unpaid orders), offering the freed
+/// units to its waiting list: one window's share of the background task, in the caller's
+/// transaction. Safe with several processes: the window is locked, and a hold or an order ends
+/// only once.
+pub fn expire_window(conn: &mut DbConn, window_id: i64, now: NaiveDateTime) -> ApiResult<()> {
+    let (window, _) = lock_and_read(conn, window_id)?;
+    expire_due_for_window(conn, &window, now)?;
+    Ok(())
 }
 
 /// The lines of a hold with their variants.

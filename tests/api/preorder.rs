@@ -308,7 +308,7 @@ async fn the_background_task_expires_holds_too() {
             .await
             .unwrap()
             .unwrap()
-            .hold_windows,
+            .windows,
         0
     );
 
@@ -318,7 +318,7 @@ async fn the_background_task_expires_holds_too() {
         .await
         .unwrap()
         .unwrap();
-    assert_eq!(processed.hold_windows, 1);
+    assert_eq!(processed.windows, 1);
     let (_, win_now) = json(
         w.app
             .get(&format!("/v1/windows/{id}"))
@@ -347,6 +347,86 @@ async fn the_background_task_expires_holds_too() {
         .unwrap();
     assert_eq!(status, "expired", "written by the task, not just computed");
     assert_eq!(reconcile(&w, "").await["mismatches"], json!([]));
+}
+
+/// One window that cannot be expired (here a fault injected by a trigger) is logged and counted;
+/// the pass goes on with the others, on every tick.
+#[tokio::test]
+async fn one_failing_window_does_not_stop_the_background_pass() {
+    use diesel::RunQueryDsl;
+    let w = World::new().await;
+    let broken_win = window(&w, 10, json!({})).await;
+    let broken = broken_win["id"].as_i64().unwrap();
+    let healthy = window(&w, 10, json!({})).await;
+    let healthy_id = healthy["id"].as_i64().unwrap();
+    assert!(
+        broken < healthy_id,
+        "the broken window comes first in the pass"
+    );
+    hold(&w.app, broken, variant(&broken_win, 1), 2, None).await;
+    hold(&w.app, healthy_id, variant(&healthy, 1), 3, None).await;
+    let fault = if w.app.db.is_postgres() {
+        vec![
+            "CREATE FUNCTION injected_fault() RETURNS trigger AS $$ BEGIN RAISE EXCEPTION 'injected fault'; END $$ LANGUAGE plpgsql".to_string(),
+            format!("CREATE TRIGGER injected_fault BEFORE UPDATE ON holds FOR EACH ROW WHEN (OLD.window_id = {broken}) EXECUTE FUNCTION injected_fault()"),
+        ]
+    } else {
+        vec![format!(
+            "CREATE TRIGGER injected_fault BEFORE UPDATE ON holds WHEN OLD.window_id = {broken} BEGIN SELECT RAISE(ABORT, 'injected fault'); END"
+        )]
+    };
+    w.app
+        .state
+        .db(move |conn| {
+            for statement in fault {
+                diesel::sql_query(statement).execute(conn)?;
+            }
+            Ok(())
+        })
+        .await
+        .unwrap();
+    w.app.clock.advance(Duration::minutes(11));
+    for tick in 1..=2 {
+        let state = w.app.state.clone();
+        let pass = tokio::task::spawn_blocking(move || khongdee::tasks::run_once(&state))
+            .await
+            .unwrap()
+            .expect("the pass itself goes through");
+        assert_eq!(pass.failed, 1, "tick {tick}: the broken window");
+        assert_eq!(
+            pass.windows,
+            usize::from(tick == 1),
+            "tick {tick}: the healthy one, once"
+        );
+        let metrics = w
+            .app
+            .get("/metrics")
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        assert_eq!(
+            metric_value(
+                &metrics,
+                "khongdee_background_failures_total",
+                &[("task", "expire_window")]
+            ),
+            f64::from(tick),
+        );
+    }
+    // The healthy window's hold was expired (written, not only read as expired).
+    let state = w.app.state.clone();
+    let written: i64 = state
+        .db(move |conn| {
+            use diesel::prelude::*;
+            use khongdee::db::schema::preorder_windows as pw;
+            Ok(pw::table.find(healthy_id).select(pw::held).first(conn)?)
+        })
+        .await
+        .unwrap();
+    assert_eq!(written, 0);
 }
 
 #[tokio::test]
