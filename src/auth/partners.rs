@@ -187,6 +187,16 @@ pub fn may_sell_for(conn: &mut DbConn, partner_id: i64, lao_id: i64) -> QueryRes
     Ok(this > 0)
 }
 
+/// The LAOs a partner client may sell for: `None` when it may sell for every LAO (it lists
+/// none), else their ids.
+pub fn lao_ids_sold_for(conn: &mut DbConn, partner_id: i64) -> QueryResult<Option<Vec<i64>>> {
+    let ids: Vec<i64> = partner_client_laos::table
+        .filter(partner_client_laos::partner_client_id.eq(partner_id))
+        .select(partner_client_laos::lao_id)
+        .load(conn)?;
+    Ok((!ids.is_empty()).then_some(ids))
+}
+
 pub fn to_view(conn: &mut DbConn, row: PartnerRow) -> QueryResult<PartnerClient> {
     let lao_codes = lao_codes(conn, row.id)?;
     Ok(view_with(row, lao_codes))

@@ -381,6 +381,10 @@ pub struct Window {
     pub waitlist_offer_minutes: i32,
     /// Unpaid orders expire after this many hours.
     pub payment_window_hours: Option<i32>,
+    /// Whether buyers pay by PromptPay QR (the producer has a PromptPay id); otherwise the
+    /// order's payment endpoints answer 409 `promptpay_not_available` and the LAO tells the
+    /// buyer how to pay. Orders with nothing to pay need no payment either way.
+    pub promptpay_available: bool,
     pub pickup_points: Vec<PickupPoint>,
     /// Carrier delivery, when offered.
     pub delivery: Option<Delivery>,
@@ -427,6 +431,7 @@ impl Loaded {
         let status = self.row.status_with(now, held - self.stale_sold);
         let max_items = self.row.max_items_per_order.map(i64::from);
         let unit: Option<SaleUnit> = self.row.unit.parse().ok();
+        let promptpay_available = self.producer.promptpay().is_some();
         let r = self.row;
         Window {
             id: r.id,
@@ -490,6 +495,7 @@ impl Loaded {
             hold_minutes: r.hold_minutes,
             waitlist_offer_minutes: r.waitlist_offer_minutes,
             payment_window_hours: r.payment_window_hours,
+            promptpay_available,
             pickup_points: self.pickups.into_iter().map(PickupPoint::from).collect(),
             cancel_reason: r.cancel_reason,
             created_at: to_bangkok(r.created_at),
@@ -1480,7 +1486,11 @@ pub enum ListStatus {
     /// Open now (including sold out) and scheduled to open.
     #[default]
     Current,
+    /// Open now, including sold out.
     Open,
+    /// Can be bought now: open, with at least one unit free (lapsed holds and unpaid orders
+    /// past their deadline count as free, as they are given back at the next sale).
+    Buyable,
     Upcoming,
     Closed,
     All,
@@ -1491,9 +1501,13 @@ pub enum ListStatus {
 #[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct WindowFilter {
-    /// `current` (default: open and upcoming), `open`, `upcoming`, `closed`, `all`.
+    /// `current` (default: open and upcoming), `open` (open now, sold out included), `buyable`
+    /// (open now with units free), `upcoming`, `closed`, `all`.
     #[param(inline)]
     pub status: Option<ListStatus>,
+    /// Partner clients: only windows of the LAOs the client may sell for.
+    #[serde(default)]
+    pub sellable: bool,
     pub province_code: Option<String>,
     pub district_code: Option<String>,
     /// DLA code of the LAO.
@@ -1517,11 +1531,61 @@ pub struct WindowFilter {
 }
 
 /// Windows matching the filter, by id, `limit + 1` of them after `after`, with everything their
-/// views need: four queries per page.
+/// views need: four queries per page (more pages of rows for `buyable`, whose last test, free
+/// units counting lapsed holds and unpaid orders, is made on the loaded windows).
 pub fn list(
     conn: &mut DbConn,
     filter: &WindowFilter,
     principal: Option<&Principal>,
+    after: i64,
+    limit: usize,
+    now: NaiveDateTime,
+) -> ApiResult<Vec<Loaded>> {
+    let lao_ids = match (filter.sellable, principal.and_then(Principal::partner_id)) {
+        (false, _) => None,
+        (true, Some(partner_id)) => crate::auth::partners::lao_ids_sold_for(conn, partner_id)?,
+        (true, None) => return Err(ApiError::invalid_parameter("sellable", "not_allowed")),
+    };
+    if filter.status != Some(ListStatus::Buyable) {
+        return list_rows(
+            conn,
+            filter,
+            principal,
+            lao_ids.as_deref(),
+            after,
+            limit,
+            now,
+        );
+    }
+    let mut found = Vec::with_capacity(limit + 1);
+    let mut after = after;
+    loop {
+        let rows = list_rows(
+            conn,
+            filter,
+            principal,
+            lao_ids.as_deref(),
+            after,
+            limit,
+            now,
+        )?;
+        let exhausted = rows.len() <= limit;
+        after = rows.last().map_or(after, |l| l.row.id);
+        found.extend(rows.into_iter().filter(|l| l.available() > 0));
+        if exhausted || found.len() > limit {
+            found.truncate(limit + 1);
+            return Ok(found);
+        }
+    }
+}
+
+/// One page of rows for [`list`].
+#[allow(clippy::too_many_arguments)] // the filter's parts, resolved by `list`
+fn list_rows(
+    conn: &mut DbConn,
+    filter: &WindowFilter,
+    principal: Option<&Principal>,
+    lao_ids: Option<&[i64]>,
     after: i64,
     limit: usize,
     now: NaiveDateTime,
@@ -1541,7 +1605,7 @@ pub fn list(
         ListStatus::Current => query
             .filter(w::lifecycle.eq_any(live))
             .filter(w::closes_at.gt(now)),
-        ListStatus::Open => query
+        ListStatus::Open | ListStatus::Buyable => query
             .filter(w::lifecycle.eq_any(live))
             .filter(w::opens_at.le(now))
             .filter(w::closes_at.gt(now)),
@@ -1606,6 +1670,9 @@ pub fn list(
     }
     if let Some(to) = filter.harvest_to {
         query = query.filter(w::harvest_start.le(to));
+    }
+    if let Some(ids) = lao_ids {
+        query = query.filter(w::lao_id.eq_any(ids.to_vec()));
     }
     let rows = query.load::<JoinedRow>(conn)?;
     Ok(complete(conn, rows, now)?)

@@ -1018,6 +1018,116 @@ async fn storefronts_list_current_windows_by_area_crop_and_harvest() {
     assert_eq!(body["errors"][0]["field"], "status");
 }
 
+/// What a storefront needs before it places anything: windows that can be bought now, only
+/// those its client may sell, and whether buyers can pay by PromptPay.
+#[tokio::test]
+async fn storefronts_list_what_they_can_sell_now_and_how_it_is_paid() {
+    let w = World::new().await;
+    let free = window(&w, 10, json!({})).await;
+    let full = window(&w, 5, json!({})).await;
+    let later = window(&w, 5, json!({"opens_at": at(24), "closes_at": at(48)})).await;
+    let (status, _) = hold(
+        &w.app,
+        full["id"].as_i64().unwrap(),
+        variant(&full, 5),
+        1,
+        None,
+    )
+    .await;
+    assert_eq!(status, 201);
+    let ids = |page: &Value| -> Vec<i64> {
+        page["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|w| w["id"].as_i64().unwrap())
+            .collect()
+    };
+    let list = |query: &'static str, token: Option<String>| {
+        let mut req = w.app.get(&format!("/v1/windows?{query}"));
+        if let Some(token) = token {
+            req = req.bearer_auth(token);
+        }
+        async move { json(req.send().await.unwrap()).await }
+    };
+    let id = |v: &Value| v["id"].as_i64().unwrap();
+    assert_eq!(
+        ids(&list("status=open", None).await.1),
+        vec![id(&free), id(&full)]
+    );
+    assert_eq!(ids(&list("status=buyable", None).await.1), vec![id(&free)]);
+    assert_eq!(
+        ids(&list("status=current", None).await.1),
+        vec![id(&free), id(&full), id(&later)]
+    );
+    // Pages of buyable windows stay full and their cursors exact, past the sold-out ones.
+    let (_, first) = list("status=buyable&limit=1", None).await;
+    assert_eq!(ids(&first), vec![id(&free)]);
+    assert!(
+        first["next_cursor"].is_null(),
+        "nothing buyable after it: {first}"
+    );
+    // A lapsed hold gives its units back: the window is buyable again before anything writes.
+    w.app.clock.advance(Duration::minutes(11));
+    assert_eq!(
+        ids(&list("status=buyable", None).await.1),
+        vec![id(&free), id(&full)]
+    );
+
+    // A partner lists only what it may sell.
+    let elsewhere = w
+        .app
+        .partner(
+            "ขายจันทบุรี",
+            &["holds:write", "orders:write"],
+            &[CHANTHABURI_LAO],
+        )
+        .await;
+    let (status, page) = list("sellable=true", Some(elsewhere.token.clone())).await;
+    assert_eq!(status, 200, "{page}");
+    assert_eq!(ids(&page), Vec::<i64>::new());
+    let (_, page) = list(
+        "sellable=true",
+        Some(
+            w.app
+                .client_token(&w.partner.client_id, &w.partner.secret)
+                .await,
+        ),
+    )
+    .await;
+    assert_eq!(
+        ids(&page).len(),
+        3,
+        "a client without a list of LAOs sells for all"
+    );
+    let (status, problem) = list("sellable=true", None).await;
+    assert_eq!(status, 400, "only partner clients sell: {problem}");
+
+    // Whether buyers pay by PromptPay is known before ordering.
+    assert_eq!(free["promptpay_available"], true);
+    w.app
+        .state
+        .db(|conn| {
+            use diesel::prelude::*;
+            use khongdee::db::schema::producers as p;
+            diesel::update(p::table)
+                .set(p::promptpay_id.eq(None::<String>))
+                .execute(conn)?;
+            Ok(())
+        })
+        .await
+        .unwrap();
+    let (_, now) = json(
+        w.app
+            .get(&format!("/v1/windows/{}", id(&free)))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(now["promptpay_available"], false);
+}
+
 #[tokio::test]
 async fn window_input_is_checked_field_by_field() {
     let w = World::new().await;
