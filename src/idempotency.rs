@@ -248,11 +248,23 @@ pub fn purge_expired(conn: &mut DbConn, now: NaiveDateTime) -> QueryResult<usize
     diesel::delete(ik::table.filter(ik::expires_at.le(now))).execute(conn)
 }
 
-fn replay(stored: Stored) -> HttpResponse {
-    HttpResponse::build(StatusCode::from_u16(stored.status).unwrap_or(StatusCode::OK))
-        .insert_header((header::CONTENT_TYPE, stored.content_type))
+/// The stored content type of a refusal kept in both languages: its body is
+/// `{"en": problem, "th": problem}` and a replay answers in the language the retry asks for.
+const PROBLEM_IN_BOTH_LANGUAGES: &str = "application/problem+json; khongdee-languages=en,th";
+
+fn replay(stored: Stored, lang: Lang) -> HttpResponse {
+    let status = StatusCode::from_u16(stored.status).unwrap_or(StatusCode::OK);
+    let (content_type, body) = if stored.content_type == PROBLEM_IN_BOTH_LANGUAGES {
+        let both: serde_json::Value = serde_json::from_str(&stored.body).unwrap_or_default();
+        let problem = both.get(lang.pick("en", "th")).cloned().unwrap_or_default();
+        ("application/problem+json".to_string(), problem.to_string())
+    } else {
+        (stored.content_type, stored.body)
+    };
+    HttpResponse::build(status)
+        .insert_header((header::CONTENT_TYPE, content_type))
         .insert_header(("idempotent-replayed", "true"))
-        .body(stored.body)
+        .body(body)
 }
 
 /// Runs `work` in a write transaction, honouring the request's `Idempotency-Key`. With
@@ -299,7 +311,7 @@ where
     };
     let record = match claim {
         Begin::Proceed(id) => id,
-        Begin::Replay(stored) => return Ok(replay(stored)),
+        Begin::Replay(stored) => return Ok(replay(stored, Lang::from_request(req))),
         Begin::InFlight => return Err(ApiError::new(ErrorKind::IdempotencyInFlight).retry_after(1)),
         Begin::Mismatch => return Err(ApiError::new(ErrorKind::IdempotencyKeyReused)),
     };
@@ -319,14 +331,17 @@ where
     match outcome {
         Ok((status, value)) => Ok(respond(status, &value)),
         Err(error) if error.kind().status().is_client_error() => {
-            // The same request would be refused the same way: remember the refusal.
-            let lang = Lang::from_request(req);
+            // The same request would be refused the same way: remember the refusal, in both
+            // languages, so that a retry reads it in the language it asks for.
             let request_id = req.extensions().get::<RequestId>().map(|r| r.0.clone());
-            let problem = serde_json::Value::Object(error.to_problem(
-                lang,
-                Some(req.path()),
-                request_id.as_deref(),
-            ));
+            let render = |lang| {
+                serde_json::Value::Object(error.to_problem(
+                    lang,
+                    Some(req.path()),
+                    request_id.as_deref(),
+                ))
+            };
+            let problem = serde_json::json!({"en": render(Lang::En), "th": render(Lang::Th)});
             let status = error.kind().status().as_u16();
             state
                 .db_write(move |conn| {
@@ -334,7 +349,7 @@ where
                         conn,
                         record,
                         status,
-                        "application/problem+json",
+                        PROBLEM_IN_BOTH_LANGUAGES,
                         &problem.to_string(),
                     )?)
                 })

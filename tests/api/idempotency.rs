@@ -666,3 +666,33 @@ async fn sold_out_variant(w: &World, window_id: i64) -> i64 {
     .await;
     variant(&win, 1)
 }
+
+/// A stored refusal is replayed in the language the retry asks for.
+#[tokio::test]
+async fn a_stored_refusal_is_replayed_in_the_retrys_language() {
+    let w = World::new().await;
+    let win = window(&w, 4, json!({})).await;
+    let body = order_body(
+        &win,
+        json!([{"variant_id": variant(&win, 5), "quantity": 1}]),
+        "0891234567",
+    );
+    let send = |lang: &'static str| {
+        w.app
+            .post("/v1/orders")
+            .header("Idempotency-Key", "refused-2f6e")
+            .header("Accept-Language", lang)
+            .json(&body)
+            .send()
+    };
+    let first = assert_problem(send("en").await.unwrap(), 409, "insufficient_capacity").await;
+    assert!(first["detail"].as_str().unwrap().is_ascii());
+    let res = send("th").await.unwrap();
+    assert_eq!(res.headers()["idempotent-replayed"], "true");
+    let again = assert_problem(res, 409, "insufficient_capacity").await;
+    assert!(
+        !again["detail"].as_str().unwrap().is_ascii(),
+        "the Thai text: {again}"
+    );
+    assert_eq!(again["request_id"], first["request_id"], "the same answer");
+}
