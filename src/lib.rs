@@ -152,6 +152,9 @@ pub fn routes(cfg: &mut ServiceConfig) {
     register_routes(cfg, None);
 }
 
+/// A room's route registration (`geo::routes`, …).
+type RoomRoutes = fn(&mut ServiceConfig);
+
 /// The routes; with `names`, each room's routes are followed by a recorder of the schema names
 /// they bring (it serves nothing), so that two types sharing one name are found.
 fn register_routes(cfg: &mut ServiceConfig, names: Option<&openapi::SchemaNames>) {
@@ -164,7 +167,7 @@ fn register_routes(cfg: &mut ServiceConfig, names: Option<&openapi::SchemaNames>
         // One `ServiceConfig` for all rooms: a scope's own `configure` would merge each room's
         // schemas into a map, where a clash between rooms no longer shows.
         let list = names.map(openapi::SchemaNames::list);
-        let rooms: [(&'static str, fn(&mut ServiceConfig)); 7] = [
+        let rooms: [(&'static str, RoomRoutes); 7] = [
             ("auth", auth::routes),
             ("geo", geo::routes),
             ("laos", laos::routes),
