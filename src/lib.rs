@@ -152,29 +152,109 @@ pub fn prepare(config: Config, clock: SharedClock) -> Result<AppState, StartupEr
 
 /// Every route of the API, for the app and for the OpenAPI document alike.
 pub fn routes(cfg: &mut ServiceConfig) {
+    register_routes(cfg, None);
+}
+
+/// A room's route registration (`geo::routes`, …).
+type RoomRoutes = fn(&mut ServiceConfig);
+
+/// The routes; with `names`, each room's routes are followed by a recorder of the schema names
+/// they bring (it serves nothing), so that two types sharing one name are found.
+fn register_routes(cfg: &mut ServiceConfig, names: Option<&openapi::SchemaNames>) {
+    let top = names.map(openapi::SchemaNames::list);
     ops::routes(cfg);
-    cfg.service(
-        utoipa_actix_web::scope("/v1")
-            .configure(auth::routes)
-            .configure(geo::routes)
-            .configure(laos::routes)
-            .configure(catalog::routes)
-            .configure(calendar::routes)
-            .configure(preorder::routes)
-            .configure(orders::routes),
-    );
+    if let Some(list) = &top {
+        cfg.service(list.after("ops"));
+    }
+    cfg.service(utoipa_actix_web::scope("/v1").configure(|cfg| {
+        // One `ServiceConfig` for all rooms: a scope's own `configure` would merge each room's
+        // schemas into a map, where a clash between rooms no longer shows.
+        let list = names.map(openapi::SchemaNames::list);
+        let rooms: [(&'static str, RoomRoutes); 7] = [
+            ("auth", auth::routes),
+            ("geo", geo::routes),
+            ("laos", laos::routes),
+            ("catalog", catalog::routes),
+            ("calendar", calendar::routes),
+            ("preorder", preorder::routes),
+            ("orders", orders::routes),
+        ];
+        for (room, room_routes) in rooms {
+            room_routes(cfg);
+            if let Some(list) = &list {
+                cfg.service(list.after(room));
+            }
+        }
+    }));
 }
 
 /// The OpenAPI document, built from the same routes the server serves.
+///
+/// Defects of the document that the code causes (two types sharing a schema name, a format
+/// name without its rule, a link from an operation that is gone; see [`ApiDocDefects`]) are
+/// logged as errors and fail debug builds; the tests in `tests/api/openapi.rs` name them. A
+/// release build still serves: the API itself does not depend on its description.
 pub fn api_doc() -> utoipa::openapi::OpenApi {
-    let (_, api) = App::new()
-        .into_utoipa_app()
-        .openapi(openapi::ApiDoc::openapi())
-        .configure(routes)
-        .split_for_parts();
-    let mut api = api;
-    openapi::complete_responses(&mut api);
+    let (api, defects) = api_doc_with_defects();
+    let problems = defects.describe();
+    for problem in &problems {
+        tracing::error!(%problem, "the OpenAPI document is wrong");
+    }
+    debug_assert!(
+        problems.is_empty(),
+        "the OpenAPI document is wrong: {}",
+        problems.join(" | ")
+    );
     api
+}
+
+/// What is wrong with the OpenAPI document the code produces; empty when all is well.
+#[derive(Debug, Default)]
+pub struct ApiDocDefects {
+    /// Schema names that two different types claim: one of them would silently replace the
+    /// other, and the other's operations would point at the wrong schema.
+    pub schema_name_clashes: Vec<openapi::SchemaNameClash>,
+    /// `format` names on fields that `openapi::FORMATS` does not know.
+    pub unknown_formats: Vec<String>,
+    /// Links of `openapi::add_links` whose source operation or answer is missing.
+    pub links_without_source: Vec<String>,
+}
+
+impl ApiDocDefects {
+    /// One line per defect.
+    pub fn describe(&self) -> Vec<String> {
+        let clashes = self.schema_name_clashes.iter().map(ToString::to_string);
+        let formats = self
+            .unknown_formats
+            .iter()
+            .map(|f| format!("format `{f}` is not in openapi::FORMATS"));
+        let links = self
+            .links_without_source
+            .iter()
+            .map(|l| format!("link {l} starts from no operation"));
+        clashes.chain(formats).chain(links).collect()
+    }
+}
+
+/// The OpenAPI document and its defects (see [`api_doc`]).
+pub fn api_doc_with_defects() -> (utoipa::openapi::OpenApi, ApiDocDefects) {
+    let base = openapi::ApiDoc::openapi();
+    let names = openapi::SchemaNames::new(&base);
+    let (_, mut api) = App::new()
+        .into_utoipa_app()
+        .openapi(base)
+        .configure(|cfg| register_routes(cfg, Some(&names)))
+        .split_for_parts();
+    openapi::complete_responses(&mut api);
+    openapi::describe_shared_parameters(&mut api);
+    let unknown_formats = openapi::describe_formats(&mut api);
+    let links_without_source = openapi::add_links(&mut api);
+    let defects = ApiDocDefects {
+        schema_name_clashes: names.clashes(),
+        unknown_formats,
+        links_without_source,
+    };
+    (api, defects)
 }
 
 /// The actix application with its middleware stack and error handlers.

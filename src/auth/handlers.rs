@@ -17,11 +17,21 @@ use crate::error::{ApiError, ApiResult, ErrorKind, FieldError, Problem};
 use crate::extract::{FormOrJson, ValidJson};
 use crate::i18n::Text;
 
+/// The grants [`token`] answers.
+fn grant_types() -> utoipa::openapi::schema::Object {
+    utoipa::openapi::schema::ObjectBuilder::new()
+        .schema_type(utoipa::openapi::schema::Type::String)
+        .enum_values(Some(["password", "client_credentials", "refresh_token"]))
+        .description(Some("`password`, `client_credentials` or `refresh_token`."))
+        .build()
+}
+
 /// A token request (RFC 6749): the fields needed depend on `grant_type`.
 #[derive(Debug, Deserialize, Validate, ToSchema)]
 #[schema(example = json!({"grant_type": "password", "username": "somchai.maesot", "password": "ลำไยหวาน-2569"}))]
 pub struct TokenRequest {
     /// `password`, `client_credentials` or `refresh_token`.
+    #[schema(schema_with = grant_types)]
     pub grant_type: String,
     /// For `password`.
     pub username: Option<String>,
@@ -359,6 +369,7 @@ async fn client_credentials_grant(
 pub struct RevokeRequest {
     /// An access token or a refresh token.
     #[validate(length(min = 1, max = 4096))]
+    #[schema(min_length = 1, max_length = 4096)]
     pub token: String,
     /// `access_token` or `refresh_token` (optional; the kind is recognised anyway).
     pub token_type_hint: Option<String>,
@@ -485,7 +496,9 @@ pub async fn me(state: web::Data<AppState>, principal: Principal) -> ApiResult<w
 #[derive(Debug, Deserialize, Validate, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PasswordChange {
+    #[schema(min_length = 1)]
     pub current_password: String,
+    #[schema(min_length = 10, max_length = 128, pattern = r"^(?!([\s\S])\1*$)")]
     pub new_password: String,
 }
 

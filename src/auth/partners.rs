@@ -105,6 +105,35 @@ fn scopes_known(scopes: &[String]) -> Result<(), validator::ValidationError> {
     }
 }
 
+/// [`scopes_known`] as a schema: 1–10 of [`SCOPES`].
+fn scopes_schema() -> utoipa::openapi::schema::Array {
+    use utoipa::openapi::schema::{ArrayBuilder, ObjectBuilder, Type};
+    let scope = ObjectBuilder::new()
+        .schema_type(Type::String)
+        .enum_values(Some(SCOPES.iter().map(|(name, _)| *name)));
+    ArrayBuilder::new()
+        .items(scope)
+        .min_items(Some(1))
+        .max_items(Some(10))
+        .description(Some(format!(
+            "Scopes the client may ask for: {}.",
+            SCOPES
+                .iter()
+                .map(|(name, what)| format!("`{name}` ({what})"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        )))
+        .build()
+}
+
+/// [`scopes_schema`], or `null`.
+fn scopes_or_null_schema() -> utoipa::openapi::schema::Array {
+    use utoipa::openapi::schema::{SchemaType, Type};
+    let mut schema = scopes_schema();
+    schema.schema_type = SchemaType::from_iter([Type::Array, Type::Null]);
+    schema
+}
+
 #[derive(Debug, Deserialize, Validate, ToSchema)]
 #[serde(deny_unknown_fields)]
 #[schema(example = json!({"name": "ตลาดดี.com", "contact_email": "dev@taladdee.example", "scopes": ["holds:write", "orders:write", "orders:read"], "lao_codes": ["3630690"]}))]
@@ -113,15 +142,19 @@ pub struct NewPartnerClient {
         length(min = 1, max = 200),
         custom(function = "crate::validate::not_blank")
     )]
+    #[schema(min_length = 1, max_length = 200, format = "non-blank")]
     pub name: String,
     #[validate(email, length(max = 254))]
+    #[schema(format = "email", max_length = 254)]
     pub contact_email: Option<String>,
     /// Scopes the client may ask for.
     #[validate(length(min = 1, max = 10), custom(function = "scopes_known"))]
+    #[schema(schema_with = scopes_schema)]
     pub scopes: Vec<String>,
     /// DLA codes of the LAOs it sells for; omit or leave empty for every LAO.
     #[serde(default)]
     #[validate(length(max = 1000))]
+    #[schema(max_items = 1000, format = "dla-code")]
     pub lao_codes: Vec<String>,
 }
 
@@ -132,13 +165,17 @@ pub struct PartnerClientChanges {
         length(min = 1, max = 200),
         custom(function = "crate::validate::not_blank")
     )]
+    #[schema(min_length = 1, max_length = 200, format = "non-blank")]
     pub name: Option<String>,
     #[validate(email, length(max = 254))]
+    #[schema(format = "email", max_length = 254)]
     pub contact_email: Option<String>,
     #[validate(length(min = 1, max = 10), custom(function = "scopes_known"))]
+    #[schema(schema_with = scopes_or_null_schema)]
     pub scopes: Option<Vec<String>>,
     /// Replaces the LAO list (empty: every LAO).
     #[validate(length(max = 1000))]
+    #[schema(max_items = 1000, format = "dla-code")]
     pub lao_codes: Option<Vec<String>>,
     /// `false` disables the client and ends its sessions.
     pub active: Option<bool>,

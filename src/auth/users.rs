@@ -123,7 +123,7 @@ impl User {
     }
 }
 
-fn username_chars(value: &str) -> Result<(), validator::ValidationError> {
+pub(crate) fn username_chars(value: &str) -> Result<(), validator::ValidationError> {
     let ok = value
         .chars()
         .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-' | '@'));
@@ -132,6 +132,24 @@ fn username_chars(value: &str) -> Result<(), validator::ValidationError> {
     } else {
         Err(validator::ValidationError::new("invalid_username"))
     }
+}
+
+/// The roles an account may have: every role but `partner` (partners are partner clients).
+fn account_roles() -> utoipa::openapi::schema::Object {
+    use strum::IntoEnumIterator;
+    utoipa::openapi::schema::ObjectBuilder::new()
+        .schema_type(utoipa::openapi::schema::Type::String)
+        .enum_values(Some(
+            Role::iter()
+                .filter(|r| *r != Role::Partner)
+                .map(|r| r.to_string()),
+        ))
+        .description(Some(
+            "The account's role; the area field it needs follows from it: `province_code` \
+             (province officer), `district_code` (district officer), `lao_code` (LAO staff), \
+             `producer_id` (producer), none (admin).",
+        ))
+        .build()
 }
 
 /// A new account.
@@ -144,25 +162,34 @@ fn username_chars(value: &str) -> Result<(), validator::ValidationError> {
 pub struct NewUser {
     /// 3–64 characters: letters, digits, `.`, `_`, `-`, `@`. Case-insensitive.
     #[validate(length(min = 3, max = 64), custom(function = "username_chars"))]
+    #[schema(min_length = 3, max_length = 64, format = "username")]
     pub username: String,
     #[validate(
         length(min = 1, max = 200),
         custom(function = "crate::validate::not_blank")
     )]
+    #[schema(min_length = 1, max_length = 200, format = "non-blank")]
     pub display_name: String,
     /// At least 10 characters; not a common password; not containing the username.
+    #[schema(min_length = 10, max_length = 128, pattern = r"^(?!([\s\S])\1*$)")]
     pub password: String,
+    #[schema(schema_with = account_roles)]
     pub role: Role,
     #[validate(email, length(max = 254))]
+    #[schema(format = "email", max_length = 254)]
     pub email: Option<String>,
     /// A Thai phone number in any usual form; stored as E.164.
     #[validate(custom(function = "thai_phone"))]
+    #[schema(format = "thai-phone")]
     pub phone: Option<String>,
     /// Two-digit province code: required for province officers.
+    #[schema(pattern = "^[0-9]{2}$", example = "63")]
     pub province_code: Option<String>,
     /// Four-digit district code: required for district officers.
+    #[schema(pattern = "^[0-9]{4}$", example = "6306")]
     pub district_code: Option<String>,
     /// DLA code of the LAO: required for LAO staff.
+    #[schema(format = "dla-code", example = "6630691")]
     pub lao_code: Option<String>,
     /// The producer record: required for producer accounts.
     pub producer_id: Option<i64>,
@@ -176,14 +203,18 @@ pub struct UserChanges {
         length(min = 1, max = 200),
         custom(function = "crate::validate::not_blank")
     )]
+    #[schema(min_length = 1, max_length = 200, format = "non-blank")]
     pub display_name: Option<String>,
     #[validate(email, length(max = 254))]
+    #[schema(format = "email", max_length = 254)]
     pub email: Option<String>,
     #[validate(custom(function = "thai_phone"))]
+    #[schema(format = "thai-phone")]
     pub phone: Option<String>,
     /// `false` disables the account and ends its sessions.
     pub active: Option<bool>,
     /// A new password set by a manager; ends the account's sessions.
+    #[schema(min_length = 10, max_length = 128, pattern = r"^(?!([\s\S])\1*$)")]
     pub password: Option<String>,
 }
 

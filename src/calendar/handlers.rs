@@ -317,12 +317,12 @@ pub async fn province_ics(
 #[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct SeasonQuery {
-    /// `YYYY-MM`, CE or BE (`2026-06` or `2569-06`); default: this month.
-    #[param(value_type = Option<String>, example = "2026-06", pattern = "^[0-9]{4}-(0[1-9]|1[0-2])$")]
+    /// `YYYY-MM`, CE 1900–2200 or BE 2443–2743 (`2026-06` or `2569-06`); default: this month.
+    #[param(value_type = Option<String>, example = "2026-06", pattern = "^(19[0-9]{2}|2[01][0-9]{2}|2200|244[3-9]|24[5-9][0-9]|2[56][0-9]{2}|27[0-3][0-9]|274[0-3])-(0?[1-9]|1[0-2])$")]
     pub month: Option<YearMonth>,
     pub province_code: Option<String>,
     pub district_code: Option<String>,
-    /// Crop slug.
+    /// Crop slug; an unknown slug matches nothing.
     pub crop: Option<String>,
     /// Page size, 1–200 (default 50).
     #[validate(range(min = 1, max = 200))]
@@ -372,11 +372,11 @@ pub async fn in_season(
     let result = state
         .db(move |conn| {
             let crop_id = match &query.crop {
-                Some(slug) => Some(
-                    crops::find_by_slug(conn, slug)?
-                        .ok_or_else(|| ApiError::invalid_parameter("crop", "invalid_code"))?
-                        .id,
-                ),
+                Some(slug) => match crops::find_by_slug(conn, slug)? {
+                    Some(crop) => Some(crop.id),
+                    // A filter naming no crop matches nothing, as unknown areas do.
+                    None => return Ok(Vec::new()),
+                },
                 None => None,
             };
             let filter = SeasonFilter {
@@ -418,8 +418,8 @@ pub async fn in_season(
 #[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct MonthQuery {
-    /// `YYYY-MM`, CE or BE; default: this month.
-    #[param(value_type = Option<String>, example = "2026-08", pattern = "^[0-9]{4}-(0[1-9]|1[0-2])$")]
+    /// `YYYY-MM`, CE 1900–2200 or BE 2443–2743; default: this month.
+    #[param(value_type = Option<String>, example = "2026-08", pattern = "^(19[0-9]{2}|2[01][0-9]{2}|2200|244[3-9]|24[5-9][0-9]|2[56][0-9]{2}|27[0-3][0-9]|274[0-3])-(0?[1-9]|1[0-2])$")]
     pub month: Option<YearMonth>,
 }
 

@@ -159,38 +159,72 @@ fn year_in_range(year: i32) -> Result<(), validator::ValidationError> {
     }
 }
 
+/// [`year_in_range`] as a schema: CE 2000–2200 or BE 2543–2743, or `null`.
+fn entry_year_schema() -> utoipa::openapi::Schema {
+    use utoipa::openapi::schema::{AnyOfBuilder, ObjectBuilder, Type};
+    let years = |min: i32, max: i32| {
+        ObjectBuilder::new()
+            .schema_type(Type::Integer)
+            .format(Some(utoipa::openapi::SchemaFormat::KnownFormat(
+                utoipa::openapi::KnownFormat::Int32,
+            )))
+            .minimum(Some(min))
+            .maximum(Some(max))
+    };
+    AnyOfBuilder::new()
+        .item(years(2000, 2200).description(Some("CE")))
+        .item(years(2543, 2743).description(Some("BE")))
+        .item(ObjectBuilder::new().schema_type(Type::Null))
+        .description(Some(
+            "The year this entry is for: CE 2000–2200, or BE 2543–2743; omit for every year. A \
+             year's entry replaces the every-year entry of the same crop in that year.",
+        ))
+        .into()
+}
+
 /// A new calendar entry for a district.
 #[derive(Debug, Deserialize, Validate, ToSchema)]
 #[serde(deny_unknown_fields)]
-#[schema(example = json!({"crop": "longan", "start_month": 6, "end_month": 9, "peak_start_month": 7, "peak_end_month": 8, "expected_yield": 1200, "yield_unit": "tonne", "source": "ndoae.doae.go.th"}))]
+#[schema(as = NewCalendarEntry, example = json!({"crop": "longan", "start_month": 6, "end_month": 9, "peak_start_month": 7, "peak_end_month": 8, "expected_yield": 1200, "yield_unit": "tonne", "source": "ndoae.doae.go.th"}))]
 pub struct NewEntry {
     /// Crop slug.
     #[validate(length(min = 1, max = 40))]
+    #[schema(min_length = 1, max_length = 40, example = "longan")]
     pub crop: String,
     /// First harvest month, 1–12.
     #[validate(range(min = 1, max = 12))]
+    #[schema(minimum = 1, maximum = 12)]
     pub start_month: u32,
     /// Last harvest month, 1–12; smaller than `start_month` when the season wraps past December.
     #[validate(range(min = 1, max = 12))]
+    #[schema(minimum = 1, maximum = 12)]
     pub end_month: u32,
-    /// First peak month (within the season); give both peak months or neither.
+    /// First peak month, 1–12, within the season; give both peak months or neither.
     #[validate(range(min = 1, max = 12))]
+    #[schema(minimum = 1, maximum = 12)]
     pub peak_start_month: Option<u32>,
+    /// Last peak month, 1–12, within the season.
     #[validate(range(min = 1, max = 12))]
+    #[schema(minimum = 1, maximum = 12)]
     pub peak_end_month: Option<u32>,
     #[validate(range(min = 0, max = 1_000_000_000))]
+    #[schema(minimum = 0, maximum = 1_000_000_000)]
     pub expected_yield: Option<i64>,
     /// Unit of `expected_yield`, e.g. `tonne`, `kg`, `piece`.
     #[validate(length(min = 1, max = 20))]
+    #[schema(min_length = 1, max_length = 20)]
     pub yield_unit: Option<String>,
     #[validate(length(max = 2000))]
+    #[schema(max_length = 2000)]
     pub notes: Option<String>,
     /// Where the figures come from (office, survey, link).
     #[validate(length(max = 500))]
+    #[schema(max_length = 500)]
     pub source: Option<String>,
-    /// The year this entry is for (CE, or BE from 2400 up); omit for every year. A year's entry
-    /// replaces the every-year entry of the same crop in that year.
+    /// The year this entry is for: CE 2000–2200, or BE 2543–2743; omit for every year. A
+    /// year's entry replaces the every-year entry of the same crop in that year.
     #[validate(custom(function = "year_in_range"))]
+    #[schema(schema_with = entry_year_schema)]
     pub year: Option<i32>,
 }
 
@@ -198,23 +232,67 @@ pub struct NewEntry {
 #[derive(Debug, Default, Deserialize, Validate, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct EntryChanges {
+    /// First harvest month, 1–12.
     #[validate(range(min = 1, max = 12))]
+    #[schema(minimum = 1, maximum = 12)]
     pub start_month: Option<u32>,
+    /// Last harvest month, 1–12.
     #[validate(range(min = 1, max = 12))]
+    #[schema(minimum = 1, maximum = 12)]
     pub end_month: Option<u32>,
-    /// Give both peak months to change the peak; both `0` removes it.
+    /// Give both peak months (1–12) to change the peak; both `0` removes it.
     #[validate(range(min = 0, max = 12))]
+    #[schema(minimum = 0, maximum = 12)]
     pub peak_start_month: Option<u32>,
     #[validate(range(min = 0, max = 12))]
+    #[schema(minimum = 0, maximum = 12)]
     pub peak_end_month: Option<u32>,
     #[validate(range(min = 0, max = 1_000_000_000))]
+    #[schema(minimum = 0, maximum = 1_000_000_000)]
     pub expected_yield: Option<i64>,
     #[validate(length(min = 1, max = 20))]
+    #[schema(min_length = 1, max_length = 20)]
     pub yield_unit: Option<String>,
     #[validate(length(max = 2000))]
+    #[schema(max_length = 2000)]
     pub notes: Option<String>,
     #[validate(length(max = 500))]
+    #[schema(max_length = 500)]
     pub source: Option<String>,
+}
+
+/// The peak after a change: both given months `0` remove it, both given months 1–12 replace
+/// it, none given keeps the current one (which the new season must still contain). A `0` with
+/// a month is refused: `0` only means "no peak" for both.
+pub fn changed_peak(
+    start: u32,
+    end: u32,
+    given: (Option<u32>, Option<u32>),
+    current: Option<(u32, u32)>,
+) -> Result<Option<(u32, u32)>, ApiError> {
+    match given {
+        (Some(0), Some(0)) => Ok(None),
+        (Some(0), _) | (_, Some(0)) => {
+            let zero = |field: &str, value: Option<u32>| {
+                (value == Some(0)).then(|| FieldError::new(field, "too_small").with("min", 1))
+            };
+            Err(ApiError::validation(
+                [
+                    zero("peak_start_month", given.0),
+                    zero("peak_end_month", given.1),
+                ]
+                .into_iter()
+                .flatten()
+                .collect(),
+            ))
+        }
+        (None, None) => match current {
+            // A peak that the new season no longer contains must be changed with it.
+            Some((ps, pe)) => check_peak(start, end, (Some(ps), Some(pe))),
+            None => Ok(None),
+        },
+        given => check_peak(start, end, given),
+    }
 }
 
 /// Checks that a peak, if any, is given whole and lies within the season.
@@ -226,9 +304,11 @@ pub fn check_peak(
     match peak {
         (None, None) => Ok(None),
         (Some(ps), Some(pe)) => {
-            let inside = months::season_months(ps, pe)
-                .iter()
-                .all(|m| months::in_season(start, end, *m));
+            let peak_months = months::season_months(ps, pe);
+            let inside = !peak_months.is_empty()
+                && peak_months
+                    .iter()
+                    .all(|m| months::in_season(start, end, *m));
             if inside {
                 Ok(Some((ps, pe)))
             } else {
@@ -445,16 +525,12 @@ pub fn update(
 ) -> ApiResult<()> {
     let start = changes.start_month.unwrap_or(current.start());
     let end = changes.end_month.unwrap_or(current.end());
-    let peak_given = (changes.peak_start_month, changes.peak_end_month);
-    let peak = match peak_given {
-        (Some(0), Some(0)) => None,
-        (None, None) => match current.peak() {
-            // A peak that the new season no longer contains must be changed with it.
-            Some((ps, pe)) => check_peak(start, end, (Some(ps), Some(pe)))?,
-            None => None,
-        },
-        given => check_peak(start, end, given)?,
-    };
+    let peak = changed_peak(
+        start,
+        end,
+        (changes.peak_start_month, changes.peak_end_month),
+        current.peak(),
+    )?;
     diesel::update(hce::table.find(current.id))
         .set((
             hce::start_month.eq(start as i32),
@@ -575,6 +651,31 @@ mod tests {
         );
         assert!(check_peak(6, 9, (Some(7), None)).is_err());
         assert_eq!(check_peak(6, 9, (None, None)).unwrap(), None);
+    }
+
+    #[test]
+    fn a_changed_peak_is_both_months_or_both_zero() {
+        // A single 0 used to count months until memory ran out (found by the fuzzer).
+        let err = changed_peak(1, 1, (Some(11), Some(0)), None).unwrap_err();
+        assert_eq!(
+            err.kind().status(),
+            actix_web::http::StatusCode::UNPROCESSABLE_ENTITY
+        );
+        assert!(changed_peak(6, 9, (Some(0), Some(7)), Some((7, 8))).is_err());
+        assert!(changed_peak(6, 9, (Some(0), None), Some((7, 8))).is_err());
+        assert_eq!(
+            changed_peak(6, 9, (Some(0), Some(0)), Some((7, 8))).unwrap(),
+            None
+        );
+        assert_eq!(
+            changed_peak(6, 9, (None, None), Some((7, 8))).unwrap(),
+            Some((7, 8))
+        );
+        assert!(changed_peak(6, 7, (None, None), Some((7, 8))).is_err());
+        assert_eq!(
+            changed_peak(6, 9, (Some(8), Some(9)), None).unwrap(),
+            Some((8, 9))
+        );
     }
 
     #[test]

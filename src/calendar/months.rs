@@ -50,8 +50,12 @@ pub fn in_season(start: u32, end: u32, m: u32) -> bool {
     }
 }
 
-/// The months of a season in order, from its first month.
+/// The months of a season in order, from its first month; empty unless both are 1–12 (a month
+/// outside 1–12 was never reached by counting and filled memory until the process died).
 pub fn season_months(start: u32, end: u32) -> Vec<u32> {
+    if !(1..=12).contains(&start) || !(1..=12).contains(&end) {
+        return Vec::new();
+    }
     let mut months = vec![start];
     let mut m = start;
     while m != end {
@@ -92,9 +96,12 @@ impl TryFrom<String> for YearMonth {
 }
 
 impl YearMonth {
+    /// `YYYY-MM` or `YYYY-M`, the year CE 1900–2200 or BE 2443–2743 (the query parameters'
+    /// pattern in the OpenAPI document says the same).
     pub fn parse(raw: &str) -> Option<YearMonth> {
-        let (y, m) = raw.trim().split_once('-')?;
-        if y.len() != 4 || m.is_empty() || m.len() > 2 {
+        let (y, m) = raw.split_once('-')?;
+        let digits = |s: &str| s.bytes().all(|b| b.is_ascii_digit());
+        if y.len() != 4 || m.is_empty() || m.len() > 2 || !digits(y) || !digits(m) {
             return None;
         }
         let mut year: i32 = y.parse().ok()?;
@@ -128,6 +135,9 @@ mod tests {
         assert_eq!(season_months(11, 2), vec![11, 12, 1, 2]);
         assert_eq!(season_months(6, 9), vec![6, 7, 8, 9]);
         assert_eq!(season_months(4, 4), vec![4]);
+        assert!(season_months(11, 0).is_empty());
+        assert!(season_months(0, 5).is_empty());
+        assert!(season_months(3, 13).is_empty());
     }
 
     #[test]
@@ -169,5 +179,9 @@ mod tests {
         assert_eq!(YearMonth::parse("2026-13"), None);
         assert_eq!(YearMonth::parse("June"), None);
         assert_eq!(YearMonth::parse("26-06"), None);
+        assert_eq!(YearMonth::parse("2026-+6"), None);
+        assert_eq!(YearMonth::parse(" 2026-06"), None);
+        assert_eq!(YearMonth::parse("1899-12"), None);
+        assert_eq!(YearMonth::parse("2743-12").map(|m| m.year), Some(2200));
     }
 }

@@ -401,7 +401,7 @@ pub fn list(
     query.load(conn)
 }
 
-fn slug_chars(value: &str) -> Result<(), validator::ValidationError> {
+pub(crate) fn slug_chars(value: &str) -> Result<(), validator::ValidationError> {
     let ok = value
         .chars()
         .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
@@ -420,16 +420,19 @@ fn slug_chars(value: &str) -> Result<(), validator::ValidationError> {
 pub struct NewCrop {
     /// Lower-case letters, digits and `_`, starting with a letter.
     #[validate(length(min = 2, max = 40), custom(function = "slug_chars"))]
+    #[schema(min_length = 2, max_length = 40, format = "slug")]
     pub slug: String,
     #[validate(
         length(min = 1, max = 100),
         custom(function = "crate::validate::not_blank")
     )]
+    #[schema(min_length = 1, max_length = 100, format = "non-blank")]
     pub name_th: String,
     #[validate(
         length(min = 1, max = 100),
         custom(function = "crate::validate::not_blank")
     )]
+    #[schema(min_length = 1, max_length = 100, format = "non-blank")]
     pub name_en: String,
     pub category: Category,
     pub sale_unit: SaleUnit,
@@ -444,11 +447,13 @@ pub struct CropChanges {
         length(min = 1, max = 100),
         custom(function = "crate::validate::not_blank")
     )]
+    #[schema(min_length = 1, max_length = 100, format = "non-blank")]
     pub name_th: Option<String>,
     #[validate(
         length(min = 1, max = 100),
         custom(function = "crate::validate::not_blank")
     )]
+    #[schema(min_length = 1, max_length = 100, format = "non-blank")]
     pub name_en: Option<String>,
     pub category: Option<Category>,
     /// Changing the unit of a crop in use changes what existing capacities mean: only while

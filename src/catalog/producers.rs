@@ -188,21 +188,27 @@ pub struct NewProducer {
         length(min = 1, max = 200),
         custom(function = "crate::validate::not_blank")
     )]
+    #[schema(min_length = 1, max_length = 200, format = "non-blank")]
     pub display_name: String,
     #[validate(length(max = 2000))]
+    #[schema(max_length = 2000)]
     pub description: Option<String>,
     /// A Thai phone number in any usual form; stored as E.164.
     #[validate(custom(function = "thai_phone"))]
+    #[schema(format = "thai-phone")]
     pub contact_phone: String,
     /// Where buyers pay: a Thai mobile number, a 13-digit citizen or tax id, or a 15-digit
     /// e-wallet id.
     #[validate(custom(function = "crate::thai_ids::promptpay_id"))]
+    #[schema(format = "promptpay-id")]
     pub promptpay_id: Option<String>,
     /// The citizen id of the person behind the producer, used only to count distinct
     /// beneficiaries: it is checked, hashed with a secret key, and never stored or shown.
     #[validate(custom(function = "crate::thai_ids::citizen_id"))]
+    #[schema(format = "thai-citizen-id")]
     pub citizen_id: Option<String>,
     #[validate(length(max = 50))]
+    #[schema(max_length = 50)]
     pub registration_no: Option<String>,
 }
 
@@ -215,16 +221,22 @@ pub struct ProducerChanges {
         length(min = 1, max = 200),
         custom(function = "crate::validate::not_blank")
     )]
+    #[schema(min_length = 1, max_length = 200, format = "non-blank")]
     pub display_name: Option<String>,
     #[validate(length(max = 2000))]
+    #[schema(max_length = 2000)]
     pub description: Option<String>,
     #[validate(custom(function = "thai_phone"))]
+    #[schema(format = "thai-phone")]
     pub contact_phone: Option<String>,
     #[validate(custom(function = "crate::thai_ids::promptpay_id"))]
+    #[schema(format = "promptpay-id")]
     pub promptpay_id: Option<String>,
     #[validate(custom(function = "crate::thai_ids::citizen_id"))]
+    #[schema(format = "thai-citizen-id")]
     pub citizen_id: Option<String>,
     #[validate(length(max = 50))]
+    #[schema(max_length = 50)]
     pub registration_no: Option<String>,
     pub active: Option<bool>,
 }
@@ -352,6 +364,7 @@ pub struct ProducerFilter {
     pub kind: Option<ProducerKind>,
     /// Part of the display name.
     #[validate(length(min = 1, max = 100))]
+    #[param(min_length = 1, max_length = 100)]
     pub q: Option<String>,
     /// Include producers marked inactive.
     #[serde(default)]

@@ -80,7 +80,7 @@ fn valid_photo_urls(list: &[String]) -> Result<(), validator::ValidationError> {
     }
 }
 
-fn valid_clip_urls(list: &[String]) -> Result<(), validator::ValidationError> {
+pub(crate) fn valid_clip_urls(list: &[String]) -> Result<(), validator::ValidationError> {
     if list
         .iter()
         .all(|u| is_http_url(u) && clip_platform(u).is_some())
@@ -91,7 +91,7 @@ fn valid_clip_urls(list: &[String]) -> Result<(), validator::ValidationError> {
     }
 }
 
-fn valid_hashtags(list: &[String]) -> Result<(), validator::ValidationError> {
+pub(crate) fn valid_hashtags(list: &[String]) -> Result<(), validator::ValidationError> {
     let ok = list.iter().all(|t| {
         let body = t.strip_prefix('#').unwrap_or(t);
         let len = body.chars().count();
@@ -227,31 +227,40 @@ impl From<ProductJoined> for Product {
 pub struct NewProduct {
     /// Crop slug.
     #[validate(length(min = 1, max = 40))]
+    #[schema(min_length = 1, max_length = 40)]
     pub crop: String,
     #[validate(
         length(min = 1, max = 200),
         custom(function = "crate::validate::not_blank")
     )]
+    #[schema(min_length = 1, max_length = 200, format = "non-blank")]
     pub title: String,
     #[validate(length(max = 100))]
+    #[schema(max_length = 100)]
     pub variety: Option<String>,
     #[validate(length(max = 50))]
+    #[schema(max_length = 50)]
     pub grade: Option<String>,
     #[validate(length(max = 5000))]
+    #[schema(max_length = 5000)]
     pub description: Option<String>,
     #[validate(length(max = 20000))]
+    #[schema(max_length = 20000)]
     pub story: Option<String>,
     /// http(s) photo URLs, up to 20.
     #[serde(default)]
     #[validate(length(max = 20), custom(function = "valid_photo_urls"))]
+    #[schema(max_items = 20, format = "http-url")]
     pub photo_urls: Vec<String>,
     /// Facebook, TikTok or YouTube clip URLs, up to 20.
     #[serde(default)]
     #[validate(length(max = 20), custom(function = "valid_clip_urls"))]
+    #[schema(max_items = 20, format = "clip-url")]
     pub clip_urls: Vec<String>,
     /// The product's own hashtags (the LAO's are added automatically), up to 20, no spaces.
     #[serde(default)]
     #[validate(length(max = 20), custom(function = "valid_hashtags"))]
+    #[schema(max_items = 20, format = "hashtag")]
     pub hashtags: Vec<String>,
 }
 
@@ -260,25 +269,34 @@ pub struct NewProduct {
 #[serde(deny_unknown_fields)]
 pub struct ProductChanges {
     #[validate(length(min = 1, max = 40))]
+    #[schema(min_length = 1, max_length = 40)]
     pub crop: Option<String>,
     #[validate(
         length(min = 1, max = 200),
         custom(function = "crate::validate::not_blank")
     )]
+    #[schema(min_length = 1, max_length = 200, format = "non-blank")]
     pub title: Option<String>,
     #[validate(length(max = 100))]
+    #[schema(max_length = 100)]
     pub variety: Option<String>,
     #[validate(length(max = 50))]
+    #[schema(max_length = 50)]
     pub grade: Option<String>,
     #[validate(length(max = 5000))]
+    #[schema(max_length = 5000)]
     pub description: Option<String>,
     #[validate(length(max = 20000))]
+    #[schema(max_length = 20000)]
     pub story: Option<String>,
     #[validate(length(max = 20), custom(function = "valid_photo_urls"))]
+    #[schema(max_items = 20, format = "http-url")]
     pub photo_urls: Option<Vec<String>>,
     #[validate(length(max = 20), custom(function = "valid_clip_urls"))]
+    #[schema(max_items = 20, format = "clip-url")]
     pub clip_urls: Option<Vec<String>>,
     #[validate(length(max = 20), custom(function = "valid_hashtags"))]
+    #[schema(max_items = 20, format = "hashtag")]
     pub hashtags: Option<Vec<String>>,
     pub active: Option<bool>,
 }
@@ -405,6 +423,7 @@ pub struct ProductFilter {
     pub producer_id: Option<i64>,
     /// Part of the title.
     #[validate(length(min = 1, max = 100))]
+    #[param(min_length = 1, max_length = 100)]
     pub q: Option<String>,
     /// Page size, 1–200 (default 50).
     #[validate(range(min = 1, max = 200))]

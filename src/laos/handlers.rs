@@ -127,6 +127,7 @@ pub struct LaoFilter {
     pub lao_type: Option<LaoType>,
     /// Part of the Thai name.
     #[validate(length(min = 1, max = 100))]
+    #[param(min_length = 1, max_length = 100)]
     pub q: Option<String>,
     /// Include LAOs marked inactive (default: only active ones).
     #[serde(default)]
@@ -229,7 +230,7 @@ pub async fn get_lao(
     Ok(web::Json(lao.into()))
 }
 
-fn valid_origin(origin: &str) -> bool {
+pub(crate) fn valid_origin(origin: &str) -> bool {
     let Some(rest) = origin
         .strip_prefix("https://")
         .or_else(|| origin.strip_prefix("http://"))
@@ -280,36 +281,49 @@ fn postal(value: &str) -> Result<(), validator::ValidationError> {
 #[schema(example = json!({"dla_code": "6630691", "lao_type": "subdistrict_admin_org", "name_th": "แม่ปะ", "district_code": "6306"}))]
 pub struct NewLao {
     #[validate(length(equal = 7), custom(function = "crate::validate::digits"))]
+    #[schema(format = "dla-code")]
     pub dla_code: String,
     pub lao_type: LaoType,
     #[validate(
         length(min = 1, max = 200),
         custom(function = "crate::validate::not_blank")
     )]
+    #[schema(min_length = 1, max_length = 200, format = "non-blank")]
     pub name_th: String,
     #[validate(length(min = 1, max = 200))]
+    #[schema(min_length = 1, max_length = 200)]
     pub name_en: Option<String>,
     /// Four-digit district code of the office; the province follows from it.
+    #[schema(pattern = "^[0-9]{4}$", example = "6306")]
     pub district_code: String,
     #[validate(length(max = 500))]
+    #[schema(max_length = 500)]
     pub address: Option<String>,
     #[validate(custom(function = "postal"))]
+    #[schema(format = "postal-code")]
     pub postal_code: Option<String>,
     #[validate(custom(function = "thai_phone"))]
+    #[schema(format = "thai-phone")]
     pub phone: Option<String>,
     #[validate(email, length(max = 254))]
+    #[schema(format = "email", max_length = 254)]
     pub email: Option<String>,
     #[validate(custom(function = "http_url"))]
+    #[schema(format = "http-url")]
     pub website: Option<String>,
     #[validate(range(min = 5.0, max = 21.0))]
+    #[schema(minimum = 5.0, maximum = 21.0)]
     pub latitude: Option<f64>,
     #[validate(range(min = 97.0, max = 106.0))]
+    #[schema(minimum = 97.0, maximum = 106.0)]
     pub longitude: Option<f64>,
     #[validate(range(min = 0.0, max = 100000.0))]
+    #[schema(minimum = 0.0, maximum = 100000.0)]
     pub area_km2: Option<f64>,
     /// Origins (`https://host[:port]`) allowed to embed this LAO's forms.
     #[serde(default)]
     #[validate(length(max = 20), custom(function = "origins"))]
+    #[schema(max_items = 20, format = "web-origin")]
     pub allowed_origins: Vec<String>,
 }
 
@@ -399,29 +413,41 @@ pub struct LaoChanges {
         length(min = 1, max = 200),
         custom(function = "crate::validate::not_blank")
     )]
+    #[schema(min_length = 1, max_length = 200, format = "non-blank")]
     pub name_th: Option<String>,
+    #[schema(pattern = "^[0-9]{4}$", example = "6306")]
     pub district_code: Option<String>,
     #[validate(range(min = 5.0, max = 21.0))]
+    #[schema(minimum = 5.0, maximum = 21.0)]
     pub latitude: Option<f64>,
     #[validate(range(min = 97.0, max = 106.0))]
+    #[schema(minimum = 97.0, maximum = 106.0)]
     pub longitude: Option<f64>,
     #[validate(range(min = 0.0, max = 100000.0))]
+    #[schema(minimum = 0.0, maximum = 100000.0)]
     pub area_km2: Option<f64>,
     pub active: Option<bool>,
     // Profile (admins and the LAO's staff).
     #[validate(length(min = 1, max = 200))]
+    #[schema(min_length = 1, max_length = 200)]
     pub name_en: Option<String>,
     #[validate(length(max = 500))]
+    #[schema(max_length = 500)]
     pub address: Option<String>,
     #[validate(custom(function = "postal"))]
+    #[schema(format = "postal-code")]
     pub postal_code: Option<String>,
     #[validate(custom(function = "thai_phone"))]
+    #[schema(format = "thai-phone")]
     pub phone: Option<String>,
     #[validate(email, length(max = 254))]
+    #[schema(format = "email", max_length = 254)]
     pub email: Option<String>,
     #[validate(custom(function = "http_url"))]
+    #[schema(format = "http-url")]
     pub website: Option<String>,
     #[validate(length(max = 20), custom(function = "origins"))]
+    #[schema(max_items = 20, format = "web-origin")]
     pub allowed_origins: Option<Vec<String>>,
 }
 

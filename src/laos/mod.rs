@@ -1,7 +1,7 @@
 //! Local administrative organizations (อปท.): the registry, its import from the DLA list, and
 //! each LAO's profile and hashtags.
 
-mod handlers;
+pub(crate) mod handlers;
 pub mod import;
 pub mod model;
 

@@ -100,3 +100,192 @@ fn every_reference_resolves() {
     let value = serde_json::to_value(khongdee::api_doc()).unwrap();
     walk(&value, &value, "");
 }
+
+/// No two types share a schema name: utoipa-actix-web would keep one of them and point the
+/// other's operations at the wrong schema.
+#[test]
+fn schema_names_are_unique() {
+    let clashes = khongdee::api_doc_with_defects().1.schema_name_clashes;
+    assert!(
+        clashes.is_empty(),
+        "rename one type of each (`#[schema(as = …)]`):\n{}",
+        clashes
+            .iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
+            .join("\n")
+    );
+}
+
+/// Every `format` named on a field has its rule (pattern, length) in `openapi::FORMATS`, and
+/// every link starts from an operation that exists.
+#[test]
+fn formats_and_links_are_known() {
+    let defects = khongdee::api_doc_with_defects().1;
+    assert!(
+        defects.unknown_formats.is_empty() && defects.links_without_source.is_empty(),
+        "{:?}",
+        defects.describe()
+    );
+}
+
+fn schema<'a>(spec: &'a serde_json::Value, name: &str) -> &'a serde_json::Value {
+    let schema = &spec["components"]["schemas"][name];
+    assert!(schema.is_object(), "no schema {name}");
+    schema
+}
+
+fn parameter<'a>(
+    spec: &'a serde_json::Value,
+    method: &str,
+    path: &str,
+    name: &str,
+) -> &'a serde_json::Value {
+    spec["paths"][path][method]["parameters"]
+        .as_array()
+        .and_then(|ps| ps.iter().find(|p| p["name"] == name))
+        .unwrap_or_else(|| panic!("{method} {path} has no parameter {name}"))
+}
+
+/// The limits the server enforces are stated in the document, so that a client (or a fuzzer)
+/// that keeps to the document is not refused. A sample, so that they cannot silently go.
+#[test]
+fn the_spec_states_the_limits_the_server_enforces() {
+    let spec = serde_json::to_value(khongdee::api_doc()).unwrap();
+
+    // The calendar entry's body is the calendar entry, with months 1–12.
+    let create_entry = &spec["paths"]["/v1/districts/{code}/calendar-entries"]["post"];
+    assert_eq!(
+        create_entry["requestBody"]["content"]["application/json"]["schema"]["$ref"],
+        "#/components/schemas/NewCalendarEntry"
+    );
+    let entry = schema(&spec, "NewCalendarEntry");
+    for month in [
+        "start_month",
+        "end_month",
+        "peak_start_month",
+        "peak_end_month",
+    ] {
+        assert_eq!(entry["properties"][month]["minimum"], 1, "{month}");
+        assert_eq!(entry["properties"][month]["maximum"], 12, "{month}");
+    }
+    let years = &entry["properties"]["year"]["anyOf"];
+    assert_eq!(years[0]["minimum"], 2000);
+    assert_eq!(years[1]["maximum"], 2743);
+    assert_eq!(
+        schema(&spec, "EntryChanges")["properties"]["peak_end_month"]["minimum"],
+        0
+    );
+
+    // Searches need something to search for.
+    for path in ["/v1/laos", "/v1/producers", "/v1/products"] {
+        let q = parameter(&spec, "get", path, "q");
+        assert_eq!(q["schema"]["minLength"], 1, "{path}");
+        assert_eq!(q["schema"]["maxLength"], 100, "{path}");
+    }
+
+    // Formats: slug, username, hashtag, origin, phone, non-blank text.
+    let crop = schema(&spec, "NewCrop");
+    assert_eq!(crop["properties"]["slug"]["pattern"], "^[a-z][a-z0-9_]*$");
+    assert_eq!(crop["properties"]["slug"]["minLength"], 2);
+    assert!(crop["properties"]["name_th"]["pattern"].is_string());
+    let user = schema(&spec, "NewUser");
+    assert_eq!(
+        user["properties"]["username"]["pattern"],
+        "^[A-Za-z0-9._@-]+$"
+    );
+    assert_eq!(user["properties"]["username"]["maxLength"], 64);
+    assert_eq!(user["properties"]["password"]["minLength"], 10);
+    assert!(user["properties"]["phone"]["pattern"].is_string());
+    let hashtags = &schema(&spec, "NewProduct")["properties"]["hashtags"];
+    assert_eq!(hashtags["maxItems"], 20);
+    assert!(
+        hashtags["items"]["pattern"]
+            .as_str()
+            .is_some_and(|p| p.starts_with("^#?"))
+    );
+    let origins = &schema(&spec, "LaoChanges")["properties"]["allowed_origins"];
+    assert!(
+        origins["items"]["pattern"]
+            .as_str()
+            .is_some_and(|p| p.contains("https?://"))
+    );
+    assert_eq!(
+        schema(&spec, "NewLao")["properties"]["dla_code"]["pattern"],
+        "^[0-9]{7}$"
+    );
+    assert_eq!(
+        schema(&spec, "NewPartnerClient")["properties"]["scopes"]["items"]["enum"][0],
+        "holds:write"
+    );
+
+    // Shared parameters: the Idempotency-Key format and opaque cursors, wherever declared.
+    let key = parameter(&spec, "post", "/v1/orders", "Idempotency-Key");
+    assert_eq!(key["schema"]["minLength"], 1);
+    assert_eq!(key["schema"]["maxLength"], 255);
+    assert_eq!(key["schema"]["pattern"], "^[\\x21-\\x7E]+$");
+    let cursor = parameter(&spec, "get", "/v1/orders", "cursor");
+    assert_eq!(cursor["schema"]["pattern"], "^[A-Za-z0-9_-]*$");
+}
+
+/// A placed order links to the order's own endpoints (with its code and secret), so that a
+/// client generated from the document, or a stateful fuzzer, reaches payment and status moves;
+/// every link names an operation that exists and parameters it has.
+#[test]
+fn links_lead_from_a_placed_order_to_its_endpoints() {
+    let spec = serde_json::to_value(khongdee::api_doc()).unwrap();
+    let mut operations = std::collections::HashMap::new();
+    for item in spec["paths"].as_object().unwrap().values() {
+        for op in item.as_object().unwrap().values() {
+            if let Some(id) = op["operationId"].as_str() {
+                operations.insert(id.to_string(), op.clone());
+            }
+        }
+    }
+    let mut linked = Vec::new();
+    for op in operations.values() {
+        for response in op["responses"].as_object().unwrap().values() {
+            let Some(links) = response["links"].as_object() else {
+                continue;
+            };
+            for (name, link) in links {
+                let target_id = link["operationId"].as_str().unwrap();
+                let target = operations
+                    .get(target_id)
+                    .unwrap_or_else(|| panic!("link {name} names no operation {target_id}"));
+                for (parameter, expression) in link["parameters"].as_object().into_iter().flatten()
+                {
+                    let (place, parameter_name) = parameter.split_once('.').unwrap();
+                    assert!(
+                        target["parameters"]
+                            .as_array()
+                            .into_iter()
+                            .flatten()
+                            .any(|p| { p["name"] == parameter_name && p["in"] == place }),
+                        "link {name}: {target_id} has no {place} parameter {parameter_name}"
+                    );
+                    assert!(expression.as_str().unwrap().starts_with("$response.body#/"));
+                }
+                linked.push((
+                    op["operationId"].as_str().unwrap().to_string(),
+                    target_id.to_string(),
+                ));
+            }
+        }
+    }
+    for target in [
+        "get_order",
+        "payment_info",
+        "confirm_payment",
+        "move_order",
+        "cancel_order",
+        "order_history",
+    ] {
+        assert!(
+            linked.contains(&("place_order".to_string(), target.to_string())),
+            "POST /v1/orders does not link to {target}"
+        );
+    }
+    assert!(linked.contains(&("create_hold".to_string(), "get_hold".to_string())));
+    assert!(linked.contains(&("join_waitlist".to_string(), "leave_waitlist".to_string())));
+}
