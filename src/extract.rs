@@ -114,6 +114,85 @@ where
     }
 }
 
+/// A JSON body as a tree, read strictly: an object naming a key twice is refused (serde_json's
+/// `Value` would keep the last, and two readers of one body must never see different values),
+/// and a number without a fraction that an `i64` holds exactly is that integer (JSON and JSON
+/// Schema count `4.0` as the integer 4; serde's integer types do not).
+struct BodyTree(serde_json::Value);
+
+impl<'de> serde::Deserialize<'de> for BodyTree {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_any(BodyTreeVisitor)
+    }
+}
+
+struct BodyTreeVisitor;
+
+impl<'de> serde::de::Visitor<'de> for BodyTreeVisitor {
+    type Value = BodyTree;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("a JSON value")
+    }
+
+    fn visit_bool<E>(self, v: bool) -> Result<BodyTree, E> {
+        Ok(BodyTree(Value::Bool(v)))
+    }
+
+    fn visit_i64<E>(self, v: i64) -> Result<BodyTree, E> {
+        Ok(BodyTree(Value::from(v)))
+    }
+
+    fn visit_u64<E>(self, v: u64) -> Result<BodyTree, E> {
+        Ok(BodyTree(Value::from(v)))
+    }
+
+    fn visit_f64<E>(self, v: f64) -> Result<BodyTree, E> {
+        if v.fract() == 0.0 && v.abs() <= 9_007_199_254_740_992.0 {
+            return Ok(BodyTree(Value::from(v as i64)));
+        }
+        Ok(BodyTree(
+            serde_json::Number::from_f64(v).map_or(Value::Null, Value::Number),
+        ))
+    }
+
+    fn visit_str<E>(self, v: &str) -> Result<BodyTree, E> {
+        Ok(BodyTree(Value::String(v.to_string())))
+    }
+
+    fn visit_string<E>(self, v: String) -> Result<BodyTree, E> {
+        Ok(BodyTree(Value::String(v)))
+    }
+
+    fn visit_unit<E>(self) -> Result<BodyTree, E> {
+        Ok(BodyTree(Value::Null))
+    }
+
+    fn visit_none<E>(self) -> Result<BodyTree, E> {
+        Ok(BodyTree(Value::Null))
+    }
+
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<BodyTree, A::Error> {
+        let mut items = Vec::new();
+        while let Some(BodyTree(item)) = seq.next_element()? {
+            items.push(item);
+        }
+        Ok(BodyTree(Value::Array(items)))
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<BodyTree, A::Error> {
+        let mut object = serde_json::Map::new();
+        while let Some(key) = map.next_key::<String>()? {
+            if object.contains_key(&key) {
+                return Err(serde::de::Error::custom(format!("duplicate field `{key}`")));
+            }
+            let BodyTree(value) = map.next_value()?;
+            object.insert(key, value);
+        }
+        Ok(BodyTree(Value::Object(object)))
+    }
+}
+
 /// Parses JSON, reporting syntax errors as `malformed_json` and data errors with their field path.
 pub fn parse_json<T: DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
     if body.iter().all(|b| b.is_ascii_whitespace()) {
@@ -122,30 +201,24 @@ pub fn parse_json<T: DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
             Param::both("the body is empty", "เนื้อหาคำขอว่างเปล่า"),
         ));
     }
+    // Read the tree first (see `BodyTree`): syntax errors are `malformed_json` with their
+    // position, a key named twice is the field's error, then the fields are read from the tree.
     let mut de = serde_json::Deserializer::from_slice(body);
-    let value = serde_path_to_error::deserialize(&mut de).map_err(|e| {
+    let BodyTree(tree) = serde_path_to_error::deserialize(&mut de).map_err(|e| {
         let path = e.path().to_string();
         let inner = e.into_inner();
         match inner.classify() {
             serde_json::error::Category::Data => {
                 ApiError::validation(vec![serde_field_error(&path, &inner.to_string())])
             }
-            // serde_json reports a number or list where an enum's name belongs as a syntax
-            // error ("expected value"); in well-formed JSON it is the field that is wrong.
-            serde_json::error::Category::Syntax
-                if path != "." && serde_json::from_slice::<Value>(body).is_ok() =>
-            {
-                let message = inner.to_string();
-                let message = message.split(" at line ").next().unwrap_or(&message);
-                ApiError::validation(vec![
-                    FieldError::new(path, "invalid_type")
-                        .with("reason", Param::both(message, "ต้องเป็นค่าใดค่าหนึ่งที่กำหนดไว้")),
-                ])
-            }
             _ => malformed_json(&inner),
         }
     })?;
     de.end().map_err(|e| malformed_json(&e))?;
+    let value = serde_path_to_error::deserialize(tree).map_err(|e| {
+        let path = e.path().to_string();
+        ApiError::validation(vec![serde_field_error(&path, &e.into_inner().to_string())])
+    })?;
     Ok(value)
 }
 
@@ -471,7 +544,10 @@ fn expected_th(expected: &str) -> Option<String> {
         e if e.starts_with("a tuple") || e.starts_with("an array") || e.starts_with("tuple") => {
             "รายการ (อาร์เรย์)"
         }
-        e if e.starts_with("enum ") || e == "variant identifier" => "ค่าใดค่าหนึ่งที่กำหนดไว้",
+        // An enum read from a JSON tree expects "string or map".
+        e if e.starts_with("enum ") || e == "variant identifier" || e == "string or map" => {
+            "ค่าใดค่าหนึ่งที่กำหนดไว้"
+        }
         _ => return None,
     };
     Some(th.to_string())
@@ -886,7 +962,7 @@ mod tests {
             ),
             (r#"{"day":"2026-02-30"}"#, "วันที่หรือเวลาอยู่นอกช่วงที่เป็นไปได้"),
             (r#"{"n":1,"n":2}"#, "ระบุช่อง `n` ซ้ำ"),
-            (r#"{"m":5}"#, "ต้องเป็นค่าใดค่าหนึ่งที่กำหนดไว้"),
+            (r#"{"m":5}"#, "ต้องเป็นค่าใดค่าหนึ่งที่กำหนดไว้ แต่ได้รับจำนวนเต็ม 5"),
             (r#"5"#, "ต้องเป็นออบเจกต์ แต่ได้รับจำนวนเต็ม 5"),
         ];
         for (body, reading) in cases {

@@ -433,6 +433,7 @@ pub async fn order_history(
 #[serde(deny_unknown_fields)]
 pub struct NoteBody {
     #[validate(length(max = 1000))]
+    #[schema(max_length = 1000)]
     pub note: Option<String>,
 }
 
@@ -764,6 +765,7 @@ pub struct PaymentConfirmation {
         length(min = 1, max = 200),
         custom(function = "crate::validate::not_blank")
     )]
+    #[schema(min_length = 1, max_length = 200, format = "non-blank")]
     pub reference: String,
 }
 
@@ -837,6 +839,7 @@ pub struct Transition {
     /// `next_statuses`).
     pub to: OrderStatus,
     #[validate(length(max = 1000))]
+    #[schema(max_length = 1000)]
     pub note: Option<String>,
 }
 

@@ -32,13 +32,17 @@ pub struct Buyer {
         length(min = 1, max = 200),
         custom(function = "crate::validate::not_blank")
     )]
+    #[schema(min_length = 1, max_length = 200, format = "non-blank")]
     pub name: String,
     /// A Thai phone number: the buyer's identity for limits and the limited order view.
     #[validate(custom(function = "crate::validate::thai_phone"))]
+    #[schema(format = "thai-phone")]
     pub phone: String,
     #[validate(email, length(max = 254))]
+    #[schema(format = "email", max_length = 254)]
     pub email: Option<String>,
     #[validate(length(min = 1, max = 100))]
+    #[schema(min_length = 1, max_length = 100)]
     pub line_id: Option<String>,
 }
 
@@ -50,18 +54,23 @@ pub struct AddressInput {
         length(min = 1, max = 200),
         custom(function = "crate::validate::not_blank")
     )]
+    #[schema(min_length = 1, max_length = 200, format = "non-blank")]
     pub recipient_name: String,
     #[validate(custom(function = "crate::validate::thai_phone"))]
+    #[schema(format = "thai-phone")]
     pub phone: String,
     /// House number, village, road.
     #[validate(
         length(min = 1, max = 500),
         custom(function = "crate::validate::not_blank")
     )]
+    #[schema(min_length = 1, max_length = 500, format = "non-blank")]
     pub address_line: String,
     /// Six-digit subdistrict code; the district and province follow from it.
+    #[schema(pattern = "^[0-9]{6}$", example = "100101")]
     pub subdistrict_code: String,
     /// Must be a postal code of the subdistrict.
+    #[schema(pattern = "^[0-9]{5}$", example = "10200")]
     pub postal_code: String,
 }
 
@@ -91,15 +100,18 @@ pub struct NewOrder {
     /// The window (needed with `lines`; with `hold_id` it may be left out).
     pub window_id: Option<i64>,
     #[validate(length(min = 1, max = 20), nested)]
+    #[schema(min_items = 1, max_items = 20)]
     pub lines: Option<Vec<LineInput>>,
     /// A hold to turn into this order (its lines are the order's).
     #[validate(length(min = 1, max = 100))]
+    #[schema(min_length = 1, max_length = 100)]
     pub hold_id: Option<String>,
     #[validate(nested)]
     pub buyer: Buyer,
     #[validate(nested)]
     pub delivery: DeliveryInput,
     #[validate(length(max = 1000))]
+    #[schema(max_length = 1000)]
     pub note: Option<String>,
 }
 

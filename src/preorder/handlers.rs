@@ -230,6 +230,7 @@ pub struct ActionRequest {
     pub action: WindowAction,
     /// Why (kept with a cancellation).
     #[validate(length(max = 500))]
+    #[schema(max_length = 500)]
     pub reason: Option<String>,
 }
 

@@ -125,6 +125,7 @@ pub struct HoldLineRow {
 pub struct LineInput {
     pub variant_id: i64,
     #[validate(range(min = 1, max = 10_000))]
+    #[schema(minimum = 1, maximum = 10_000)]
     pub quantity: i32,
 }
 
@@ -134,12 +135,15 @@ pub struct LineInput {
 #[schema(example = json!({"lines": [{"variant_id": 4, "quantity": 2}], "buyer_phone": "081 234 5678"}))]
 pub struct NewHold {
     #[validate(length(min = 1, max = 20), nested)]
+    #[schema(min_items = 1, max_items = 20)]
     pub lines: Vec<LineInput>,
     /// Needed when the window limits units per buyer.
     #[validate(custom(function = "crate::validate::thai_phone"))]
+    #[schema(format = "thai-phone")]
     pub buyer_phone: Option<String>,
     /// How long to hold, in minutes (at most the window's `hold_minutes`, its default).
     #[validate(range(min = 1, max = 60))]
+    #[schema(minimum = 1, maximum = 60)]
     pub minutes: Option<i32>,
 }
 

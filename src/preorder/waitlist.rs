@@ -92,15 +92,19 @@ impl EntryRow {
 pub struct NewEntry {
     pub variant_id: i64,
     #[validate(range(min = 1, max = 10_000))]
+    #[schema(minimum = 1, maximum = 10_000)]
     pub quantity: i32,
     #[validate(
         length(min = 1, max = 200),
         custom(function = "crate::validate::not_blank")
     )]
+    #[schema(min_length = 1, max_length = 200, format = "non-blank")]
     pub buyer_name: String,
     #[validate(custom(function = "crate::validate::thai_phone"))]
+    #[schema(format = "thai-phone")]
     pub buyer_phone: String,
     #[validate(email, length(max = 254))]
+    #[schema(format = "email", max_length = 254)]
     pub buyer_email: Option<String>,
 }
 

@@ -243,6 +243,7 @@ pub enum FeeKind {
 pub struct Delivery {
     pub fee_kind: FeeKind,
     #[validate(range(min = 0, max = 100_000_000))]
+    #[schema(minimum = 0, maximum = 100_000_000)]
     pub fee_satang: i64,
 }
 
@@ -653,15 +654,19 @@ pub struct NewVariant {
         length(min = 1, max = 100),
         custom(function = "crate::validate::not_blank")
     )]
+    #[schema(min_length = 1, max_length = 100, format = "non-blank")]
     pub name: String,
     /// Units of capacity one item consumes (a 5 kg box: 5).
     #[validate(range(min = 1, max = 100_000))]
+    #[schema(minimum = 1, maximum = 100_000)]
     pub units_per_item: i32,
     /// Price of one item in satang.
     #[validate(range(min = 0, max = 100_000_000))]
+    #[schema(minimum = 0, maximum = 100_000_000)]
     pub price_satang: i64,
     #[serde(default)]
     #[validate(range(min = 0, max = 1000))]
+    #[schema(minimum = 0, maximum = 1000)]
     pub sort_order: i32,
 }
 
@@ -673,18 +678,22 @@ pub struct NewPickupPoint {
         length(min = 1, max = 200),
         custom(function = "crate::validate::not_blank")
     )]
+    #[schema(min_length = 1, max_length = 200, format = "non-blank")]
     pub name: String,
     #[validate(
         length(min = 1, max = 500),
         custom(function = "crate::validate::not_blank")
     )]
+    #[schema(min_length = 1, max_length = 500, format = "non-blank")]
     pub address: String,
     /// Six-digit subdistrict code of the place.
     #[validate(length(equal = 6), custom(function = "crate::validate::digits"))]
+    #[schema(pattern = "^[0-9]{6}$", example = "630603")]
     pub subdistrict_code: Option<String>,
     pub starts_at: DateTime<FixedOffset>,
     pub ends_at: DateTime<FixedOffset>,
     #[validate(length(max = 1000))]
+    #[schema(max_length = 1000)]
     pub notes: Option<String>,
 }
 
@@ -706,8 +715,10 @@ pub struct NewWindow {
         length(min = 1, max = 200),
         custom(function = "crate::validate::not_blank")
     )]
+    #[schema(min_length = 1, max_length = 200, format = "non-blank")]
     pub title: Option<String>,
     #[validate(length(max = 5000))]
+    #[schema(max_length = 5000)]
     pub description: Option<String>,
     pub opens_at: DateTime<FixedOffset>,
     pub closes_at: DateTime<FixedOffset>,
@@ -715,29 +726,38 @@ pub struct NewWindow {
     pub harvest_end: NaiveDate,
     /// In the crop's sale unit.
     #[validate(range(min = 1, max = 1_000_000_000))]
+    #[schema(minimum = 1, maximum = 1_000_000_000)]
     pub capacity: i64,
     #[validate(length(min = 1, max = 20), nested)]
+    #[schema(min_items = 1, max_items = 20)]
     pub variants: Vec<NewVariant>,
     #[serde(default = "one")]
     #[validate(range(min = 1, max = 10_000))]
+    #[schema(minimum = 1, maximum = 10_000)]
     pub min_items_per_order: i32,
     #[validate(range(min = 1, max = 10_000))]
+    #[schema(minimum = 1, maximum = 10_000)]
     pub max_items_per_order: Option<i32>,
     #[validate(range(min = 1, max = 1_000_000_000))]
+    #[schema(minimum = 1, maximum = 1_000_000_000)]
     pub max_units_per_buyer: Option<i64>,
     /// Minutes a hold lasts (default 10, at most 60).
     #[serde(default = "ten")]
     #[validate(range(min = 1, max = 60))]
+    #[schema(minimum = 1, maximum = 60)]
     pub hold_minutes: i32,
     /// Minutes a waiting-list buyer has to take up an offer (default 120).
     #[serde(default = "two_hours")]
     #[validate(range(min = 5, max = 2880))]
+    #[schema(minimum = 5, maximum = 2880)]
     pub waitlist_offer_minutes: i32,
     /// Unpaid orders expire after this many hours (none: they do not expire by themselves).
     #[validate(range(min = 1, max = 720))]
+    #[schema(minimum = 1, maximum = 720)]
     pub payment_window_hours: Option<i32>,
     #[serde(default)]
     #[validate(length(max = 20), nested)]
+    #[schema(max_items = 20)]
     pub pickup_points: Vec<NewPickupPoint>,
     #[validate(nested)]
     pub delivery: Option<Delivery>,
@@ -1021,29 +1041,38 @@ pub struct WindowChanges {
         length(min = 1, max = 200),
         custom(function = "crate::validate::not_blank")
     )]
+    #[schema(min_length = 1, max_length = 200, format = "non-blank")]
     pub title: Option<String>,
     #[validate(length(max = 5000))]
+    #[schema(max_length = 5000)]
     pub description: Option<String>,
     pub opens_at: Option<DateTime<FixedOffset>>,
     pub closes_at: Option<DateTime<FixedOffset>>,
     pub harvest_start: Option<NaiveDate>,
     pub harvest_end: Option<NaiveDate>,
     #[validate(range(min = 0, max = 1_000_000_000))]
+    #[schema(minimum = 0, maximum = 1_000_000_000)]
     pub capacity: Option<i64>,
     #[validate(range(min = 1, max = 10_000))]
+    #[schema(minimum = 1, maximum = 10_000)]
     pub min_items_per_order: Option<i32>,
     /// `0` removes the maximum.
     #[validate(range(min = 0, max = 10_000))]
+    #[schema(minimum = 0, maximum = 10_000)]
     pub max_items_per_order: Option<i32>,
     /// `0` removes the limit.
     #[validate(range(min = 0, max = 1_000_000_000))]
+    #[schema(minimum = 0, maximum = 1_000_000_000)]
     pub max_units_per_buyer: Option<i64>,
     #[validate(range(min = 1, max = 60))]
+    #[schema(minimum = 1, maximum = 60)]
     pub hold_minutes: Option<i32>,
     #[validate(range(min = 5, max = 2880))]
+    #[schema(minimum = 5, maximum = 2880)]
     pub waitlist_offer_minutes: Option<i32>,
     /// `0` removes the payment deadline.
     #[validate(range(min = 0, max = 720))]
+    #[schema(minimum = 0, maximum = 720)]
     pub payment_window_hours: Option<i32>,
     /// Carrier delivery; `{"fee_kind": "flat", "fee_satang": 0}` for free delivery.
     #[validate(nested)]
@@ -1354,11 +1383,14 @@ pub struct VariantChanges {
         length(min = 1, max = 100),
         custom(function = "crate::validate::not_blank")
     )]
+    #[schema(min_length = 1, max_length = 100, format = "non-blank")]
     pub name: Option<String>,
     #[validate(range(min = 0, max = 100_000_000))]
+    #[schema(minimum = 0, maximum = 100_000_000)]
     pub price_satang: Option<i64>,
     pub active: Option<bool>,
     #[validate(range(min = 0, max = 1000))]
+    #[schema(minimum = 0, maximum = 1000)]
     pub sort_order: Option<i32>,
 }
 
@@ -1422,15 +1454,18 @@ pub struct PickupChanges {
         length(min = 1, max = 200),
         custom(function = "crate::validate::not_blank")
     )]
+    #[schema(min_length = 1, max_length = 200, format = "non-blank")]
     pub name: Option<String>,
     #[validate(
         length(min = 1, max = 500),
         custom(function = "crate::validate::not_blank")
     )]
+    #[schema(min_length = 1, max_length = 500, format = "non-blank")]
     pub address: Option<String>,
     pub starts_at: Option<DateTime<FixedOffset>>,
     pub ends_at: Option<DateTime<FixedOffset>>,
     #[validate(length(max = 1000))]
+    #[schema(max_length = 1000)]
     pub notes: Option<String>,
     pub active: Option<bool>,
 }
