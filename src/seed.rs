@@ -637,7 +637,11 @@ fn seed_windows(conn: &mut DbConn, now: NaiveDateTime) -> Result<usize, ApiError
         }
         let (product, crop, ..) = catalog_products::find(conn, product_id)?
             .ok_or_else(|| ApiError::internal("demo product vanished"))?;
-        let box_units = if crop.sale_unit == "kg" { 5 } else { 6 };
+        let box_units = if crop.sale_unit == crate::catalog::crops::SaleUnit::Kg {
+            5
+        } else {
+            6
+        };
         let new = NewWindow {
             title: Some(format!("{} รอบเก็บเกี่ยวถัดไป", product.title)),
             description: Some("รอบสาธิต: สั่งจองล่วงหน้า รับที่ อปท. หรือส่งพัสดุ".to_string()),

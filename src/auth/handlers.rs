@@ -13,7 +13,7 @@ use super::principal::{Area, Principal, Role, Subject};
 use super::tokens::{self, RefreshOutcome};
 use super::users::{self, UserRow};
 use crate::AppState;
-use crate::error::{ApiError, ApiResult, ErrorKind, FieldError, Problem};
+use crate::error::{ApiError, ApiResult, ErrorKind, FieldError, Param, Problem};
 use crate::extract::{FormOrJson, ValidJson};
 use crate::i18n::Text;
 
@@ -74,7 +74,7 @@ const DISABLED: Text = Text {
 };
 const BAD_REFRESH: Text = Text {
     en: "The refresh token is invalid, expired or already used; sign in again.",
-    th: "refresh token ไม่ถูกต้อง หมดอายุ หรือถูกใช้ไปแล้ว กรุณาเข้าสู่ระบบใหม่",
+    th: "`refresh_token` ไม่ถูกต้อง หมดอายุ หรือถูกใช้ไปแล้ว กรุณาเข้าสู่ระบบใหม่",
 };
 const BAD_CLIENT: Text = Text {
     en: "Unknown client, wrong secret, or the client is disabled.",
@@ -85,8 +85,8 @@ fn missing(field: &'static str) -> ApiError {
     ApiError::oauth(
         ErrorKind::OAuthInvalidRequest,
         Text {
-            en: "A parameter this grant needs is missing; see errors.",
-            th: "ขาดพารามิเตอร์ที่ grant นี้ต้องใช้ ดูรายละเอียดใน errors",
+            en: "A parameter this grant needs is missing; see `errors`.",
+            th: "ขาดพารามิเตอร์ที่การขอโทเคนแบบนี้ต้องใช้ ดูรายละเอียดใน `errors`",
         },
     )
     .field(FieldError::new(field, "required"))
@@ -456,8 +456,10 @@ pub async fn me(state: web::Data<AppState>, principal: Principal) -> ApiResult<w
         .db(move |conn| match principal.subject {
             Subject::User(id) => {
                 let (user, lao_code) = users::find(conn, id)?.ok_or_else(|| {
-                    ApiError::new(ErrorKind::InvalidToken)
-                        .with("reason", "the account no longer exists")
+                    ApiError::new(ErrorKind::InvalidToken).with(
+                        "reason",
+                        Param::both("the account no longer exists", "บัญชีนี้ไม่มีอยู่แล้ว"),
+                    )
                 })?;
                 Ok(Me {
                     kind: "user",
@@ -473,8 +475,10 @@ pub async fn me(state: web::Data<AppState>, principal: Principal) -> ApiResult<w
             }
             Subject::Partner(id) => {
                 let client = partners::find(conn, id)?.ok_or_else(|| {
-                    ApiError::new(ErrorKind::InvalidToken)
-                        .with("reason", "the client no longer exists")
+                    ApiError::new(ErrorKind::InvalidToken).with(
+                        "reason",
+                        Param::both("the client no longer exists", "ไคลเอนต์นี้ไม่มีอยู่แล้ว"),
+                    )
                 })?;
                 Ok(Me {
                     kind: "partner",

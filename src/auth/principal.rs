@@ -11,7 +11,7 @@ use utoipa::ToSchema;
 
 use super::tokens::{self, AccessClaims};
 use crate::AppState;
-use crate::error::{ApiError, ErrorKind};
+use crate::error::{ApiError, ErrorKind, Param};
 
 /// A caller's role. Officers and staff are scoped to an area; partners to their scopes.
 #[derive(
@@ -28,6 +28,8 @@ use crate::error::{ApiError, ErrorKind};
     strum::Display,
     strum::EnumIter,
     strum::AsRefStr,
+    strum::IntoStaticStr,
+    diesel::deserialize::FromSqlRow,
 )]
 #[serde(rename_all = "snake_case")]
 #[strum(serialize_all = "snake_case")]
@@ -45,6 +47,8 @@ pub enum Role {
     /// A partner client (storefront or app).
     Partner,
 }
+
+crate::stored_as_text!(Role);
 
 /// The part of the country a caller's role covers.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
@@ -153,8 +157,13 @@ pub fn bearer_token(req: &HttpRequest) -> Option<Result<String, ApiError>> {
         })
         .filter(|t| !t.is_empty())
         .ok_or_else(|| {
-            ApiError::new(ErrorKind::InvalidToken)
-                .with("reason", "the Authorization header is not `Bearer <token>`")
+            ApiError::new(ErrorKind::InvalidToken).with(
+                "reason",
+                Param::both(
+                    "the `Authorization` header is not `Bearer <token>`",
+                    "ส่วนหัว `Authorization` ไม่อยู่ในรูป `Bearer <token>`",
+                ),
+            )
         });
     Some(parsed)
 }
@@ -180,8 +189,13 @@ async fn authenticate(req: HttpRequest) -> Result<Option<Principal>, ApiError> {
         .db(move |conn| Ok(tokens::session_is_live(conn, &session_id, now.naive_utc())?))
         .await?;
     if !live {
-        return Err(ApiError::new(ErrorKind::InvalidToken)
-            .with("reason", "the session was revoked or has ended"));
+        return Err(ApiError::new(ErrorKind::InvalidToken).with(
+            "reason",
+            Param::both(
+                "the session was revoked or has ended",
+                "เซสชันถูกเพิกถอนหรือสิ้นสุดแล้ว",
+            ),
+        ));
     }
     let principal = Principal::from_claims(claims)?;
     tracing::Span::current().record("principal", principal.actor_label());

@@ -18,6 +18,7 @@ use super::principal::{Role, Subject};
 use crate::db::DbConn;
 use crate::db::schema::{auth_sessions, refresh_tokens};
 use crate::error::{ApiError, ErrorKind};
+use crate::i18n::Text;
 
 /// Claims of an access token.
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -94,10 +95,16 @@ impl TokenService {
         let claims = self.decode(token)?;
         let now = now.timestamp();
         if claims.exp + LEEWAY_SECS <= now {
-            return Err(invalid_token("the token has expired"));
+            return Err(invalid_token(reason(
+                "the token has expired",
+                "โทเคนหมดอายุแล้ว",
+            )));
         }
         if claims.nbf - LEEWAY_SECS > now {
-            return Err(invalid_token("the token is not valid yet"));
+            return Err(invalid_token(reason(
+                "the token is not valid yet",
+                "โทเคนยังไม่ถึงเวลาใช้งาน",
+            )));
         }
         Ok(claims)
     }
@@ -107,17 +114,27 @@ impl TokenService {
         jsonwebtoken::decode::<AccessClaims>(token, &self.decoding, &self.validation)
             .map(|data| data.claims)
             .map_err(|e| {
-                let reason = match e.kind() {
-                    JwtErrorKind::InvalidSignature => "the signature does not match",
-                    JwtErrorKind::InvalidAlgorithm | JwtErrorKind::InvalidAlgorithmName => {
-                        "the token is not signed with HS256"
+                let why = match e.kind() {
+                    JwtErrorKind::InvalidSignature => {
+                        reason("the signature does not match", "ลายเซ็นของโทเคนไม่ถูกต้อง")
                     }
-                    JwtErrorKind::InvalidIssuer => "the token was issued by someone else",
-                    JwtErrorKind::InvalidAudience => "the token is meant for another audience",
-                    JwtErrorKind::MissingRequiredClaim(_) => "a required claim is missing",
-                    _ => "the token is malformed",
+                    JwtErrorKind::InvalidAlgorithm | JwtErrorKind::InvalidAlgorithmName => reason(
+                        "the token is not signed with HS256",
+                        "โทเคนไม่ได้ลงนามด้วย HS256",
+                    ),
+                    JwtErrorKind::InvalidIssuer => {
+                        reason("the token was issued by someone else", "โทเคนออกโดยผู้อื่น")
+                    }
+                    JwtErrorKind::InvalidAudience => reason(
+                        "the token is meant for another audience",
+                        "โทเคนนี้ออกให้ใช้กับบริการอื่น",
+                    ),
+                    JwtErrorKind::MissingRequiredClaim(_) => {
+                        reason("a required claim is missing", "โทเคนขาดข้อมูลที่จำเป็น")
+                    }
+                    _ => reason("the token is malformed", "รูปแบบโทเคนไม่ถูกต้อง"),
                 };
-                invalid_token(reason).caused_by(e)
+                invalid_token(why).caused_by(e)
             })
     }
 
@@ -154,8 +171,12 @@ impl TokenService {
     }
 }
 
-fn invalid_token(reason: &'static str) -> ApiError {
+fn invalid_token(reason: Text) -> ApiError {
     ApiError::new(ErrorKind::InvalidToken).with("reason", reason)
+}
+
+const fn reason(en: &'static str, th: &'static str) -> Text {
+    Text { en, th }
 }
 
 pub fn subject_string(subject: Subject) -> String {
@@ -171,7 +192,7 @@ pub fn parse_subject(sub: &str) -> Result<Subject, ApiError> {
         Some(("client", id)) => id.parse().ok().map(Subject::Partner),
         _ => None,
     };
-    parsed.ok_or_else(|| invalid_token("the subject is malformed"))
+    parsed.ok_or_else(|| invalid_token(reason("the subject is malformed", "ข้อมูลผู้ถือโทเคนไม่ถูกต้อง")))
 }
 
 /// A random URL-safe string of `bytes` random bytes.

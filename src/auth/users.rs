@@ -31,7 +31,7 @@ pub struct UserRow {
     pub email: Option<String>,
     pub phone: Option<String>,
     pub password_hash: String,
-    pub role: String,
+    pub role: Role,
     pub province_code: Option<String>,
     pub district_code: Option<String>,
     pub lao_id: Option<i64>,
@@ -46,8 +46,7 @@ pub struct UserRow {
 
 impl UserRow {
     pub fn role(&self) -> Role {
-        // Only Role values are written; an unknown value gets the least privilege.
-        self.role.parse().unwrap_or(Role::Producer)
+        self.role
     }
 
     pub fn area(&self) -> Area {

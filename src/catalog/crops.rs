@@ -30,6 +30,8 @@ pub const CROP: Text = Text {
     strum::EnumString,
     strum::Display,
     strum::EnumIter,
+    strum::IntoStaticStr,
+    diesel::deserialize::FromSqlRow,
 )]
 #[serde(rename_all = "snake_case")]
 #[strum(serialize_all = "snake_case")]
@@ -75,6 +77,8 @@ impl Category {
     strum::EnumString,
     strum::Display,
     strum::EnumIter,
+    strum::IntoStaticStr,
+    diesel::deserialize::FromSqlRow,
 )]
 #[serde(rename_all = "snake_case")]
 #[strum(serialize_all = "snake_case")]
@@ -104,6 +108,8 @@ impl SaleUnit {
     }
 }
 
+crate::stored_as_text!(Category, SaleUnit);
+
 #[derive(Clone, Debug, Queryable, Selectable)]
 #[diesel(table_name = crops)]
 pub struct CropRow {
@@ -111,8 +117,8 @@ pub struct CropRow {
     pub slug: String,
     pub name_th: String,
     pub name_en: String,
-    pub category: String,
-    pub sale_unit: String,
+    pub category: Category,
+    pub sale_unit: SaleUnit,
     pub active: bool,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
@@ -136,8 +142,7 @@ pub struct Crop {
 
 impl From<CropRow> for Crop {
     fn from(row: CropRow) -> Self {
-        let category = row.category.parse().unwrap_or(Category::Other);
-        let sale_unit = row.sale_unit.parse().unwrap_or(SaleUnit::Piece);
+        let (category, sale_unit) = (row.category, row.sale_unit);
         Crop {
             id: row.id,
             slug: row.slug,
@@ -491,7 +496,7 @@ pub fn update(
 ) -> ApiResult<CropRow> {
     let crop = find_by_slug(conn, slug)?.ok_or_else(|| ApiError::not_found(CROP))?;
     if let Some(unit) = changes.sale_unit
-        && unit.to_string() != crop.sale_unit
+        && unit != crop.sale_unit
     {
         use crate::db::schema::products;
         let in_use: i64 = products::table

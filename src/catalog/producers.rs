@@ -35,6 +35,8 @@ pub const PRODUCER: Text = Text {
     strum::EnumString,
     strum::Display,
     strum::EnumIter,
+    strum::IntoStaticStr,
+    diesel::deserialize::FromSqlRow,
 )]
 #[serde(rename_all = "snake_case")]
 #[strum(serialize_all = "snake_case")]
@@ -57,6 +59,8 @@ impl ProducerKind {
     }
 }
 
+crate::stored_as_text!(ProducerKind);
+
 #[derive(Clone, Debug, Queryable, Selectable)]
 #[diesel(table_name = producers)]
 pub struct ProducerRow {
@@ -64,7 +68,7 @@ pub struct ProducerRow {
     pub lao_id: i64,
     pub province_code: String,
     pub district_code: String,
-    pub kind: String,
+    pub kind: ProducerKind,
     pub display_name: String,
     pub description: Option<String>,
     pub contact_phone: String,
@@ -78,7 +82,7 @@ pub struct ProducerRow {
 
 impl ProducerRow {
     pub fn kind(&self) -> ProducerKind {
-        self.kind.parse().unwrap_or(ProducerKind::Farmer)
+        self.kind
     }
 
     /// Where the producer sits: its LAO, narrowed to itself.

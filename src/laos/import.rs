@@ -921,7 +921,7 @@ impl LaoRecord {
     /// Whether the stored row already holds every field this import owns.
     fn matches(&self, stored: &LaoRow) -> bool {
         let [address, postal_code, website] = self.merged_optional(stored);
-        stored.lao_type == self.lao_type.as_ref()
+        stored.lao_type == self.lao_type
             && stored.name_th == self.name_th
             && stored.province_code == self.province_code
             && stored.district_code == self.district_code

@@ -31,6 +31,8 @@ pub const LAO: Text = Text {
     strum::Display,
     strum::EnumIter,
     strum::AsRefStr,
+    strum::IntoStaticStr,
+    diesel::deserialize::FromSqlRow,
 )]
 #[serde(rename_all = "snake_case")]
 #[strum(serialize_all = "snake_case")]
@@ -106,13 +108,15 @@ impl LaoType {
     }
 }
 
+crate::stored_as_text!(LaoType);
+
 /// A row of the `laos` table.
 #[derive(Clone, Debug, Queryable, Selectable)]
 #[diesel(table_name = laos)]
 pub struct LaoRow {
     pub id: i64,
     pub dla_code: String,
-    pub lao_type: String,
+    pub lao_type: LaoType,
     pub name_th: String,
     pub name_en: Option<String>,
     pub province_code: String,
@@ -133,8 +137,7 @@ pub struct LaoRow {
 
 impl LaoRow {
     pub fn lao_type(&self) -> LaoType {
-        // Only values of LaoType are ever written; an unknown one reads as the most common type.
-        LaoType::parse_any(&self.lao_type).unwrap_or(LaoType::SubdistrictAdminOrg)
+        self.lao_type
     }
 
     /// Where this LAO sits, for authorization.

@@ -105,7 +105,7 @@ fn imports_the_official_dla_layout() {
     assert_eq!(registry.count(), 7);
 
     let mae_sot = registry.lao("3630690");
-    assert_eq!(mae_sot.lao_type, "city_municipality");
+    assert_eq!(mae_sot.lao_type.as_ref(), "city_municipality");
     assert_eq!(mae_sot.name_th, "แม่สอด");
     assert_eq!(mae_sot.full_name_th(), "เทศบาลนครแม่สอด");
     assert_eq!(
@@ -131,7 +131,7 @@ fn imports_the_official_dla_layout() {
     assert_eq!(mae_sot.name_en, None);
 
     let mae_pa = registry.lao("6630691");
-    assert_eq!(mae_pa.lao_type, "subdistrict_admin_org");
+    assert_eq!(mae_pa.lao_type.as_ref(), "subdistrict_admin_org");
     assert_eq!(mae_pa.name_th, "แม่ปะ");
     assert_eq!(mae_pa.district_code, "6306");
     assert_eq!(mae_pa.address.as_deref(), Some("เลขที่ 99 หมู่ 3"));
@@ -140,7 +140,7 @@ fn imports_the_official_dla_layout() {
 
     let mae_ku = registry.lao("5630692");
     assert_eq!(
-        (mae_ku.lao_type.as_str(), mae_ku.name_th.as_str()),
+        (mae_ku.lao_type.as_ref(), mae_ku.name_th.as_str()),
         ("subdistrict_municipality", "แม่กุ")
     );
     assert_eq!(mae_ku.district_code, "6306", "อำเภอแม่สอด resolves");
@@ -152,7 +152,7 @@ fn imports_the_official_dla_layout() {
 
     let town = registry.lao("4630194");
     assert_eq!(
-        (town.lao_type.as_str(), town.name_th.as_str()),
+        (town.lao_type.as_ref(), town.name_th.as_str()),
         ("town_municipality", "ตาก")
     );
     assert_eq!(
@@ -163,7 +163,7 @@ fn imports_the_official_dla_layout() {
     let pao = find_with_area(&mut registry.conn(), "2630190")
         .unwrap()
         .expect("PAO stored");
-    assert_eq!(pao.lao.lao_type, "provincial_admin_org");
+    assert_eq!(pao.lao.lao_type.as_ref(), "provincial_admin_org");
     assert_eq!(pao.lao.full_name_th(), "องค์การบริหารส่วนจังหวัดตาก");
     assert_eq!(pao.district_name_th, "เมืองตาก");
 
@@ -279,12 +279,15 @@ fn imports_the_project_layout() {
 
     let pao = registry.lao("2630190");
     assert_eq!(
-        (pao.lao_type.as_str(), pao.district_code.as_str()),
+        (pao.lao_type.as_ref(), pao.district_code.as_str()),
         ("provincial_admin_org", "6301")
     );
     assert_eq!(pao.area_km2, Some(16000.5));
     // A 6- code typed เทศบาลตำบล keeps its type.
-    assert_eq!(registry.lao("6130408").lao_type, "subdistrict_municipality");
+    assert_eq!(
+        registry.lao("6130408").lao_type.as_ref(),
+        "subdistrict_municipality"
+    );
     let pattaya = registry.lao("3200490");
     assert_eq!(pattaya.full_name_th(), "เมืองพัทยา");
     assert_eq!(pattaya.district_code, "2004");
@@ -373,7 +376,10 @@ fn imports_the_full_lao_list() {
     assert_eq!(count("subdistrict_admin_org"), 5300);
     assert_eq!(count("special_admin_area"), 1);
     for code in ["6130408", "6720123"] {
-        assert_eq!(registry.lao(code).lao_type, "subdistrict_municipality");
+        assert_eq!(
+            registry.lao(code).lao_type.as_ref(),
+            "subdistrict_municipality"
+        );
     }
     // The Lampang PAO's office is in เกาะคา, found by name.
     let lampang = find_with_area(&mut registry.conn(), "2520101")
