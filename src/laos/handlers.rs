@@ -132,6 +132,9 @@ pub struct LaoFilter {
     /// Include LAOs marked inactive (default: only active ones).
     #[serde(default)]
     pub include_inactive: bool,
+    /// Partner clients: only the LAOs the client may sell for.
+    #[serde(default)]
+    pub sellable: bool,
     /// Page size, 1–200 (default 50).
     #[validate(range(min = 1, max = 200))]
     #[param(minimum = 1, maximum = 200)]
@@ -142,7 +145,8 @@ pub struct LaoFilter {
 
 /// List LAOs
 ///
-/// Public. Ordered by DLA code; filter by province, district, type or name.
+/// Public. Ordered by DLA code; filter by province, district, type or name. A partner client
+/// adds `sellable=true` to list only the LAOs it may sell for.
 #[utoipa::path(
     tag = "laos",
     params(LaoFilter),
@@ -154,13 +158,22 @@ pub struct LaoFilter {
 #[get("/laos")]
 pub async fn list_laos(
     state: web::Data<AppState>,
+    principal: crate::auth::principal::OptionalPrincipal,
     filter: ValidQuery<LaoFilter>,
 ) -> ApiResult<web::Json<Page<Lao>>> {
     let ValidQuery(filter) = filter;
     let limit = page_size(filter.limit);
     let after: Option<String> = decode_cursor(filter.cursor.as_deref())?;
+    let partner = principal.0.as_ref().and_then(|p| p.partner_id());
+    if filter.sellable && partner.is_none() {
+        return Err(ApiError::invalid_parameter("sellable", "not_allowed"));
+    }
     let page = state
         .db(move |conn| {
+            let sold_for = match partner.filter(|_| filter.sellable) {
+                Some(id) => crate::auth::partners::lao_ids_sold_for(conn, id)?,
+                None => None,
+            };
             let mut query = laos::table
                 .inner_join(districts::table.inner_join(provinces::table))
                 .select((LaoRow::as_select(), model::area_names_select()))
@@ -185,6 +198,9 @@ pub async fn list_laos(
             }
             if !filter.include_inactive {
                 query = query.filter(laos::active.eq(true));
+            }
+            if let Some(ids) = sold_for {
+                query = query.filter(laos::id.eq_any(ids));
             }
             let rows = query.load::<(LaoRow, model::AreaNames)>(conn)?;
             Ok(page_from(rows, limit, |(lao, _)| lao.dla_code.clone())

@@ -1102,6 +1102,23 @@ async fn storefronts_list_what_they_can_sell_now_and_how_it_is_paid() {
     );
     let (status, problem) = list("sellable=true", None).await;
     assert_eq!(status, 400, "only partner clients sell: {problem}");
+    let (status, laos) = json(
+        w.app
+            .get("/v1/laos?sellable=true")
+            .bearer_auth(&elsewhere.token)
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, 200, "{laos}");
+    let codes: Vec<&str> = laos["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l["dla_code"].as_str().unwrap())
+        .collect();
+    assert_eq!(codes, vec![CHANTHABURI_LAO]);
 
     // Whether buyers pay by PromptPay is known before ordering.
     assert_eq!(free["promptpay_available"], true);
