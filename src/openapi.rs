@@ -101,6 +101,7 @@ const SHARED_RESPONSES: &[(&str, &str, &str)] = &[
 /// operations they apply to, and gives every response a description (OpenAPI requires one).
 pub fn complete_responses(api: &mut utoipa::openapi::OpenApi) {
     let components = api.components.get_or_insert_with(Default::default);
+    declare_rate_limit_headers(components);
     for (status, name, description) in SHARED_RESPONSES {
         let mut response = ResponseBuilder::new().description(*description).content(
             "application/problem+json",
@@ -117,9 +118,13 @@ pub fn complete_responses(api: &mut utoipa::openapi::OpenApi) {
                     .build(),
             );
         }
+        let mut response = response.build();
+        if *status == "429" {
+            add_rate_limit_headers(&mut response);
+        }
         components
             .responses
-            .insert((*name).to_string(), RefOr::T(response.build()));
+            .insert((*name).to_string(), RefOr::T(response));
     }
     for (path, item) in api.paths.paths.iter_mut() {
         let operations = [
@@ -160,7 +165,65 @@ fn complete_operation(path: &str, operation: &mut Operation) {
     for (status, response) in operation.responses.responses.iter_mut() {
         if let RefOr::T(response) = response {
             describe(status, response);
+            if api_route && status.starts_with('2') {
+                add_rate_limit_headers(response);
+            }
         }
+    }
+}
+
+/// The rate-limit fields every answer of a `/v1` route carries (`auth::ratelimit`): the IETF
+/// draft's structured fields and the older integer trio with the same values.
+const RATE_LIMIT_HEADERS: &[(&str, Type, &str)] = &[
+    (
+        "RateLimit-Policy",
+        Type::String,
+        "Quota policy (draft-ietf-httpapi-ratelimit-headers): `\"<token|authenticated|anonymous>\";q=<requests a minute>;w=60`",
+    ),
+    (
+        "RateLimit",
+        Type::String,
+        "Current service limit: `\"<policy>\";r=<requests left>;t=<seconds until the next request comes back>`",
+    ),
+    (
+        "RateLimit-Limit",
+        Type::Integer,
+        "Requests a minute under the policy that applied (= q)",
+    ),
+    (
+        "RateLimit-Remaining",
+        Type::Integer,
+        "Requests left now (= r)",
+    ),
+    (
+        "RateLimit-Reset",
+        Type::Integer,
+        "Seconds until the next request comes back (= t; equals Retry-After on a 429)",
+    ),
+];
+
+/// Declares the rate-limit fields once under `components/headers`.
+fn declare_rate_limit_headers(components: &mut utoipa::openapi::Components) {
+    for (name, kind, description) in RATE_LIMIT_HEADERS {
+        components.headers.insert(
+            (*name).to_string(),
+            RefOr::T(
+                HeaderBuilder::new()
+                    .schema(Some(ObjectBuilder::new().schema_type(kind.clone())))
+                    .description(Some(*description))
+                    .build(),
+            ),
+        );
+    }
+}
+
+/// Points a response's rate-limit fields at their declarations.
+fn add_rate_limit_headers(response: &mut Response) {
+    for (name, _, _) in RATE_LIMIT_HEADERS {
+        response
+            .headers
+            .entry((*name).to_string())
+            .or_insert_with(|| RefOr::Ref(Ref::new(format!("#/components/headers/{name}"))));
     }
 }
 

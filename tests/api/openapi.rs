@@ -289,3 +289,32 @@ fn links_lead_from_a_placed_order_to_its_endpoints() {
     assert!(linked.contains(&("create_hold".to_string(), "get_hold".to_string())));
     assert!(linked.contains(&("join_waitlist".to_string(), "leave_waitlist".to_string())));
 }
+
+/// Successful answers of the API and its 429 declare the rate-limit fields they carry.
+#[test]
+fn the_rate_limit_fields_are_declared() {
+    let api = khongdee::api_doc();
+    let doc = serde_json::to_value(&api).unwrap();
+    for name in [
+        "RateLimit-Policy",
+        "RateLimit",
+        "RateLimit-Limit",
+        "RateLimit-Remaining",
+        "RateLimit-Reset",
+    ] {
+        assert!(doc["components"]["headers"][name].is_object(), "{name}");
+        let reference = format!("#/components/headers/{name}");
+        assert_eq!(
+            doc["paths"]["/v1/windows"]["get"]["responses"]["200"]["headers"][name]["$ref"],
+            reference
+        );
+        assert_eq!(
+            doc["components"]["responses"]["TooManyRequests"]["headers"][name]["$ref"],
+            reference
+        );
+    }
+    assert!(
+        doc["paths"]["/healthz"]["get"]["responses"]["200"]["headers"]["RateLimit"].is_null(),
+        "probes are not limited"
+    );
+}
