@@ -26,6 +26,9 @@ pub struct Pass {
     pub failed: usize,
 }
 
+/// A housekeeping step of the pass: whole-table deletions of what has expired.
+type Housekeeping = fn(&mut DbConn, chrono::NaiveDateTime) -> ApiResult<usize>;
+
 /// One pass over everything that is due.
 pub fn run_once(state: &AppState) -> ApiResult<Pass> {
     let now = state.clock.now_naive();
@@ -47,10 +50,7 @@ pub fn run_once(state: &AppState) -> ApiResult<Pass> {
             }
         }
     }
-    let housekeeping: [(
-        &str,
-        fn(&mut DbConn, chrono::NaiveDateTime) -> ApiResult<usize>,
-    ); 2] = [
+    let housekeeping: [(&str, Housekeeping); 2] = [
         ("purge_idempotency_keys", |c, now| {
             Ok(idempotency::purge_expired(c, now)?)
         }),
