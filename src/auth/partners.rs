@@ -224,6 +224,26 @@ pub fn may_sell_for(conn: &mut DbConn, partner_id: i64, lao_id: i64) -> QueryRes
     Ok(this > 0)
 }
 
+/// What `sellable=true` on a list means for `principal`: the LAOs the partner client may sell
+/// for (`None`: every LAO). Only partner clients sell: 401 without a token, 403 for accounts.
+pub fn sellable_laos(
+    conn: &mut DbConn,
+    principal: Option<&crate::auth::principal::Principal>,
+) -> crate::error::ApiResult<Option<Vec<i64>>> {
+    match principal {
+        None => Err(crate::error::ApiError::new(
+            crate::error::ErrorKind::AuthenticationRequired,
+        )),
+        Some(p) => match p.partner_id() {
+            Some(id) => Ok(lao_ids_sold_for(conn, id)?),
+            None => Err(crate::error::ApiError::forbidden().extra(
+                "reason",
+                "only partner clients sell: sellable=true needs a client token",
+            )),
+        },
+    }
+}
+
 /// The LAOs a partner client may sell for: `None` when it may sell for every LAO (it lists
 /// none), else their ids.
 pub fn lao_ids_sold_for(conn: &mut DbConn, partner_id: i64) -> QueryResult<Option<Vec<i64>>> {

@@ -153,6 +153,8 @@ pub struct LaoFilter {
     responses(
         (status = 200, body = Page<Lao>),
         (status = 400, body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "`sellable=true` without a token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "`sellable=true` from an account that is not a partner client", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[get("/laos")]
@@ -164,15 +166,12 @@ pub async fn list_laos(
     let ValidQuery(filter) = filter;
     let limit = page_size(filter.limit);
     let after: Option<String> = decode_cursor(filter.cursor.as_deref())?;
-    let partner = principal.0.as_ref().and_then(|p| p.partner_id());
-    if filter.sellable && partner.is_none() {
-        return Err(ApiError::invalid_parameter("sellable", "not_allowed"));
-    }
     let page = state
         .db(move |conn| {
-            let sold_for = match partner.filter(|_| filter.sellable) {
-                Some(id) => crate::auth::partners::lao_ids_sold_for(conn, id)?,
-                None => None,
+            let sold_for = if filter.sellable {
+                crate::auth::partners::sellable_laos(conn, principal.0.as_ref())?
+            } else {
+                None
             };
             let mut query = laos::table
                 .inner_join(districts::table.inner_join(provinces::table))

@@ -125,6 +125,8 @@ pub async fn create_window(
     responses(
         (status = 200, body = Page<Window>),
         (status = 400, body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "`sellable=true` without a token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "`sellable=true` from an account that is not a partner client", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[get("/windows")]

@@ -1576,10 +1576,10 @@ pub fn list(
     limit: usize,
     now: NaiveDateTime,
 ) -> ApiResult<Vec<Loaded>> {
-    let lao_ids = match (filter.sellable, principal.and_then(Principal::partner_id)) {
-        (false, _) => None,
-        (true, Some(partner_id)) => crate::auth::partners::lao_ids_sold_for(conn, partner_id)?,
-        (true, None) => return Err(ApiError::invalid_parameter("sellable", "not_allowed")),
+    let lao_ids = if filter.sellable {
+        crate::auth::partners::sellable_laos(conn, principal)?
+    } else {
+        None
     };
     if filter.status != Some(ListStatus::Buyable) {
         return list_rows(

@@ -1101,7 +1101,9 @@ async fn storefronts_list_what_they_can_sell_now_and_how_it_is_paid() {
         "a client without a list of LAOs sells for all"
     );
     let (status, problem) = list("sellable=true", None).await;
-    assert_eq!(status, 400, "only partner clients sell: {problem}");
+    assert_eq!(status, 401, "only partner clients sell: {problem}");
+    let (status, problem) = list("sellable=true", Some(w.staff.token.clone())).await;
+    assert_eq!(status, 403, "only partner clients sell: {problem}");
     let (status, laos) = json(
         w.app
             .get("/v1/laos?sellable=true")
