@@ -667,6 +667,31 @@ pub async fn payment_info(
     Ok(web::Json(info))
 }
 
+/// The payment payload of the order a QR route names, for a caller with full access.
+async fn payload_of(
+    state: &AppState,
+    req: &HttpRequest,
+    principal: OptionalPrincipal,
+    code: String,
+) -> ApiResult<String> {
+    let secret = header_value(req, SECRET_HEADER).map(str::to_string);
+    let now = state.clock.now_naive();
+    let reference = state.config.promptpay_order_reference;
+    state
+        .db(move |conn| {
+            let (_, _, _, payload) = payable(
+                conn,
+                &code,
+                principal.0.as_ref(),
+                secret.as_deref(),
+                reference,
+                now,
+            )?;
+            Ok(payload)
+        })
+        .await
+}
+
 /// PromptPay QR (SVG)
 #[utoipa::path(
     tag = "orders",
@@ -687,23 +712,7 @@ pub async fn payment_qr_svg(
     principal: OptionalPrincipal,
     code: web::Path<String>,
 ) -> ApiResult<HttpResponse> {
-    let code = code.into_inner();
-    let secret = header_value(&req, SECRET_HEADER).map(str::to_string);
-    let now = state.clock.now_naive();
-    let reference = state.config.promptpay_order_reference;
-    let payload = state
-        .db(move |conn| {
-            Ok(payable(
-                conn,
-                &code,
-                principal.0.as_ref(),
-                secret.as_deref(),
-                reference,
-                now,
-            )?
-            .3)
-        })
-        .await?;
+    let payload = payload_of(&state, &req, principal, code.into_inner()).await?;
     let svg = promptpay::qr_svg(&payload).map_err(ApiError::internal)?;
     Ok(HttpResponse::Ok()
         .content_type("image/svg+xml")
@@ -731,23 +740,7 @@ pub async fn payment_qr_png(
     principal: OptionalPrincipal,
     code: web::Path<String>,
 ) -> ApiResult<HttpResponse> {
-    let code = code.into_inner();
-    let secret = header_value(&req, SECRET_HEADER).map(str::to_string);
-    let now = state.clock.now_naive();
-    let reference = state.config.promptpay_order_reference;
-    let payload = state
-        .db(move |conn| {
-            Ok(payable(
-                conn,
-                &code,
-                principal.0.as_ref(),
-                secret.as_deref(),
-                reference,
-                now,
-            )?
-            .3)
-        })
-        .await?;
+    let payload = payload_of(&state, &req, principal, code.into_inner()).await?;
     let png = promptpay::qr_png(&payload, 8).map_err(ApiError::internal)?;
     Ok(HttpResponse::Ok()
         .content_type("image/png")

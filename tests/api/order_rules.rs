@@ -24,6 +24,23 @@ async fn act(w: &World, window_id: i64, action: &str) {
     assert_eq!(status, 200, "{action}: {body}");
 }
 
+/// Creates a window from a whole body (as the LAO's staff would) and returns it.
+async fn window_from(w: &World, body: &Value) -> Value {
+    let product = product(w).await;
+    let (status, win) = json(
+        w.app
+            .post(&format!("/v1/products/{product}/windows"))
+            .bearer_auth(&w.staff.token)
+            .json(body)
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, 201, "{win}");
+    win
+}
+
 fn hold_order(win: &Value, hold_id: &str, phone: &str) -> Value {
     json!({
         "hold_id": hold_id,
@@ -125,18 +142,7 @@ async fn a_free_order_is_confirmed_at_once_and_offers_nothing_to_pay() {
     let w = World::new().await;
     let mut body = window_body(50, json!({}));
     body["variants"] = json!([{"name": "ชิมฟรี", "units_per_item": 1, "price_satang": 0}]);
-    let product = product(&w).await;
-    let (status, win) = json(
-        w.app
-            .post(&format!("/v1/products/{product}/windows"))
-            .bearer_auth(&w.staff.token)
-            .json(&body)
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
-    assert_eq!(status, 201, "{win}");
+    let win = window_from(&w, &body).await;
     let (status, order) = place(
         &w.app,
         &order_body(
@@ -190,18 +196,7 @@ async fn an_order_promptpay_cannot_carry_is_refused_at_placement() {
     let mut body = window_body(100_000, json!({}));
     body["variants"] =
         json!([{"name": "ทุเรียนทั้งสวน", "units_per_item": 1, "price_satang": 100_000_000}]);
-    let product = product(&w).await;
-    let (status, win) = json(
-        w.app
-            .post(&format!("/v1/products/{product}/windows"))
-            .bearer_auth(&w.staff.token)
-            .json(&body)
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
-    assert_eq!(status, 201, "{win}");
+    let win = window_from(&w, &body).await;
     let id = win["id"].as_i64().unwrap();
     let res = w
         .app
