@@ -264,7 +264,7 @@ impl ErrorKind {
                 "rate_limited",
                 t("Too many requests", "ส่งคำขอถี่เกินไป"),
                 t(
-                    "Too many requests; try again in {retry_after} seconds.",
+                    "Too many requests; wait {retry_after} s before trying again.",
                     "ส่งคำขอถี่เกินไป กรุณาลองใหม่ในอีก {retry_after} วินาที",
                 ),
             ),
@@ -309,8 +309,8 @@ impl ErrorKind {
                 "insufficient_capacity",
                 t("Not enough left", "สินค้าเหลือไม่พอ"),
                 t(
-                    "Only {available} {unit} are left.",
-                    "เหลือเพียง {available} {unit}",
+                    "Only {available} {unit_name} are left.",
+                    "เหลือเพียง {available} {unit_name}",
                 ),
             ),
             OrderLimit => info(
@@ -382,7 +382,7 @@ impl ErrorKind {
                 t("Not possible now", "ทำรายการนี้ในสถานะปัจจุบันไม่ได้"),
                 t(
                     "Something that is {status} cannot {action}.",
-                    "รายการในสถานะ “{status}” {action} ไม่ได้",
+                    "รายการในสถานะ “{status}” ไม่สามารถ{action}ได้",
                 ),
             ),
             WaitlistNotNeeded => info(
@@ -845,6 +845,17 @@ pub const FIELD_TEXTS: &[(&str, Text)] = &[
     ),
     ("duplicate", t("is already taken", "มีผู้ใช้แล้ว")),
     (
+        "repeated",
+        t("names the same thing more than once", "ระบุรายการเดียวกันซ้ำ"),
+    ),
+    (
+        "exceeds_capacity",
+        t(
+            "asks for at least {units} units per order, more than the capacity of {capacity}",
+            "กำหนดให้สั่งอย่างน้อย {units} หน่วยต่อคำสั่งซื้อ ซึ่งมากกว่าจำนวนทั้งหมด {capacity} หน่วย",
+        ),
+    ),
+    (
         "invalid_username",
         t(
             "may contain only letters, digits and . _ - @",
@@ -1239,7 +1250,7 @@ mod tests {
         let th = err.to_problem(Lang::Th, None, None);
         assert_eq!(
             th["detail"],
-            "รายการในสถานะ “ชำระเงินแล้ว” เปลี่ยนเป็น “ส่งพัสดุแล้ว” ไม่ได้"
+            "รายการในสถานะ “ชำระเงินแล้ว” ไม่สามารถเปลี่ยนเป็น “ส่งพัสดุแล้ว”ได้"
         );
         assert_eq!(th["action"], "เปลี่ยนเป็น “ส่งพัสดุแล้ว”");
         assert_eq!(

@@ -97,19 +97,67 @@ impl Scope {
     }
 }
 
-/// A fingerprint of the request: method, path and the body exactly as sent.
+/// A fingerprint of the request: its method, the resource it names and its body, each in a
+/// canonical form, so that the same request written differently is still the same request:
+/// - the route's pattern and its path values, an order `code` as the API reads it (any case,
+///   with or without the dash);
+/// - a JSON body as its parsed tree with keys sorted and no spaces; any other body as sent.
 pub fn fingerprint(req: &HttpRequest, body: &[u8]) -> String {
     let mut hasher = Sha256::new();
     hasher.update(req.method().as_str().as_bytes());
     hasher.update([0]);
-    hasher.update(req.path().as_bytes());
+    match req.match_pattern() {
+        Some(pattern) => {
+            hasher.update(pattern.as_bytes());
+            for (name, value) in req.match_info().iter() {
+                hasher.update([0]);
+                hasher.update(name.as_bytes());
+                hasher.update(b"=");
+                if name == "code" {
+                    let code: String = value
+                        .chars()
+                        .filter(|c| *c != '-' && !c.is_whitespace())
+                        .map(|c| c.to_ascii_uppercase())
+                        .collect();
+                    hasher.update(code.as_bytes());
+                } else {
+                    hasher.update(value.as_bytes());
+                }
+            }
+        }
+        None => hasher.update(req.path().as_bytes()),
+    }
     hasher.update([0]);
-    hasher.update(body);
+    match serde_json::from_slice::<serde_json::Value>(body) {
+        Ok(tree) => hasher.update(canonical_json(&tree).as_bytes()),
+        Err(_) => hasher.update(body),
+    }
     hasher
         .finalize()
         .iter()
         .map(|b| format!("{b:02x}"))
         .collect()
+}
+
+/// A JSON value written with object keys sorted and no insignificant white space.
+fn canonical_json(value: &serde_json::Value) -> String {
+    use serde_json::Value;
+    match value {
+        Value::Object(map) => {
+            let mut keys: Vec<&String> = map.keys().collect();
+            keys.sort();
+            let members: Vec<String> = keys
+                .into_iter()
+                .map(|k| format!("{}:{}", Value::String(k.clone()), canonical_json(&map[k])))
+                .collect();
+            format!("{{{}}}", members.join(","))
+        }
+        Value::Array(items) => {
+            let items: Vec<String> = items.iter().map(canonical_json).collect();
+            format!("[{}]", items.join(","))
+        }
+        other => other.to_string(),
+    }
 }
 
 /// A stored response.
@@ -390,9 +438,22 @@ mod tests {
     }
 
     #[test]
-    fn fingerprints_depend_on_the_body() {
+    fn fingerprints_depend_on_the_body_not_on_how_it_is_written() {
         let req = TestRequest::post().uri("/v1/orders").to_http_request();
-        assert_eq!(fingerprint(&req, b"{}"), fingerprint(&req, b"{}"));
-        assert_ne!(fingerprint(&req, b"{}"), fingerprint(&req, b"{ }"));
+        assert_eq!(fingerprint(&req, b"{}"), fingerprint(&req, b"{ }"));
+        assert_eq!(
+            fingerprint(&req, br#"{"a": 1, "b": [1, {"d": 2, "c": 3}]}"#),
+            fingerprint(&req, br#"{"b":[1,{"c":3,"d":2}],"a":1}"#)
+        );
+        assert_ne!(
+            fingerprint(&req, br#"{"a": 1}"#),
+            fingerprint(&req, br#"{"a": 2}"#)
+        );
+        assert_ne!(
+            fingerprint(&req, br#"{"b":[1,2]}"#),
+            fingerprint(&req, br#"{"b":[2,1]}"#)
+        );
+        let other = TestRequest::post().uri("/v1/holds").to_http_request();
+        assert_ne!(fingerprint(&req, b"{}"), fingerprint(&other, b"{}"));
     }
 }

@@ -236,9 +236,12 @@ pub fn sellable_laos(
         )),
         Some(p) => match p.partner_id() {
             Some(id) => Ok(lao_ids_sold_for(conn, id)?),
-            None => Err(crate::error::ApiError::forbidden().extra(
+            None => Err(crate::error::ApiError::forbidden().with(
                 "reason",
-                "only partner clients sell: sellable=true needs a client token",
+                crate::error::Param::both(
+                    "only partner clients sell: `sellable=true` needs a client token",
+                    "เฉพาะไคลเอนต์พาร์ทเนอร์ที่ขายสินค้าได้ `sellable=true` ต้องใช้โทเคนของไคลเอนต์",
+                ),
             )),
         },
     }

@@ -1,4 +1,4 @@
-//! Rate limiting per caller: the token endpoint per client id (or IP), authenticated calls per
+//! Rate limiting per caller: the token endpoint per client id and IP (or IP alone), authenticated calls per
 //! principal, anonymous calls per IP. Over the limit: 429 problem+json with `Retry-After`.
 //!
 //! # The algorithm
@@ -310,9 +310,12 @@ pub async fn rate_limit_middleware<B: MessageBody + 'static>(
     }
     let limits = &state.rate_limits;
     let (limiter, key) = if req.path() == "/v1/auth/token" {
+        // Per client id *and* address: guessing a secret stays slow, while someone who only
+        // knows a partner's client id cannot lock the partner out from elsewhere.
+        let ip = client_ip(&req);
         let key = basic_client_id(&req)
-            .map(|id| format!("client:{id}"))
-            .unwrap_or_else(|| format!("ip:{}", client_ip(&req)));
+            .map(|id| format!("client:{id}|ip:{ip}"))
+            .unwrap_or_else(|| format!("ip:{ip}"));
         (&limits.token, key)
     } else {
         // A token that verifies identifies the caller; anything else counts as anonymous.

@@ -81,7 +81,7 @@ fn order_by_path(conn: &mut DbConn, raw: &str) -> ApiResult<OrderRow> {
         (status = 404, body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "sold_out, insufficient_capacity, window_closed, window_not_open, buyer_limit, hold_not_active, idempotency_in_flight", body = Problem, content_type = "application/problem+json"),
         (status = 410, description = "hold_expired", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "validation_failed, order_limit, unknown_variant, idempotency_key_reused", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "validation_failed, order_limit, unknown_variant, order_total_too_large, idempotency_key_reused", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[post("/orders")]
@@ -554,15 +554,16 @@ fn actor_of(principal: Option<&Principal>, order: &OrderRow) -> String {
 #[derive(Serialize, ToSchema)]
 #[schema(example = json!({
     "code": "7KQ3-XPMA", "amount_satang": 96000, "currency": "THB",
-    "promptpay_payload": "00020101021229370016A000000677010111011300668123456785802TH53037645406960.006304ABCD",
+    "promptpay_payload": "00020101021229370016A000000677010111011300668123456785802TH53037645406960.00621305097KQ3-XPMA63047996",
     "payee": "วิสาหกิจชุมชนลำไยแม่ปะ", "promptpay_id_masked": "xxx-xxx-5678", "due_at": "2026-06-02T09:00:00+07:00",
-    "qr_svg": "/v1/orders/7KQ3-XPMA/payment/qr.svg", "qr_png": "/v1/orders/7KQ3-XPMA/payment/qr.png", "paid": false
+    "qr_svg": "/v1/orders/7KQ3-XPMA/payment/qr.svg", "qr_png": "/v1/orders/7KQ3-XPMA/payment/qr.png"
 }))]
 pub struct PaymentInfo {
     pub code: String,
     pub amount_satang: i64,
     pub currency: &'static str,
-    /// The EMVCo "Thai QR" text: render it as a QR code, or fetch `qr_svg` / `qr_png`.
+    /// The EMVCo "Thai QR" text, with the order code as its reference label (tag 62/05):
+    /// render it as a QR code, or fetch `qr_svg` / `qr_png`.
     pub promptpay_payload: String,
     /// Who is paid (the producer).
     pub payee: String,
@@ -571,7 +572,6 @@ pub struct PaymentInfo {
     /// The QR as SVG or PNG (send the same `X-Order-Secret`).
     pub qr_svg: String,
     pub qr_png: String,
-    pub paid: bool,
 }
 
 /// The order, its producer's PromptPay id and the payload, for a caller with full access, while
@@ -626,7 +626,7 @@ fn payable(
     responses(
         (status = 200, body = PaymentInfo),
         (status = 404, body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "promptpay_not_available", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "order_not_payable (cancelled, expired, refunded or already paid: see `order_status`), promptpay_not_available", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[get("/orders/{code}/payment")]
@@ -653,7 +653,6 @@ pub async fn payment_info(
             Ok(PaymentInfo {
                 qr_svg: format!("/v1/orders/{}/payment/qr.svg", order.code),
                 qr_png: format!("/v1/orders/{}/payment/qr.png", order.code),
-                paid: order.paid_at.is_some(),
                 code: order.code,
                 amount_satang: order.total_satang,
                 currency: "THB",
@@ -702,7 +701,7 @@ async fn payload_of(
     responses(
         (status = 200, description = "QR code", body = String, content_type = "image/svg+xml"),
         (status = 404, body = Problem, content_type = "application/problem+json"),
-        (status = 409, body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "order_not_payable, promptpay_not_available", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[get("/orders/{code}/payment/qr.svg")]
@@ -730,7 +729,7 @@ pub async fn payment_qr_svg(
     responses(
         (status = 200, description = "QR code", body = Vec<u8>, content_type = "image/png"),
         (status = 404, body = Problem, content_type = "application/problem+json"),
-        (status = 409, body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "order_not_payable, promptpay_not_available", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[get("/orders/{code}/payment/qr.png")]

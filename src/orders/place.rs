@@ -230,7 +230,7 @@ pub fn place(
             Mover::System,
             "system",
             MoveDetails {
-                note: Some("nothing to pay"),
+                note: Some("nothing to pay / ไม่มียอดที่ต้องชำระ"),
                 payment_reference: None,
             },
             pepper,

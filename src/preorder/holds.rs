@@ -210,7 +210,7 @@ pub fn resolve_lines(
         if lines[..i].iter().any(|l| l.variant_id == line.variant_id) {
             return Err(ApiError::validation(vec![FieldError::new(
                 format!("{field}[{i}].variant_id"),
-                "duplicate",
+                "repeated",
             )]));
         }
         match variants
@@ -242,7 +242,7 @@ pub fn resolve_lines(
         let limits = match max {
             Some(max) => Param::both(
                 format!("{min} to {max} items"),
-                format!(" {min} ถึง {max} ชิ้น"),
+                format!("{min} ถึง {max} ชิ้น"),
             ),
             None => Param::both(format!("at least {min} items"), format!("อย่างน้อย {min} ชิ้น")),
         };
@@ -323,7 +323,8 @@ pub fn no_capacity(window: &WindowRow, available: i64, wanted: i64) -> ApiError 
     } else {
         ApiError::new(ErrorKind::InsufficientCapacity)
             .with("available", available)
-            .with("unit", unit_param(&window.unit))
+            .with("unit_name", unit_param(&window.unit))
+            .extra("unit", &window.unit)
             .extra("requested", wanted)
     }
 }
@@ -340,9 +341,13 @@ pub fn check_partner(
     {
         p.require_scope(scope)?;
         if !partners::may_sell_for(conn, partner_id, lao_id)? {
-            return Err(
-                ApiError::forbidden().extra("reason", "the client does not sell for this LAO")
-            );
+            return Err(ApiError::forbidden().with(
+                "reason",
+                Param::both(
+                    "the client does not sell for this LAO",
+                    "ไคลเอนต์นี้ไม่ได้ขายสินค้าให้ อปท. นี้",
+                ),
+            ));
         }
     }
     Ok(())

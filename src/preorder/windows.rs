@@ -203,9 +203,17 @@ impl WindowRow {
                     .with("opens_at", to_bangkok(self.opens_at).to_rfc3339())
                     .extra("status", self.status(now)))
             }
-            status => Err(ApiError::new(ErrorKind::WindowClosed)
-                .with("status", Param::both(status.label_en(), status.name_th()))
-                .extra("closes_at", to_bangkok(self.closes_at).to_rfc3339())),
+            status => {
+                // When staff closed it early, that moment; otherwise its closing time.
+                let closed_at = match self.lifecycle {
+                    Lifecycle::Published => self.closes_at.min(now),
+                    _ => self.lifecycle_changed_at.min(self.closes_at),
+                };
+                Err(ApiError::new(ErrorKind::WindowClosed)
+                    .with("status", Param::both(status.label_en(), status.name_th()))
+                    .extra("window_status", status)
+                    .extra("closed_at", to_bangkok(closed_at).to_rfc3339()))
+            }
         }
     }
 }
@@ -424,12 +432,34 @@ impl Loaded {
         (self.row.capacity - self.effective_sold() - self.effective_held()).max(0)
     }
 
+    /// Units of the smallest order the window takes now: its per-order minimum of items of its
+    /// smallest active variant (`None`: no active variant).
+    pub fn smallest_order_units(&self) -> Option<i64> {
+        self.variants
+            .iter()
+            .filter(|v| v.active)
+            .map(|v| i64::from(v.units_per_item))
+            .min()
+            .map(|units| units * i64::from(self.row.min_items_per_order))
+    }
+
+    /// Whether the smallest order the window takes fits in what is free now (lapsed holds and
+    /// unpaid orders past their deadline count as free).
+    pub fn can_sell_now(&self) -> bool {
+        self.smallest_order_units()
+            .is_some_and(|units| units <= self.available())
+    }
+
     pub fn view(self, now: NaiveDateTime) -> Window {
         let held = self.effective_held();
         let sold = self.effective_sold();
         let available = self.available();
         // The status compares held + sold with capacity: pass held corrected for stale sales too.
-        let status = self.row.status_with(now, held - self.stale_sold);
+        // An open window where not even the smallest order fits is sold out to a buyer.
+        let status = match self.row.status_with(now, held - self.stale_sold) {
+            WindowStatus::Open if !self.can_sell_now() => WindowStatus::SoldOut,
+            status => status,
+        };
         let max_items = self.row.max_items_per_order.map(i64::from);
         let unit: Option<SaleUnit> = self.row.unit.parse().ok();
         let promptpay_available = self.producer.promptpay().is_some();
@@ -954,11 +984,27 @@ pub fn create(
     let mut names: Vec<&str> = new.variants.iter().map(|v| v.name.trim()).collect();
     names.sort_unstable();
     if names.windows(2).any(|p| p[0] == p[1]) {
-        errors.push(FieldError::new("variants", "duplicate"));
+        errors.push(FieldError::new("variants", "repeated"));
     }
     if new.pickup_points.is_empty() && new.delivery.is_none() {
         errors.push(FieldError::new("delivery", "required"));
         errors.push(FieldError::new("pickup_points", "too_few").with("min", 1));
+    }
+    // The smallest order the window takes must fit in it, or nobody could ever buy.
+    let smallest = new
+        .variants
+        .iter()
+        .map(|v| i64::from(v.units_per_item))
+        .min()
+        .map(|units| units * i64::from(new.min_items_per_order));
+    if let Some(smallest) = smallest
+        && smallest > new.capacity
+    {
+        errors.push(
+            FieldError::new("min_items_per_order", "exceeds_capacity")
+                .with("units", smallest)
+                .with("capacity", new.capacity),
+        );
     }
     if !errors.is_empty() {
         return Err(ApiError::validation(errors));
@@ -1523,8 +1569,9 @@ pub enum ListStatus {
     Current,
     /// Open now, including sold out.
     Open,
-    /// Can be bought now: open, with at least one unit free (lapsed holds and unpaid orders
-    /// past their deadline count as free, as they are given back at the next sale).
+    /// Can be bought now: open, and the smallest order it takes (its minimum of items of its
+    /// smallest active variant) fits in what is free (lapsed holds and unpaid orders past their
+    /// deadline count as free, as they are given back at the next sale).
     Buyable,
     Upcoming,
     Closed,
@@ -1606,7 +1653,7 @@ pub fn list(
         )?;
         let exhausted = rows.len() <= limit;
         after = rows.last().map_or(after, |l| l.row.id);
-        found.extend(rows.into_iter().filter(|l| l.available() > 0));
+        found.extend(rows.into_iter().filter(Loaded::can_sell_now));
         if exhausted || found.len() > limit {
             found.truncate(limit + 1);
             return Ok(found);

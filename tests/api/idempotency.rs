@@ -696,3 +696,51 @@ async fn a_stored_refusal_is_replayed_in_the_retrys_language() {
     );
     assert_eq!(again["request_id"], first["request_id"], "the same answer");
 }
+
+/// The same request written differently (spaces and key order in the body, an order code in
+/// lower case without its dash) is the same request: its retry is a replay, not a reuse.
+#[tokio::test]
+async fn a_retry_written_differently_is_still_a_replay() {
+    let w = World::new().await;
+    let win = window(&w, 50, json!({})).await;
+    let body = order_body(
+        &win,
+        json!([{"variant_id": variant(&win, 1), "quantity": 1}]),
+        "0891234567",
+    );
+    let compact = serde_json::to_string(&body).unwrap();
+    let pretty = serde_json::to_string_pretty(&body).unwrap();
+    let send = |text: String| {
+        w.app
+            .post("/v1/orders")
+            .header("Idempotency-Key", "written-twice-1")
+            .header("Content-Type", "application/json")
+            .body(text)
+            .send()
+    };
+    let first = send(compact).await.unwrap();
+    assert_eq!(first.status(), 201);
+    let (_, order) = json(first).await;
+    let again = send(pretty).await.unwrap();
+    assert_eq!(
+        again.status(),
+        201,
+        "not 422: the same order, pretty-printed"
+    );
+    assert_eq!(again.headers()["idempotent-replayed"], "true");
+    let code = order["code"].as_str().unwrap();
+    let secret = order["secret"].as_str().unwrap();
+    let cancel = |path: String| {
+        w.app
+            .post(&path)
+            .header("Idempotency-Key", "written-twice-2")
+            .header("X-Order-Secret", secret)
+            .send()
+    };
+    let first = cancel(format!("/v1/orders/{code}/cancel")).await.unwrap();
+    assert_eq!(first.status(), 200);
+    let typed = code.to_lowercase().replace('-', "");
+    let again = cancel(format!("/v1/orders/{typed}/cancel")).await.unwrap();
+    assert_eq!(again.status(), 200);
+    assert_eq!(again.headers()["idempotent-replayed"], "true");
+}

@@ -429,7 +429,7 @@ async fn the_state_machine_checks_every_move_and_keeps_history() {
     )
     .await;
     assert_eq!(
-        problem["detail"], "รายการในสถานะ “ชำระเงินแล้ว” เปลี่ยนเป็น “ส่งพัสดุแล้ว” ไม่ได้",
+        problem["detail"], "รายการในสถานะ “ชำระเงินแล้ว” ไม่สามารถเปลี่ยนเป็น “ส่งพัสดุแล้ว”ได้",
         "{problem}"
     );
     // Another LAO's staff may neither move nor cancel it, whatever the move.

@@ -128,7 +128,7 @@ async fn drafts_are_private_until_published() {
     )
     .await;
     assert_eq!(
-        body["detail"], "รายการในสถานะ “เปิดรับจอง” เผยแพร่รอบจอง ไม่ได้",
+        body["detail"], "รายการในสถานะ “เปิดรับจอง” ไม่สามารถเผยแพร่รอบจองได้",
         "{body}"
     );
     assert_eq!(
