@@ -1074,6 +1074,40 @@ async fn storefronts_list_what_they_can_sell_now_and_how_it_is_paid() {
         vec![id(&free), id(&full)]
     );
 
+    // Free units that no order can use do not make a window buyable: with 1 kg bags withdrawn,
+    // 2 kg left and only 5 kg boxes on offer, it is sold out to a buyer.
+    let boxes = window(&w, 12, json!({})).await;
+    let (status, _) = json(
+        w.app
+            .patch(&format!("/v1/variants/{}", variant(&boxes, 1)))
+            .bearer_auth(&w.staff.token)
+            .json(&json!({"active": false}))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, 200);
+    let (status, _) = hold(&w.app, id(&boxes), variant(&boxes, 5), 2, None).await;
+    assert_eq!(status, 201);
+    assert!(!ids(&list("status=buyable", None).await.1).contains(&id(&boxes)));
+    let (_, shown) = json(w.app.get(&format!("/v1/windows/{}", id(&boxes))).send().await.unwrap()).await;
+    assert_eq!((shown["status"].as_str(), shown["available"].as_i64()), (Some("sold_out"), Some(2)));
+    // And a window whose smallest order could never fit is refused when it is made.
+    let product = product(&w).await;
+    let mut body = window_body(4, json!({}));
+    body["variants"] = json!([{"name": "กล่อง 5 กก.", "units_per_item": 5, "price_satang": 42500}]);
+    let res = w
+        .app
+        .post(&format!("/v1/products/{product}/windows"))
+        .bearer_auth(&w.staff.token)
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    let problem = assert_problem(res, 422, "validation_failed").await;
+    assert_eq!(problem["errors"][0]["code"], "exceeds_capacity");
+
     // A partner lists only what it may sell.
     let elsewhere = w
         .app
@@ -1097,7 +1131,7 @@ async fn storefronts_list_what_they_can_sell_now_and_how_it_is_paid() {
     .await;
     assert_eq!(
         ids(&page).len(),
-        3,
+        4,
         "a client without a list of LAOs sells for all"
     );
     let (status, problem) = list("sellable=true", None).await;
