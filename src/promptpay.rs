@@ -46,6 +46,38 @@ const COUNTRY_TH: &str = "TH";
 /// The largest amount a payload may carry: ฿9,999,999.99, far above any pre-order.
 pub const MAX_AMOUNT_SATANG: i64 = 999_999_999;
 
+/// The one rule on what an order or a hold may come to: one PromptPay payment must carry it.
+/// `total` is `None` when computing it overflowed. Refuses with 422 `order_total_too_large`.
+pub fn ensure_payable(total: Option<i64>) -> crate::error::ApiResult<i64> {
+    match total {
+        Some(total) if total <= MAX_AMOUNT_SATANG => Ok(total),
+        _ => Err(
+            crate::error::ApiError::new(crate::error::ErrorKind::OrderTotalTooLarge)
+                .with(
+                    "total",
+                    total.map_or_else(|| "more than 92,233,720,368,547,758".to_string(), baht),
+                )
+                .with("max", baht(MAX_AMOUNT_SATANG))
+                .extra("total_satang", total)
+                .extra("max_satang", MAX_AMOUNT_SATANG),
+        ),
+    }
+}
+
+/// Satang as baht with thousands separators, for people: 999999999 → `9,999,999.99`.
+pub fn baht(satang: i64) -> String {
+    let whole = (satang / 100).unsigned_abs().to_string();
+    let mut grouped = String::new();
+    for (i, c) in whole.chars().enumerate() {
+        if i > 0 && (whole.len() - i).is_multiple_of(3) {
+            grouped.push(',');
+        }
+        grouped.push(c);
+    }
+    let sign = if satang < 0 { "-" } else { "" };
+    format!("{sign}{grouped}.{:02}", (satang % 100).abs())
+}
+
 /// EMVCo caps a merchant-presented payload at 512 characters.
 const MAX_PAYLOAD_LEN: usize = 512;
 

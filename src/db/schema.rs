@@ -305,6 +305,7 @@ diesel::table! {
         variant_id -> BigInt,
         quantity -> Integer,
         units -> BigInt,
+        unit_price_satang -> Nullable<BigInt>,
     }
 }
 

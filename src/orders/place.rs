@@ -16,7 +16,7 @@ use crate::auth::principal::Principal;
 use crate::auth::tokens::{random_token, sha256_hex};
 use crate::db::DbConn;
 use crate::db::schema::{order_addresses, order_lines, orders, pickup_points};
-use crate::error::{ApiError, ApiResult, ErrorKind, FieldError};
+use crate::error::{ApiError, ApiResult, FieldError};
 use crate::laos::model::LaoRow;
 use crate::preorder::holds::{self, HOLD, HoldRow, HoldStatus, LineInput, Requested};
 use crate::preorder::ledger::{self, Movement};
@@ -412,57 +412,25 @@ pub struct Totals {
     pub total: i64,
 }
 
-/// The totals at today's prices. An order must be payable in one PromptPay transfer: a total
-/// above [`promptpay::MAX_AMOUNT_SATANG`] (฿9,999,999.99) is refused with 422
-/// `order_total_too_large`.
+/// The totals at the prices the lines carry (today's, or the hold's). An order must be payable
+/// in one PromptPay transfer ([`promptpay::ensure_payable`]): a total above ฿9,999,999.99 is
+/// refused with 422 `order_total_too_large`.
 pub fn totals_of(
     requested: &Requested,
     window: &WindowRow,
     method: DeliveryMethod,
 ) -> ApiResult<Totals> {
-    let subtotal = requested
-        .lines
-        .iter()
-        .try_fold(0_i64, |sum, (variant, quantity, _)| {
-            variant
-                .price_satang
-                .checked_mul(i64::from(*quantity))
-                .and_then(|line| sum.checked_add(line))
-        });
+    let subtotal = holds::lines_total(requested);
     let delivery_fee = match (method, window.delivery()) {
         (DeliveryMethod::Carrier, Some(d)) => d.fee_for(requested.units),
         _ => 0,
     };
-    let total = subtotal.and_then(|s| s.checked_add(delivery_fee));
-    match (subtotal, total) {
-        (Some(subtotal), Some(total)) if total <= promptpay::MAX_AMOUNT_SATANG => Ok(Totals {
-            subtotal,
-            delivery_fee,
-            total,
-        }),
-        _ => Err(ApiError::new(ErrorKind::OrderTotalTooLarge)
-            .with(
-                "total",
-                total.map_or_else(|| "more than 92,233,720,368,547,758".to_string(), baht),
-            )
-            .with("max", baht(promptpay::MAX_AMOUNT_SATANG))
-            .extra("total_satang", total)
-            .extra("max_satang", promptpay::MAX_AMOUNT_SATANG)),
-    }
-}
-
-/// Satang as baht with thousands separators, for problem texts: 999999999 → `9,999,999.99`.
-fn baht(satang: i64) -> String {
-    let whole = (satang / 100).abs().to_string();
-    let mut grouped = String::new();
-    for (i, c) in whole.chars().enumerate() {
-        if i > 0 && (whole.len() - i).is_multiple_of(3) {
-            grouped.push(',');
-        }
-        grouped.push(c);
-    }
-    let sign = if satang < 0 { "-" } else { "" };
-    format!("{sign}{grouped}.{:02}", (satang % 100).abs())
+    let total = promptpay::ensure_payable(subtotal.and_then(|s| s.checked_add(delivery_fee)))?;
+    Ok(Totals {
+        subtotal: total - delivery_fee,
+        delivery_fee,
+        total,
+    })
 }
 
 /// A code no order has (32^8 of them: a clash is rare, and the unique index has the last word).
@@ -605,17 +573,4 @@ fn insert_address(conn: &mut DbConn, order_id: i64, view: AddressView) -> QueryR
         ))
         .execute(conn)?;
     Ok(view)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn baht_for_people() {
-        assert_eq!(baht(999_999_999), "9,999,999.99");
-        assert_eq!(baht(100_000_000_000), "1,000,000,000.00");
-        assert_eq!(baht(42), "0.42");
-        assert_eq!(baht(-1_250), "-12.50");
-    }
 }

@@ -320,8 +320,8 @@ pub async fn add_variant(
 
 /// Change a variant
 ///
-/// Name, price, order or `active`. A new price applies to new holds and orders; orders keep the
-/// price they were placed at. Units per item never change: add another variant instead.
+/// Name, price, order or `active`. A new price applies to new holds and orders; holds and orders
+/// keep the price they were made at. Units per item never change: add another variant instead.
 #[utoipa::path(
     tag = "preorder",
     security(("bearer" = [])),

@@ -117,6 +117,9 @@ pub struct HoldLineRow {
     pub variant_id: i64,
     pub quantity: i32,
     pub units: i64,
+    /// The variant's price when the hold was made (`None` for holds made before prices were
+    /// kept: the variant's price applies).
+    pub unit_price_satang: Option<i64>,
 }
 
 /// One line of a hold request: a variant and how many items.
@@ -154,7 +157,8 @@ pub struct HoldLine {
     pub name: String,
     pub quantity: i32,
     pub units: i64,
-    /// The variant's price now, per item.
+    /// The price per item the hold keeps (the variant's when the hold was made): an order made
+    /// from the hold pays it.
     pub price_satang: i64,
     pub line_total_satang: i64,
 }
@@ -174,7 +178,7 @@ pub struct Hold {
     pub lines: Vec<HoldLine>,
     /// Units of capacity held.
     pub units: i64,
-    /// The lines at today's prices (delivery not included).
+    /// The lines at the prices the hold keeps (delivery not included).
     pub total_satang: i64,
     pub expires_at: DateTime<FixedOffset>,
     pub extensions_used: i32,
@@ -366,6 +370,8 @@ pub fn insert_hold(
     reference: &str,
     now: NaiveDateTime,
 ) -> ApiResult<HoldRow> {
+    // What could never be paid is not held either.
+    crate::promptpay::ensure_payable(lines_total(requested))?;
     if let Err(available) = ledger::reserve(conn, window.id, requested.units)? {
         return Err(no_capacity(window, available, requested.units));
     }
@@ -394,6 +400,7 @@ pub fn insert_hold(
                 hold_lines::variant_id.eq(variant.id),
                 hold_lines::quantity.eq(quantity),
                 hold_lines::units.eq(units),
+                hold_lines::unit_price_satang.eq(Some(variant.price_satang)),
             ))
             .execute(conn)?;
     }
@@ -687,14 +694,36 @@ pub fn expire_window(conn: &mut DbConn, window_id: i64, now: NaiveDateTime) -> A
     Ok(())
 }
 
-/// The lines of a hold with their variants.
+/// The lines of a hold with their variants, each variant at the price the hold keeps.
 pub fn lines_of(conn: &mut DbConn, hold_id: i64) -> QueryResult<Vec<(HoldLineRow, VariantRow)>> {
-    hold_lines::table
+    let rows: Vec<(HoldLineRow, VariantRow)> = hold_lines::table
         .inner_join(window_variants::table)
         .filter(hold_lines::hold_id.eq(hold_id))
         .order(hold_lines::variant_id)
         .select((HoldLineRow::as_select(), VariantRow::as_select()))
-        .load(conn)
+        .load(conn)?;
+    Ok(rows
+        .into_iter()
+        .map(|(line, mut variant)| {
+            if let Some(price) = line.unit_price_satang {
+                variant.price_satang = price;
+            }
+            (line, variant)
+        })
+        .collect())
+}
+
+/// What the lines come to in satang (`None` if the sum overflows).
+pub fn lines_total(requested: &Requested) -> Option<i64> {
+    requested
+        .lines
+        .iter()
+        .try_fold(0_i64, |sum, (variant, quantity, _)| {
+            variant
+                .price_satang
+                .checked_mul(i64::from(*quantity))
+                .and_then(|line| sum.checked_add(line))
+        })
 }
 
 /// A hold as the API shows it.

@@ -1421,7 +1421,8 @@ pub fn add_variant(
 }
 
 /// Changes to a variant. Its units per item never change (holds and orders count by them):
-/// deactivate it and add another. A new price applies to new holds and orders only.
+/// deactivate it and add another. A new price applies to new holds and orders only (holds
+/// and orders keep theirs).
 #[derive(Debug, Default, Deserialize, Validate, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct VariantChanges {

@@ -225,6 +225,15 @@ async fn an_order_promptpay_cannot_carry_is_refused_at_placement() {
         0,
         "nothing was sold"
     );
+    // A hold of the same lines is refused by the same rule, and holds nothing.
+    let (status, refused) = hold(&w.app, id, variant(&win, 1), 10, Some("0891234567")).await;
+    assert_eq!(status, 422, "{refused}");
+    assert_eq!(refused["code"], "order_total_too_large", "{refused}");
+    assert_eq!(
+        availability(&w.app, id).await["held"],
+        0,
+        "nothing was held"
+    );
 
     // Nine items fit, and the buyer can pay them.
     let (status, order) = place(

@@ -711,6 +711,31 @@ async fn moving_the_harvest_records_an_event_and_prices_change_for_new_holds_onl
         .await
         .unwrap();
     assert_eq!(res.status(), 200);
+    // The hold keeps the price it was made at, and an order from it pays that price; a new
+    // hold pays the new one.
+    let (_, kept) = json(
+        w.app
+            .get(&format!("/v1/holds/{}", h["id"].as_str().unwrap()))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(kept["total_satang"], 42500, "{kept}");
+    let (status, order) = place(
+        &w.app,
+        &json!({
+            "hold_id": h["id"],
+            "buyer": {"name": "สมหญิง", "phone": "0891234567"},
+            "delivery": {"method": "pickup", "pickup_point_id": win["pickup_points"][0]["id"]},
+        }),
+        None,
+    )
+    .await;
+    assert_eq!(status, 201, "{order}");
+    assert_eq!(order["total_satang"], 42500);
+    let (_, fresh) = hold(&w.app, id, box_id, 1, None).await;
+    assert_eq!(fresh["total_satang"], 45000);
     let res = w
         .app
         .patch(&format!("/v1/variants/{box_id}"))
@@ -1091,8 +1116,18 @@ async fn storefronts_list_what_they_can_sell_now_and_how_it_is_paid() {
     let (status, _) = hold(&w.app, id(&boxes), variant(&boxes, 5), 2, None).await;
     assert_eq!(status, 201);
     assert!(!ids(&list("status=buyable", None).await.1).contains(&id(&boxes)));
-    let (_, shown) = json(w.app.get(&format!("/v1/windows/{}", id(&boxes))).send().await.unwrap()).await;
-    assert_eq!((shown["status"].as_str(), shown["available"].as_i64()), (Some("sold_out"), Some(2)));
+    let (_, shown) = json(
+        w.app
+            .get(&format!("/v1/windows/{}", id(&boxes)))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(
+        (shown["status"].as_str(), shown["available"].as_i64()),
+        (Some("sold_out"), Some(2))
+    );
     // And a window whose smallest order could never fit is refused when it is made.
     let product = product(&w).await;
     let mut body = window_body(4, json!({}));

@@ -1,0 +1,1 @@
+ALTER TABLE hold_lines DROP COLUMN unit_price_satang;
