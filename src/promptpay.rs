@@ -22,7 +22,7 @@
 //! to the payee that any published source guarantees, so the order code in tag 62 is a courtesy
 //! for the payer's screen and for support staff, not something the producer can rely on. What
 //! the producer does see is the amount and the time: [`orders_matching_transfer`] lists the open
-//! orders a transfer can pay (`GET /v1/orders/transfer-matches`). The reasoning and sources are
+//! orders a transfer can pay (`GET /v1/producers/{id}/transfer-matches`). The reasoning and sources are
 //! in `docs/promptpay.md`.
 
 use chrono::{DateTime, Duration, Utc};

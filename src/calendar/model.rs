@@ -231,6 +231,7 @@ pub struct NewEntry {
 /// Changes to a calendar entry. Crop, district and year stay; create another entry for those.
 #[derive(Debug, Default, Deserialize, Validate, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(as = CalendarEntryChanges)]
 pub struct EntryChanges {
     /// First harvest month, 1–12.
     #[validate(range(min = 1, max = 12))]

@@ -249,6 +249,49 @@ pub fn subdistrict_detail(conn: &mut DbConn, code: &str) -> QueryResult<Option<S
         })
 }
 
+/// Thai names of subdistricts with their district and province, by six-digit DOPA subdistrict
+/// code (one query for many codes; unknown codes are absent). For addresses shown to people and
+/// to carriers, which match Thai names against their own lists.
+pub fn area_names_th(
+    conn: &mut DbConn,
+    subdistrict_codes: &[String],
+) -> QueryResult<std::collections::HashMap<String, AreaNamesTh>> {
+    if subdistrict_codes.is_empty() {
+        return Ok(Default::default());
+    }
+    Ok(subdistricts::table
+        .inner_join(districts::table.inner_join(provinces::table))
+        .filter(subdistricts::code.eq_any(subdistrict_codes))
+        .select((
+            subdistricts::code,
+            subdistricts::name_th,
+            districts::name_th,
+            provinces::name_th,
+        ))
+        .load::<(String, String, String, String)>(conn)?
+        .into_iter()
+        .map(|(code, subdistrict, district, province)| {
+            (
+                code,
+                AreaNamesTh {
+                    subdistrict,
+                    district,
+                    province,
+                },
+            )
+        })
+        .collect())
+}
+
+/// The Thai names of a subdistrict, its district and its province (as DOPA writes them, without
+/// the ตำบล/อำเภอ/จังหวัด prefixes).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AreaNamesTh {
+    pub subdistrict: String,
+    pub district: String,
+    pub province: String,
+}
+
 /// Subdistricts that use a postal code, with their district and province.
 pub fn by_postal_code(conn: &mut DbConn, postal_code: &str) -> QueryResult<Vec<SubdistrictDetail>> {
     Ok(postal_codes::table

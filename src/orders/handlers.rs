@@ -985,12 +985,10 @@ pub fn packing_csv(orders_out: &[Order]) -> ApiResult<Vec<u8>> {
         let place = match (&o.delivery.pickup_point, &o.delivery.address) {
             (Some(p), _) => format!("{} ({})", p.name, p.starts_at.format("%Y-%m-%d %H:%M")),
             (_, Some(a)) => format!(
-                "{} {} โทร {} {} {}",
+                "{} โทร {} {}",
                 a.recipient_name,
-                a.address_line,
                 national_phone(&a.phone),
-                a.subdistrict_code,
-                a.postal_code
+                a.one_line_th()
             ),
             _ => String::new(),
         };

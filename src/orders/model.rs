@@ -562,6 +562,39 @@ pub struct AddressView {
     pub district_code: String,
     pub province_code: String,
     pub postal_code: String,
+    /// Thai names of the subdistrict, district and province (from the DOPA geography), as a
+    /// label or a carrier's form wants them.
+    pub subdistrict_name_th: String,
+    pub district_name_th: String,
+    pub province_name_th: String,
+}
+
+impl AddressView {
+    /// The address as one Thai line for a label or a packing list:
+    /// `หมู่ 3 ต.แม่ปะ อ.แม่สอด จ.ตาก 63110` (Bangkok writes แขวง/เขต, without จ.; DOPA's
+    /// names of Bangkok's districts already begin with เขต).
+    pub fn one_line_th(&self) -> String {
+        let bangkok = self.province_code == "10";
+        let (sub, dist) = if bangkok {
+            let dist = if self.district_name_th.starts_with("เขต") {
+                ""
+            } else {
+                "เขต"
+            };
+            ("แขวง", dist)
+        } else {
+            ("ต.", "อ.")
+        };
+        let province = if bangkok {
+            self.province_name_th.clone()
+        } else {
+            format!("จ.{}", self.province_name_th)
+        };
+        format!(
+            "{} {sub}{} {dist}{} {province} {}",
+            self.address_line, self.subdistrict_name_th, self.district_name_th, self.postal_code
+        )
+    }
 }
 
 /// How the goods reach the buyer.
@@ -724,6 +757,11 @@ fn views_of_chunk(
         .into_iter()
         .map(|a| (a.order_id, a))
         .collect();
+    let subdistricts: Vec<String> = addresses
+        .values()
+        .map(|a| a.subdistrict_code.clone())
+        .collect();
+    let names = crate::geo::model::area_names_th(conn, &subdistricts)?;
     rows.into_iter()
         .map(|order| {
             let (window, lao) = windows
@@ -734,7 +772,10 @@ fn views_of_chunk(
                 .pickup_point_id
                 .and_then(|id| pickups.get(&id).cloned());
             let order_lines = lines.remove(&order.id).unwrap_or_default();
-            let address = addresses.remove(&order.id).map(AddressView::from);
+            let address = addresses.remove(&order.id).map(|a| {
+                let area = names.get(&a.subdistrict_code).cloned();
+                AddressView::from_row(a, area)
+            });
             Ok(assemble(
                 order,
                 window,
@@ -812,8 +853,14 @@ impl From<LineRow> for LineView {
     }
 }
 
-impl From<AddressRow> for AddressView {
-    fn from(a: AddressRow) -> Self {
+impl AddressView {
+    /// A stored address with its area's Thai names (empty if the geography lost the code).
+    fn from_row(a: AddressRow, area: Option<crate::geo::model::AreaNamesTh>) -> Self {
+        let area = area.unwrap_or(crate::geo::model::AreaNamesTh {
+            subdistrict: String::new(),
+            district: String::new(),
+            province: String::new(),
+        });
         AddressView {
             recipient_name: a.recipient_name,
             phone: a.phone,
@@ -822,6 +869,9 @@ impl From<AddressRow> for AddressView {
             district_code: a.district_code,
             province_code: a.province_code,
             postal_code: a.postal_code,
+            subdistrict_name_th: area.subdistrict,
+            district_name_th: area.district,
+            province_name_th: area.province,
         }
     }
 }
@@ -851,6 +901,35 @@ pub fn summary(conn: &mut DbConn, order: OrderRow, now: NaiveDateTime) -> ApiRes
 mod tests {
     use super::*;
     use crate::auth::principal::{Area, Role, Subject};
+
+    #[test]
+    fn an_address_reads_as_one_thai_line_in_bangkok_and_elsewhere() {
+        let mut a = AddressView {
+            recipient_name: "สมหญิง".into(),
+            phone: "0891234567".into(),
+            address_line: "99/1 ถนนพหลโยธิน".into(),
+            subdistrict_code: "630601".into(),
+            district_code: "6306".into(),
+            province_code: "63".into(),
+            postal_code: "63110".into(),
+            subdistrict_name_th: "แม่สอด".into(),
+            district_name_th: "แม่สอด".into(),
+            province_name_th: "ตาก".into(),
+        };
+        assert_eq!(
+            a.one_line_th(),
+            "99/1 ถนนพหลโยธิน ต.แม่สอด อ.แม่สอด จ.ตาก 63110"
+        );
+        a.province_code = "10".into();
+        a.subdistrict_name_th = "พระบรมมหาราชวัง".into();
+        a.district_name_th = "เขตพระนคร".into();
+        a.province_name_th = "กรุงเทพมหานคร".into();
+        a.postal_code = "10200".into();
+        assert_eq!(
+            a.one_line_th(),
+            "99/1 ถนนพหลโยธิน แขวงพระบรมมหาราชวัง เขตพระนคร กรุงเทพมหานคร 10200"
+        );
+    }
 
     fn person(role: Role, area: Area) -> Principal {
         Principal {

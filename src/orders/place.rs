@@ -398,6 +398,9 @@ fn delivery_of(
                     district_code: area.district.code.clone(),
                     province_code: area.province.code.clone(),
                     postal_code: input.postal_code.clone(),
+                    subdistrict_name_th: area.subdistrict.name_th.clone(),
+                    district_name_th: area.district.name_th.clone(),
+                    province_name_th: area.province.name_th.clone(),
                 }),
             })
         }

@@ -261,6 +261,7 @@ pub fn rows(
 
 /// A counter as stored and as the ledger adds it up.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, ToSchema)]
+#[schema(as = LedgerComparison)]
 pub struct Comparison {
     pub counter: i64,
     pub ledger: i64,
@@ -268,6 +269,7 @@ pub struct Comparison {
 
 /// A window whose counters disagree with its ledger.
 #[derive(Clone, Debug, Serialize, ToSchema)]
+#[schema(as = LedgerMismatch)]
 pub struct Mismatch {
     pub window_id: i64,
     pub capacity: Comparison,

@@ -42,6 +42,7 @@ pub const ENTRY: Text = Text {
 )]
 #[serde(rename_all = "snake_case")]
 #[strum(serialize_all = "snake_case")]
+#[schema(as = WaitlistEntryStatus)]
 pub enum EntryStatus {
     Waiting,
     /// Units are held for the buyer until the offer's deadline.
@@ -88,7 +89,7 @@ impl EntryRow {
 /// Joining a window's waiting list.
 #[derive(Debug, Deserialize, Serialize, Validate, ToSchema)]
 #[serde(deny_unknown_fields)]
-#[schema(example = json!({"variant_id": 4, "quantity": 2, "buyer_name": "สมหญิง รักดี", "buyer_phone": "089 123 4567", "buyer_email": "somying@example.com"}))]
+#[schema(as = NewWaitlistEntry, example = json!({"variant_id": 4, "quantity": 2, "buyer_name": "สมหญิง รักดี", "buyer_phone": "089 123 4567", "buyer_email": "somying@example.com"}))]
 pub struct NewEntry {
     pub variant_id: i64,
     #[validate(range(min = 1, max = 10_000))]
@@ -110,6 +111,7 @@ pub struct NewEntry {
 
 /// An offer of units to a waiting buyer.
 #[derive(Clone, Debug, Serialize, ToSchema)]
+#[schema(as = WaitlistOffer)]
 pub struct Offer {
     /// The hold to order with (`POST /v1/orders` with `hold_id`), before `expires_at`.
     pub hold_id: String,
@@ -118,7 +120,7 @@ pub struct Offer {
 
 /// A waiting-list entry. Its `id` is a secret: whoever has it may see or cancel the entry.
 #[derive(Clone, Debug, Serialize, ToSchema)]
-#[schema(example = json!({
+#[schema(as = WaitlistEntry, example = json!({
     "id": "wl_Q2t5r7c9LwV0sA3d4e8Yb1mX", "window_id": 7, "status": "waiting", "variant_id": 4, "variant_name": "กล่อง 5 กก.",
     "quantity": 2, "units": 10, "position": 3, "offer": null, "created_at": "2026-06-01T09:00:00+07:00"
 }))]

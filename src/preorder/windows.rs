@@ -1400,13 +1400,42 @@ pub fn apply_action(
     Ok(())
 }
 
-/// Adds a variant to a window.
+/// The most active variants, and the most active pickup points, a window may have: what
+/// creating a window allows (`NewWindow`), kept when they are added or switched on one by one.
+pub const MAX_ACTIVE_PER_WINDOW: i64 = 20;
+
+/// Refuses one more active variant or pickup point (`field`: `variants` or `pickup_points`)
+/// when the window has [`MAX_ACTIVE_PER_WINDOW`] already: 422, reason `too_many`, with `max`.
+fn ensure_room_for_one_more(conn: &mut DbConn, window_id: i64, field: &str) -> ApiResult<()> {
+    let active: i64 = if field == "variants" {
+        window_variants::table
+            .filter(window_variants::window_id.eq(window_id))
+            .filter(window_variants::active.eq(true))
+            .count()
+            .get_result(conn)?
+    } else {
+        pickup_points::table
+            .filter(pickup_points::window_id.eq(window_id))
+            .filter(pickup_points::active.eq(true))
+            .count()
+            .get_result(conn)?
+    };
+    if active >= MAX_ACTIVE_PER_WINDOW {
+        return Err(ApiError::validation(vec![
+            FieldError::new(field, "too_many").with("max", MAX_ACTIVE_PER_WINDOW),
+        ]));
+    }
+    Ok(())
+}
+
+/// Adds a variant to a window (at most [`MAX_ACTIVE_PER_WINDOW`] active ones).
 pub fn add_variant(
     conn: &mut DbConn,
     row: &WindowRow,
     v: &NewVariant,
     now: NaiveDateTime,
 ) -> ApiResult<i64> {
+    ensure_room_for_one_more(conn, row.id, "variants")?;
     let exists: i64 = window_variants::table
         .filter(window_variants::window_id.eq(row.id))
         .filter(window_variants::name.eq(v.name.trim()))
@@ -1455,6 +1484,9 @@ pub fn update_variant(
     changes: &VariantChanges,
     now: NaiveDateTime,
 ) -> ApiResult<()> {
+    if changes.active == Some(true) && !variant.active {
+        ensure_room_for_one_more(conn, variant.window_id, "variants")?;
+    }
     diesel::update(window_variants::table.find(variant.id))
         .set((
             changes
@@ -1474,13 +1506,14 @@ pub fn update_variant(
     Ok(())
 }
 
-/// Adds a pickup point to a window.
+/// Adds a pickup point to a window (at most [`MAX_ACTIVE_PER_WINDOW`] active ones).
 pub fn add_pickup(
     conn: &mut DbConn,
     row: &WindowRow,
     p: &NewPickupPoint,
     now: NaiveDateTime,
 ) -> ApiResult<i64> {
+    ensure_room_for_one_more(conn, row.id, "pickup_points")?;
     let errors = check_pickups(std::slice::from_ref(p), "pickup_point");
     if !errors.is_empty() {
         return Err(ApiError::validation(
@@ -1533,6 +1566,9 @@ pub fn update_pickup(
 ) -> ApiResult<()> {
     let starts = changes.starts_at.map(to_storage).unwrap_or(p.starts_at);
     let ends = changes.ends_at.map(to_storage).unwrap_or(p.ends_at);
+    if changes.active == Some(true) && !p.active {
+        ensure_room_for_one_more(conn, p.window_id, "pickup_points")?;
+    }
     if ends <= starts {
         return Err(ApiError::validation(vec![
             FieldError::new("ends_at", "invalid_range").with("other", "starts_at"),

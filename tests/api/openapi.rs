@@ -173,7 +173,7 @@ fn the_spec_states_the_limits_the_server_enforces() {
     assert_eq!(years[0]["minimum"], 2000);
     assert_eq!(years[1]["maximum"], 2743);
     assert_eq!(
-        schema(&spec, "EntryChanges")["properties"]["peak_end_month"]["minimum"],
+        schema(&spec, "CalendarEntryChanges")["properties"]["peak_end_month"]["minimum"],
         0
     );
 

@@ -1229,6 +1229,21 @@ async fn the_packing_list_never_carries_a_formula() {
         "{:?}",
         &row[6]
     );
+    assert!(
+        row[6].ends_with("-99/1 ถนนพหลโยธิน ต.แม่สอด อ.แม่สอด จ.ตาก 63110"),
+        "the area by its Thai names: {:?}",
+        &row[6]
+    );
+    let address = &order["delivery"]["address"];
+    assert_eq!(
+        (
+            address["subdistrict_name_th"].as_str(),
+            address["district_name_th"].as_str(),
+            address["province_name_th"].as_str()
+        ),
+        (Some("แม่สอด"), Some("แม่สอด"), Some("ตาก")),
+        "{address}"
+    );
     assert_eq!(&row[10], "90.00");
     assert_eq!(&row[11], "60.00");
     assert_eq!(&row[12], "150.00", "amounts stay numbers");

@@ -1264,3 +1264,90 @@ async fn window_input_is_checked_field_by_field() {
     let body = assert_problem(res, 422, "validation_failed").await;
     assert_eq!(body["errors"][0]["field"], "opens_at");
 }
+
+#[tokio::test]
+async fn variants_and_pickup_points_added_one_by_one_keep_the_creation_limit() {
+    let w = World::new().await;
+    let win = window(&w, 1000, json!({})).await;
+    let id = win["id"].as_i64().unwrap();
+    let post = |path: String, body: Value| {
+        let app = &w.app;
+        let token = w.staff.token.clone();
+        async move {
+            app.post(&path)
+                .bearer_auth(token)
+                .json(&body)
+                .send()
+                .await
+                .unwrap()
+        }
+    };
+    let have_variants = win["variants"].as_array().unwrap().len();
+    for n in have_variants..20 {
+        let res = post(
+            format!("/v1/windows/{id}/variants"),
+            json!({"name": format!("ถุง {n}"), "units_per_item": 1, "price_satang": 1000}),
+        )
+        .await;
+        assert_eq!(res.status(), 201, "variant {n}");
+    }
+    let res = post(
+        format!("/v1/windows/{id}/variants"),
+        json!({"name": "ถุงที่ 21", "units_per_item": 1, "price_satang": 1000}),
+    )
+    .await;
+    let body = assert_problem(res, 422, "validation_failed").await;
+    assert_eq!(body["errors"][0]["field"], "variants", "{body}");
+    assert_eq!(body["errors"][0]["code"], "too_many", "{body}");
+    assert!(
+        body["errors"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("20"),
+        "{body}"
+    );
+    // Switching one off makes room, and switching it on again beyond the limit is refused.
+    let first = variant(&win, 1);
+    let res = w
+        .app
+        .patch(&format!("/v1/variants/{first}"))
+        .bearer_auth(&w.staff.token)
+        .json(&json!({"active": false}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    let res = post(
+        format!("/v1/windows/{id}/variants"),
+        json!({"name": "ถุงที่ 21", "units_per_item": 1, "price_satang": 1000}),
+    )
+    .await;
+    assert_eq!(res.status(), 201);
+    let res = w
+        .app
+        .patch(&format!("/v1/variants/{first}"))
+        .bearer_auth(&w.staff.token)
+        .json(&json!({"active": true}))
+        .send()
+        .await
+        .unwrap();
+    assert_problem(res, 422, "validation_failed").await;
+
+    let have_points = win["pickup_points"].as_array().unwrap().len();
+    for n in have_points..20 {
+        let res = post(
+            format!("/v1/windows/{id}/pickup-points"),
+            json!({"name": format!("จุด {n}"), "address": "ตลาดแม่สอด", "starts_at": at(500), "ends_at": at(504)}),
+        )
+        .await;
+        assert_eq!(res.status(), 201, "pickup point {n}");
+    }
+    let res = post(
+        format!("/v1/windows/{id}/pickup-points"),
+        json!({"name": "จุดที่ 21", "address": "ตลาดแม่สอด", "starts_at": at(500), "ends_at": at(504)}),
+    )
+    .await;
+    let body = assert_problem(res, 422, "validation_failed").await;
+    assert_eq!(body["errors"][0]["field"], "pickup_points", "{body}");
+    assert_eq!(body["errors"][0]["code"], "too_many", "{body}");
+}
