@@ -836,6 +836,21 @@ pub const FIELD_TEXTS: &[(&str, Text)] = &[
         t("must not be before `{other}`", "ต้องไม่ก่อน `{other}`"),
     ),
     (
+        "one_of",
+        t("give only one of: {other}", "ระบุได้เพียงอย่างเดียวจาก: {other}"),
+    ),
+    (
+        "invalid_month",
+        t("is not a month such as 2026-06", "ไม่ใช่เดือนในรูปแบบ 2026-06"),
+    ),
+    (
+        "invalid_quarter",
+        t(
+            "is not a calendar quarter such as 2026-Q3",
+            "ไม่ใช่ไตรมาสในรูปแบบ 2026-Q3",
+        ),
+    ),
+    (
         "not_found",
         t("refers to something that does not exist", "อ้างถึงข้อมูลที่ไม่มีอยู่"),
     ),

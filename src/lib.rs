@@ -23,8 +23,10 @@ pub mod outbox;
 pub mod pagination;
 pub mod preorder;
 pub mod promptpay;
+pub mod sales;
 pub mod seed;
 pub mod spreadsheet;
+pub mod stats;
 pub mod tasks;
 pub mod thai_ids;
 pub mod validate;
@@ -170,7 +172,7 @@ fn register_routes(cfg: &mut ServiceConfig, names: Option<&openapi::SchemaNames>
         // One `ServiceConfig` for all rooms: a scope's own `configure` would merge each room's
         // schemas into a map, where a clash between rooms no longer shows.
         let list = names.map(openapi::SchemaNames::list);
-        let rooms: [(&'static str, RoomRoutes); 7] = [
+        let rooms: [(&'static str, RoomRoutes); 8] = [
             ("auth", auth::routes),
             ("geo", geo::routes),
             ("laos", laos::routes),
@@ -178,6 +180,7 @@ fn register_routes(cfg: &mut ServiceConfig, names: Option<&openapi::SchemaNames>
             ("calendar", calendar::routes),
             ("preorder", preorder::routes),
             ("orders", orders::routes),
+            ("stats", stats::routes),
         ];
         for (room, room_routes) in rooms {
             room_routes(cfg);

@@ -35,6 +35,7 @@ use crate::error::{FieldErrorBody, Problem};
         (name = "calendar", description = "District harvest calendars: grids, in-season queries, iCalendar feeds"),
         (name = "preorder", description = "Pre-order windows with capacity limits, availability, holds, waiting lists and the capacity ledger"),
         (name = "orders", description = "Orders: idempotent placement, buyer access, PromptPay payment, status moves, packing lists"),
+        (name = "stats", description = "The programme's report: sales figures per LAO, district, province and the nation, the sheet (CSV), the feed of sale facts, and sales LAOs record"),
         (name = "geography", description = "Provinces, districts, subdistricts and postal codes (DOPA codes; public)"),
     ),
     components(schemas(Problem, FieldErrorBody))

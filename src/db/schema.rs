@@ -452,23 +452,93 @@ diesel::table! {
 }
 
 diesel::table! {
-    sale_facts (id) {
+    recorded_sales (id) {
         id -> BigInt,
-        order_id -> BigInt,
-        kind -> Text,
         lao_id -> BigInt,
         district_code -> Text,
         province_code -> Text,
-        producer_id -> BigInt,
-        crop_id -> BigInt,
-        window_id -> BigInt,
+        producer_id -> Nullable<BigInt>,
+        producer_count -> Nullable<Integer>,
+        product_id -> Nullable<BigInt>,
+        crop_id -> Nullable<BigInt>,
+        sale_date -> Nullable<Date>,
+        sale_month -> Text,
+        channel -> Text,
+        sales_count -> BigInt,
+        revenue_satang -> BigInt,
+        post_url -> Nullable<Text>,
+        note -> Nullable<Text>,
+        created_by -> Text,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+        deleted_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    sale_facts (id) {
+        id -> BigInt,
+        source -> Text,
+        kind -> Text,
+        order_id -> Nullable<BigInt>,
+        recorded_sale_id -> Nullable<BigInt>,
+        lao_id -> BigInt,
+        district_code -> Text,
+        province_code -> Text,
+        producer_id -> Nullable<BigInt>,
+        crop_id -> Nullable<BigInt>,
+        window_id -> Nullable<BigInt>,
+        variant_id -> Nullable<BigInt>,
+        channel -> Text,
+        sales -> BigInt,
         units -> BigInt,
         revenue_satang -> BigInt,
         delivery_fee_satang -> BigInt,
-        beneficiary_key -> Text,
-        buyer_key -> Text,
-        channel -> Text,
+        beneficiary_key -> Nullable<Text>,
+        beneficiaries_extra -> BigInt,
+        buyer_key -> Nullable<Text>,
+        sale_date -> Date,
+        sale_month -> Text,
         occurred_at -> Timestamp,
+        recorded_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    sale_fact_cursor (id) {
+        id -> Integer,
+        last -> BigInt,
+    }
+}
+
+diesel::table! {
+    sale_monthly (sale_month, lao_id, crop_id, channel, source) {
+        sale_month -> Text,
+        lao_id -> BigInt,
+        district_code -> Text,
+        province_code -> Text,
+        crop_id -> BigInt,
+        channel -> Text,
+        source -> Text,
+        sales -> BigInt,
+        units -> BigInt,
+        revenue_satang -> BigInt,
+        beneficiaries_extra -> BigInt,
+    }
+}
+
+diesel::table! {
+    sale_monthly_people (sale_month, lao_id, crop_id, channel, source, role, person_key) {
+        sale_month -> Text,
+        lao_id -> BigInt,
+        district_code -> Text,
+        province_code -> Text,
+        crop_id -> BigInt,
+        channel -> Text,
+        source -> Text,
+        role -> Text,
+        person_key -> Text,
+        sales -> BigInt,
     }
 }
 
@@ -492,6 +562,9 @@ diesel::joinable!(order_lines -> orders (order_id));
 diesel::joinable!(order_history -> orders (order_id));
 diesel::joinable!(order_addresses -> orders (order_id));
 diesel::joinable!(sale_facts -> orders (order_id));
+diesel::joinable!(sale_facts -> recorded_sales (recorded_sale_id));
+diesel::joinable!(recorded_sales -> laos (lao_id));
+diesel::joinable!(sale_monthly -> laos (lao_id));
 diesel::joinable!(subdistricts -> districts (district_code));
 diesel::joinable!(postal_codes -> subdistricts (subdistrict_code));
 diesel::joinable!(laos -> districts (district_code));
@@ -530,4 +603,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     order_history,
     idempotency_keys,
     sale_facts,
+    recorded_sales,
+    sale_fact_cursor,
+    sale_monthly,
+    sale_monthly_people,
 );

@@ -283,6 +283,28 @@ pub fn find_with_area(conn: &mut DbConn, dla_code: &str) -> QueryResult<Option<L
         .map(|r| r.map(with_area))
 }
 
+/// The LAOs of an area with their area names, by district then DLA code: every LAO (active or
+/// not) of a province (`province_code`), of a district (`district_code`), or of the country
+/// (both `None`).
+pub fn in_area(
+    conn: &mut DbConn,
+    province_code: Option<&str>,
+    district_code: Option<&str>,
+) -> QueryResult<Vec<LaoWithArea>> {
+    let mut q = laos::table
+        .inner_join(districts::table.inner_join(provinces::table))
+        .select((LaoRow::as_select(), area_names_select()))
+        .order((laos::district_code, laos::dla_code))
+        .into_boxed();
+    if let Some(code) = province_code {
+        q = q.filter(laos::province_code.eq(code.to_string()));
+    }
+    if let Some(code) = district_code {
+        q = q.filter(laos::district_code.eq(code.to_string()));
+    }
+    Ok(q.load(conn)?.into_iter().map(with_area).collect())
+}
+
 /// Checks a DLA code: seven digits.
 pub fn is_dla_code(value: &str) -> bool {
     value.len() == 7 && value.bytes().all(|b| b.is_ascii_digit())

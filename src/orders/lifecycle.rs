@@ -8,14 +8,15 @@ use diesel::prelude::*;
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
 
-use super::model::{Mover, ORDER, OrderRow, OrderStatus, may_move};
+use super::model::{Channel, Mover, ORDER, OrderRow, OrderStatus, may_move};
 use crate::db::DbConn;
-use crate::db::schema::{order_history, orders, preorder_windows, producers, sale_facts};
+use crate::db::schema::{order_history, order_lines, orders, preorder_windows, producers};
 use crate::error::{ApiError, ApiResult, ErrorKind, Param};
 use crate::outbox;
 use crate::preorder::holds;
 use crate::preorder::ledger::{self, Movement};
 use crate::preorder::waitlist;
+use crate::sales;
 
 /// Appends a history row.
 pub fn record_history(
@@ -85,14 +86,14 @@ pub fn buyer_key(pepper: &[u8], phone: &str) -> String {
         .collect()
 }
 
-/// Writes a sale (when an order is paid) or its reversal (when refunded).
-fn record_sale_fact(
+/// The sale facts of a paid order: one per line, at `at` (UTC). The first line carries the
+/// order's one online sale and its delivery fee; a refund records their reversal.
+fn order_facts(
     conn: &mut DbConn,
     order: &OrderRow,
-    reversal: bool,
     pepper: &[u8],
-    now: NaiveDateTime,
-) -> QueryResult<()> {
+    at: NaiveDateTime,
+) -> QueryResult<Vec<sales::NewFact>> {
     let crop_id: i64 = preorder_windows::table
         .find(order.window_id)
         .select(preorder_windows::crop_id)
@@ -101,28 +102,64 @@ fn record_sale_fact(
         .find(order.producer_id)
         .select(producers::citizen_id_hash)
         .first(conn)?;
-    let beneficiary = citizen_hash.unwrap_or_else(|| format!("producer:{}", order.producer_id));
-    let sign = if reversal { -1 } else { 1 };
-    diesel::insert_into(sale_facts::table)
-        .values((
-            sale_facts::order_id.eq(order.id),
-            sale_facts::kind.eq(if reversal { "reversal" } else { "sale" }),
-            sale_facts::lao_id.eq(order.lao_id),
-            sale_facts::district_code.eq(&order.district_code),
-            sale_facts::province_code.eq(&order.province_code),
-            sale_facts::producer_id.eq(order.producer_id),
-            sale_facts::crop_id.eq(crop_id),
-            sale_facts::window_id.eq(order.window_id),
-            sale_facts::units.eq(sign * order.units_total),
-            sale_facts::revenue_satang.eq(sign * order.subtotal_satang),
-            sale_facts::delivery_fee_satang.eq(sign * order.delivery_fee_satang),
-            sale_facts::beneficiary_key.eq(beneficiary),
-            sale_facts::buyer_key.eq(buyer_key(pepper, &order.buyer_phone)),
-            sale_facts::channel.eq(&order.channel),
-            sale_facts::occurred_at.eq(now),
+    let lines: Vec<(i64, i64, i64)> = order_lines::table
+        .filter(order_lines::order_id.eq(order.id))
+        .order(order_lines::id)
+        .select((
+            order_lines::variant_id,
+            order_lines::units,
+            order_lines::line_total_satang,
         ))
-        .execute(conn)
-        .map(|_| ())
+        .load(conn)?;
+    let channel = match order.channel() {
+        Channel::Partner => sales::SaleChannel::Partner,
+        Channel::Embed => sales::SaleChannel::Embed,
+        Channel::Staff => sales::SaleChannel::Staff,
+    };
+    let beneficiary = sales::beneficiary_key(order.producer_id, citizen_hash.as_deref());
+    let buyer = buyer_key(pepper, &order.buyer_phone);
+    Ok(lines
+        .into_iter()
+        .enumerate()
+        .map(|(i, (variant_id, units, total))| sales::NewFact {
+            source: sales::Source::Preorder,
+            kind: sales::FactKind::Sale,
+            order_id: Some(order.id),
+            recorded_sale_id: None,
+            lao_id: order.lao_id,
+            district_code: order.district_code.clone(),
+            province_code: order.province_code.clone(),
+            producer_id: Some(order.producer_id),
+            crop_id: Some(crop_id),
+            window_id: Some(order.window_id),
+            variant_id: Some(variant_id),
+            channel,
+            sales: i64::from(i == 0),
+            units,
+            revenue_satang: total,
+            delivery_fee_satang: if i == 0 { order.delivery_fee_satang } else { 0 },
+            beneficiary_key: Some(beneficiary.clone()),
+            beneficiaries_extra: 0,
+            buyer_key: Some(buyer.clone()),
+            sale_date: sales::bangkok_date(at),
+            occurred_at: at,
+        })
+        .collect())
+}
+
+/// Writes an order's sale (when it is paid) or its reversal (when a paid order is refunded).
+fn record_sale_facts(
+    conn: &mut DbConn,
+    order: &OrderRow,
+    reversal: bool,
+    pepper: &[u8],
+    now: NaiveDateTime,
+) -> QueryResult<()> {
+    let mut facts = order_facts(conn, order, pepper, now)?;
+    if reversal {
+        facts = facts.iter().map(|f| f.reversal(now)).collect();
+    }
+    sales::record(conn, &facts, now).map(|_| ())
 }
 
 /// What a move changes besides the status.
@@ -207,9 +244,9 @@ pub fn move_order(
     record_history(conn, order.id, Some(from), to, actor, details.note, now)?;
     let after = super::model::find(conn, order.id)?.ok_or_else(|| ApiError::not_found(ORDER))?;
     match to {
-        OrderStatus::Confirmed => record_sale_fact(conn, &after, false, pepper, now)?,
+        OrderStatus::Confirmed => record_sale_facts(conn, &after, false, pepper, now)?,
         OrderStatus::Refunded if order.paid_at.is_some() => {
-            record_sale_fact(conn, &after, true, pepper, now)?
+            record_sale_facts(conn, &after, true, pepper, now)?
         }
         _ => {}
     }

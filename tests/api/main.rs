@@ -25,3 +25,4 @@ mod preorder;
 mod ratelimit;
 mod seed;
 mod states;
+mod stats;

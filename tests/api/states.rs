@@ -79,20 +79,42 @@ fn the_databases_know_the_same_states_as_the_code() {
         ("crops_category", names::<Category>()),
         ("crops_sale_unit", names::<SaleUnit>()),
     ];
+    use khongdee::sales::{FactKind, SaleChannel, Source};
+    let sales: Vec<(&str, BTreeSet<String>)> = vec![
+        ("sale_facts_kind", names::<FactKind>()),
+        ("sale_facts_source", names::<Source>()),
+        ("sale_facts_channel", names::<SaleChannel>()),
+        (
+            "recorded_sales_channel",
+            SaleChannel::iter()
+                .filter(|c| c.is_recordable())
+                .map(|c| c.to_string())
+                .collect(),
+        ),
+        (
+            "sale_monthly_people_role",
+            ["producer", "buyer"].map(String::from).into(),
+        ),
+    ];
     let root = env!("CARGO_MANIFEST_DIR");
-    for backend in ["postgres", "sqlite"] {
-        let path = format!("{root}/migrations/{backend}/2026-11-29-000006_known_states/up.sql");
-        let sql = std::fs::read_to_string(&path).expect("the known_states migration");
-        let found = lists(&sql);
-        for (name, values) in &expected {
-            let lists: Vec<&BTreeSet<String>> = found
-                .iter()
-                .filter(|(n, _)| n == name)
-                .map(|(_, v)| v)
-                .collect();
-            assert!(!lists.is_empty(), "{backend}: no rule for {name}");
-            for list in lists {
-                assert_eq!(list, values, "{backend}: {name} differs from the Rust enum");
+    for (migration, expected) in [
+        ("2026-11-29-000006_known_states", &expected),
+        ("2026-11-29-000008_sales", &sales),
+    ] {
+        for backend in ["postgres", "sqlite"] {
+            let path = format!("{root}/migrations/{backend}/{migration}/up.sql");
+            let sql = std::fs::read_to_string(&path).expect("the migration");
+            let found = lists(&sql);
+            for (name, values) in expected.iter() {
+                let lists: Vec<&BTreeSet<String>> = found
+                    .iter()
+                    .filter(|(n, _)| n == name)
+                    .map(|(_, v)| v)
+                    .collect();
+                assert!(!lists.is_empty(), "{backend}: no rule for {name}");
+                for list in lists {
+                    assert_eq!(list, values, "{backend}: {name} differs from the Rust enum");
+                }
             }
         }
     }

@@ -1,0 +1,519 @@
+//! Statistics endpoints: the sales feed (JSON and the programme's CSV sheet), the incremental
+//! feed of sale facts, and the sales an LAO records.
+
+use actix_web::http::header;
+use actix_web::{HttpResponse, delete, get, patch, post, web};
+use chrono::{DateTime, FixedOffset, NaiveDate};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use validator::Validate;
+
+use super::feed::{self, GroupBy, Level, Narrowing, SalesReport, Scope};
+use super::periods::PeriodQuery;
+use super::recorded::{self, NewRecordedSale, RECORDED_SALE, RecordedSale};
+use crate::AppState;
+use crate::auth::policy::{Action, Place, authorize_hidden};
+use crate::auth::principal::Principal;
+use crate::clock::to_bangkok;
+use crate::db::DbConn;
+use crate::error::{ApiError, ApiResult, Problem};
+use crate::extract::{ValidJson, ValidQuery};
+use crate::laos::model::LaoRow;
+use crate::sales::{self, FactKind, SaleChannel, Source};
+use crate::spreadsheet;
+
+pub fn routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
+    cfg.service(sales_feed)
+        .service(sales_sheet)
+        .service(sale_events)
+        .service(record_sale)
+        .service(list_recorded_sales)
+        .service(replace_recorded_sale)
+        .service(delete_recorded_sale);
+}
+
+/// Which figures: an area, a period (one of `day`, `month`, `quarter`, `fiscal_year`,
+/// `from`+`to`; none: the current fiscal year), a grouping and optional narrowing.
+#[derive(Debug, Deserialize, Validate, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct SalesQuery {
+    /// `national`, `province`, `district` or `lao`.
+    pub level: Level,
+    /// Province (2 digits) or district (4 digits) DOPA code, or the LAO's DLA code (7 digits);
+    /// none for `national`.
+    pub code: Option<String>,
+    /// A Bangkok date, `2026-06-01`.
+    pub day: Option<String>,
+    /// A calendar month, `2026-06`.
+    pub month: Option<String>,
+    /// A calendar quarter, `2026-Q3`.
+    pub quarter: Option<String>,
+    /// A Thai fiscal year by its Buddhist-Era year: `2569` is 1 Oct 2025 – 30 Sep 2026.
+    #[param(minimum = 2560, maximum = 2700)]
+    pub fiscal_year: Option<i32>,
+    /// First Bangkok date of a range (with `to`).
+    pub from: Option<String>,
+    /// Last Bangkok date of a range, included (with `from`; at most ten years).
+    pub to: Option<String>,
+    /// `area` (default: one level down), `lao`, `crop`, `channel`, `source` or `month`.
+    pub group_by: Option<GroupBy>,
+    /// Only pre-orders or only recorded sales.
+    pub source: Option<Source>,
+    pub channel: Option<SaleChannel>,
+    /// Only one crop, by slug.
+    #[validate(length(max = 64))]
+    pub crop: Option<String>,
+}
+
+impl SalesQuery {
+    fn period(&self) -> PeriodQuery {
+        PeriodQuery {
+            day: self.day.clone(),
+            month: self.month.clone(),
+            quarter: self.quarter.clone(),
+            fiscal_year: self.fiscal_year,
+            from: self.from.clone(),
+            to: self.to.clone(),
+        }
+    }
+}
+
+/// The caller may read the area's figures: officers their area, LAO staff their LAO, admins
+/// the country. Others: 403.
+fn may_read(principal: &Principal, scope: &Scope) -> ApiResult<()> {
+    if principal.may(Action::ReadArea, &scope.place) {
+        Ok(())
+    } else {
+        Err(ApiError::forbidden())
+    }
+}
+
+fn build_report(
+    conn: &mut DbConn,
+    principal: &Principal,
+    query: &SalesQuery,
+    default_group: GroupBy,
+    today: NaiveDate,
+) -> ApiResult<SalesReport> {
+    let scope = feed::scope(conn, query.level, query.code.as_deref())?;
+    may_read(principal, &scope)?;
+    let period = query.period().resolve(today)?;
+    let crop_id = match &query.crop {
+        Some(slug) => Some(crate::catalog::crops::resolve(conn, "crop", slug)?.id),
+        None => None,
+    };
+    let narrowing = Narrowing {
+        source: query.source,
+        channel: query.channel,
+        crop_id,
+    };
+    feed::report(
+        conn,
+        &scope,
+        period,
+        query.group_by.unwrap_or(default_group),
+        &narrowing,
+    )
+}
+
+/// Sales figures of an area
+///
+/// The programme's figures for an LAO, a district, a province or the nation and a period:
+/// online sales, revenue (satang and baht), people who benefited, buyers; grouped by the area
+/// one level down (default), every LAO, crop, channel, source or month. Every group of the area
+/// is listed, also with zeros; `total` counts each person once. Pre-orders count from payment
+/// (a refund subtracts them in the month it happens); recorded sales on their day or month.
+/// A provincial administrative organization (อบจ.) counts in the district of its seat.
+#[utoipa::path(
+    tag = "stats",
+    security(("bearer" = [])),
+    params(SalesQuery),
+    responses(
+        (status = 200, body = SalesReport),
+        (status = 400, body = Problem, content_type = "application/problem+json"),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/stats/sales")]
+pub async fn sales_feed(
+    state: web::Data<AppState>,
+    principal: Principal,
+    query: ValidQuery<SalesQuery>,
+) -> ApiResult<web::Json<SalesReport>> {
+    let ValidQuery(query) = query;
+    let today = sales::bangkok_date(state.clock.now_naive());
+    let report = state
+        .db(move |conn| build_report(conn, &principal, &query, GroupBy::Area, today))
+        .await?;
+    Ok(web::Json(report))
+}
+
+/// Sales figures as the programme's sheet (CSV)
+///
+/// The same figures as `GET /v1/stats/sales`, by default one row per LAO of the area
+/// (`group_by=lao`), with Thai headers (รหัสจังหวัด, จังหวัด, รหัสอำเภอ, อำเภอ, รหัส อปท., อปท.,
+/// จำนวนครั้งที่ขายได้ผ่านออนไลน์, รายรับ (บาท), จำนวนคนที่ได้รับประโยชน์, จำนวนผู้ซื้อ), UTF-8
+/// with a byte-order mark; text a spreadsheet would evaluate is neutralised.
+#[utoipa::path(
+    tag = "stats",
+    security(("bearer" = [])),
+    params(SalesQuery),
+    responses(
+        (status = 200, description = "CSV", body = String, content_type = "text/csv"),
+        (status = 400, body = Problem, content_type = "application/problem+json"),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/stats/sales.csv")]
+pub async fn sales_sheet(
+    state: web::Data<AppState>,
+    principal: Principal,
+    query: ValidQuery<SalesQuery>,
+) -> ApiResult<HttpResponse> {
+    let ValidQuery(query) = query;
+    let today = sales::bangkok_date(state.clock.now_naive());
+    let (name, body) = state
+        .db(move |conn| {
+            let report = build_report(conn, &principal, &query, GroupBy::Lao, today)?;
+            let name = format!(
+                "sales-{}-{}-{}_{}.csv",
+                report.level,
+                report.code.as_deref().unwrap_or("th"),
+                report.period.from,
+                report.period.to
+            );
+            Ok((name, feed::sheet(&report)?))
+        })
+        .await?;
+    Ok(HttpResponse::Ok()
+        .content_type(spreadsheet::CONTENT_TYPE)
+        .insert_header((
+            header::CONTENT_DISPOSITION,
+            format!("attachment; filename=\"{name}\""),
+        ))
+        .body(body))
+}
+
+/// Which facts of the incremental feed.
+#[derive(Debug, Deserialize, Validate, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct EventsQuery {
+    /// The last cursor read (0 or absent: from the start).
+    #[validate(range(min = 0))]
+    #[param(minimum = 0)]
+    pub after: Option<i64>,
+    /// At most this many facts (1–1000, default 100).
+    #[validate(range(min = 1, max = 1000))]
+    #[param(minimum = 1, maximum = 1000)]
+    pub limit: Option<i64>,
+    /// `national` (default for admins), `province`, `district` or `lao`.
+    pub level: Option<Level>,
+    /// The area's code, as for `GET /v1/stats/sales`.
+    pub code: Option<String>,
+}
+
+/// A sale fact.
+#[derive(Clone, Debug, Serialize, ToSchema)]
+pub struct SaleEvent {
+    /// The cursor: pass the last one read as `after`.
+    pub cursor: i64,
+    pub source: Source,
+    /// `sale`, or `reversal` (a refund, or a recorded sale changed or deleted): figures negated.
+    pub kind: FactKind,
+    pub order_id: Option<i64>,
+    pub recorded_sale_id: Option<i64>,
+    pub lao_id: i64,
+    pub district_code: String,
+    pub province_code: String,
+    pub producer_id: Option<i64>,
+    pub crop_id: Option<i64>,
+    pub window_id: Option<i64>,
+    pub variant_id: Option<i64>,
+    pub channel: SaleChannel,
+    pub sales: i64,
+    pub units: i64,
+    pub revenue_satang: i64,
+    pub delivery_fee_satang: i64,
+    /// People behind a "several producers" record.
+    pub beneficiaries_extra: i64,
+    /// The Bangkok date the fact counts on.
+    pub sale_date: NaiveDate,
+    pub occurred_at: DateTime<FixedOffset>,
+}
+
+/// A page of the incremental feed.
+#[derive(Clone, Debug, Serialize, ToSchema)]
+pub struct SaleEventPage {
+    pub items: Vec<SaleEvent>,
+    /// Pass as `after` next time (the last cursor here, or the one given when nothing is new).
+    pub next_after: i64,
+}
+
+/// Sale facts after a cursor
+///
+/// For tools that keep their own copy: the facts of an area in cursor order, after the last one
+/// read. A cursor never appears before every smaller one is committed, so a reader that polls
+/// while payments are confirmed neither misses a fact nor sees one twice.
+#[utoipa::path(
+    tag = "stats",
+    security(("bearer" = [])),
+    params(EventsQuery),
+    responses(
+        (status = 200, body = SaleEventPage),
+        (status = 400, body = Problem, content_type = "application/problem+json"),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/stats/events")]
+pub async fn sale_events(
+    state: web::Data<AppState>,
+    principal: Principal,
+    query: ValidQuery<EventsQuery>,
+) -> ApiResult<web::Json<SaleEventPage>> {
+    let ValidQuery(query) = query;
+    let page = state
+        .db(move |conn| {
+            let scope = feed::scope(
+                conn,
+                query.level.unwrap_or(Level::National),
+                query.code.as_deref(),
+            )?;
+            may_read(&principal, &scope)?;
+            let after = query.after.unwrap_or(0);
+            let rows = sales::facts_after(conn, &scope.area, after, query.limit.unwrap_or(100))?;
+            let next_after = rows.last().map_or(after, |r| r.id);
+            Ok(SaleEventPage {
+                items: rows
+                    .into_iter()
+                    .map(|r| SaleEvent {
+                        cursor: r.id,
+                        source: r.source,
+                        kind: r.kind,
+                        order_id: r.order_id,
+                        recorded_sale_id: r.recorded_sale_id,
+                        lao_id: r.lao_id,
+                        district_code: r.district_code,
+                        province_code: r.province_code,
+                        producer_id: r.producer_id,
+                        crop_id: r.crop_id,
+                        window_id: r.window_id,
+                        variant_id: r.variant_id,
+                        channel: r.channel,
+                        sales: r.sales,
+                        units: r.units,
+                        revenue_satang: r.revenue_satang,
+                        delivery_fee_satang: r.delivery_fee_satang,
+                        beneficiaries_extra: r.beneficiaries_extra,
+                        sale_date: r.sale_date,
+                        occurred_at: to_bangkok(r.occurred_at),
+                    })
+                    .collect(),
+                next_after,
+            })
+        })
+        .await?;
+    Ok(web::Json(page))
+}
+
+const LAO: crate::i18n::Text = crate::i18n::Text {
+    en: "LAO",
+    th: "อปท.",
+};
+
+/// The LAO by DLA code, for someone who records its sales (its staff, or an admin): 404 when the
+/// caller may not even see it, 403 when they may see but not record.
+fn lao_for_recording(conn: &mut DbConn, principal: &Principal, code: &str) -> ApiResult<LaoRow> {
+    let lao =
+        crate::laos::model::find_by_code(conn, code)?.ok_or_else(|| ApiError::not_found(LAO))?;
+    authorize_hidden(principal, Action::ManageProducers, &lao.place(), LAO)?;
+    Ok(lao)
+}
+
+/// Record a sale made elsewhere
+///
+/// For an LAO's staff: sales of the LAO's producers made on Facebook, TikTok, LINE, YouTube,
+/// Instagram, Shopee, Lazada, by phone or otherwise, with the number of sales and the revenue,
+/// for one producer (`producer_id`) or several (`producer_count`), on a day (`date`) or in a
+/// month (`month`). They count in every figure, marked `recorded`.
+#[utoipa::path(
+    tag = "stats",
+    security(("bearer" = [])),
+    params(("code" = String, Path, description = "The LAO's DLA code (7 digits)")),
+    request_body = NewRecordedSale,
+    responses(
+        (status = 201, body = RecordedSale),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/laos/{code}/recorded-sales")]
+pub async fn record_sale(
+    state: web::Data<AppState>,
+    principal: Principal,
+    code: web::Path<String>,
+    body: ValidJson<NewRecordedSale>,
+) -> ApiResult<HttpResponse> {
+    let code = code.into_inner();
+    let ValidJson(new) = body;
+    let now = state.clock.now_naive();
+    let created = state
+        .db_tx(move |conn| {
+            let lao = lao_for_recording(conn, &principal, &code)?;
+            let row = recorded::create(conn, &lao, &new, &principal.actor_label(), now)?;
+            Ok(RecordedSale::of(row, &lao.dla_code))
+        })
+        .await?;
+    Ok(HttpResponse::Created().json(created))
+}
+
+/// Which recorded sales.
+#[derive(Debug, Deserialize, Validate, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct RecordedQuery {
+    /// Only this month, `2026-06`.
+    #[validate(length(equal = 7))]
+    pub month: Option<String>,
+    /// At most this many (1–500, default 100).
+    #[validate(range(min = 1, max = 500))]
+    #[param(minimum = 1, maximum = 500)]
+    pub limit: Option<i64>,
+    /// Skip this many (for the next page).
+    #[validate(range(min = 0, max = 1_000_000))]
+    #[param(minimum = 0, maximum = 1_000_000)]
+    pub offset: Option<i64>,
+}
+
+/// An LAO's recorded sales
+///
+/// Newest month first. For the LAO's staff and officers of its area.
+#[utoipa::path(
+    tag = "stats",
+    security(("bearer" = [])),
+    params(("code" = String, Path, description = "The LAO's DLA code (7 digits)"), RecordedQuery),
+    responses(
+        (status = 200, body = Vec<RecordedSale>),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/laos/{code}/recorded-sales")]
+pub async fn list_recorded_sales(
+    state: web::Data<AppState>,
+    principal: Principal,
+    code: web::Path<String>,
+    query: ValidQuery<RecordedQuery>,
+) -> ApiResult<web::Json<Vec<RecordedSale>>> {
+    let code = code.into_inner();
+    let ValidQuery(query) = query;
+    let rows = state
+        .db(move |conn| {
+            let lao = crate::laos::model::find_by_code(conn, &code)?
+                .ok_or_else(|| ApiError::not_found(LAO))?;
+            authorize_hidden(&principal, Action::ReadArea, &lao.place(), LAO)?;
+            let rows = recorded::list(
+                conn,
+                lao.id,
+                query.month.as_deref(),
+                query.limit.unwrap_or(100),
+                query.offset.unwrap_or(0),
+            )?;
+            Ok(rows
+                .into_iter()
+                .map(|r| RecordedSale::of(r, &lao.dla_code))
+                .collect())
+        })
+        .await?;
+    Ok(web::Json(rows))
+}
+
+/// A recorded sale and its LAO, for its LAO's staff.
+fn recorded_for_change(
+    conn: &mut DbConn,
+    principal: &Principal,
+    id: i64,
+) -> ApiResult<(recorded::RecordedSaleRow, LaoRow)> {
+    let row = recorded::find(conn, id)?.ok_or_else(|| ApiError::not_found(RECORDED_SALE))?;
+    let lao = crate::laos::model::find_by_id(conn, row.lao_id)?
+        .ok_or_else(|| ApiError::not_found(RECORDED_SALE))?;
+    let place: Place = lao.place();
+    authorize_hidden(principal, Action::ManageProducers, &place, RECORDED_SALE)?;
+    Ok((row, lao))
+}
+
+/// Correct a recorded sale
+///
+/// The whole record, as when it was made. Its old figures are reversed and the new ones counted.
+#[utoipa::path(
+    tag = "stats",
+    security(("bearer" = [])),
+    params(("id" = i64, Path, description = "Recorded sale id")),
+    request_body = NewRecordedSale,
+    responses(
+        (status = 200, body = RecordedSale),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[patch("/recorded-sales/{id}")]
+pub async fn replace_recorded_sale(
+    state: web::Data<AppState>,
+    principal: Principal,
+    id: web::Path<i64>,
+    body: ValidJson<NewRecordedSale>,
+) -> ApiResult<web::Json<RecordedSale>> {
+    let id = id.into_inner();
+    let ValidJson(new) = body;
+    let now = state.clock.now_naive();
+    let sale = state
+        .db_tx(move |conn| {
+            let (old, lao) = recorded_for_change(conn, &principal, id)?;
+            let row = recorded::replace(conn, &lao, &old, &new, now)?;
+            Ok(RecordedSale::of(row, &lao.dla_code))
+        })
+        .await?;
+    Ok(web::Json(sale))
+}
+
+/// Delete a recorded sale
+///
+/// Its figures are reversed; the feed keeps both facts.
+#[utoipa::path(
+    tag = "stats",
+    security(("bearer" = [])),
+    params(("id" = i64, Path, description = "Recorded sale id")),
+    responses(
+        (status = 204, description = "Deleted"),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[delete("/recorded-sales/{id}")]
+pub async fn delete_recorded_sale(
+    state: web::Data<AppState>,
+    principal: Principal,
+    id: web::Path<i64>,
+) -> ApiResult<HttpResponse> {
+    let id = id.into_inner();
+    let now = state.clock.now_naive();
+    state
+        .db_tx(move |conn| {
+            let (old, _) = recorded_for_change(conn, &principal, id)?;
+            recorded::delete(conn, &old, now)
+        })
+        .await?;
+    Ok(HttpResponse::NoContent().finish())
+}

@@ -1,0 +1,414 @@
+//! Sales made elsewhere (Facebook, TikTok, LINE, a live stream, a phone call) that an LAO's staff
+//! record, so that they count in the programme's figures beside pre-orders (source `recorded`).
+//! Each record becomes a sale fact; a change records the reversal of the old fact and a new
+//! fact, a deletion the reversal: the feed's history stays append-only.
+
+use chrono::{DateTime, FixedOffset, NaiveDate, NaiveDateTime, TimeZone};
+use diesel::prelude::*;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use validator::Validate;
+
+use crate::db::DbConn;
+use crate::db::schema::recorded_sales;
+use crate::error::{ApiError, ApiResult, FieldError};
+use crate::i18n::Text;
+use crate::laos::model::LaoRow;
+use crate::sales::{self, SaleChannel};
+
+pub const RECORDED_SALE: Text = Text {
+    en: "recorded sale",
+    th: "ยอดขายที่บันทึก",
+};
+
+/// The earliest date a sale may be recorded for (the programme's first fiscal year, 2560).
+pub fn earliest_date() -> NaiveDate {
+    NaiveDate::from_ymd_opt(2016, 10, 1).expect("a date")
+}
+
+#[derive(Clone, Debug, Queryable, Selectable)]
+#[diesel(table_name = recorded_sales)]
+pub struct RecordedSaleRow {
+    pub id: i64,
+    pub lao_id: i64,
+    pub district_code: String,
+    pub province_code: String,
+    pub producer_id: Option<i64>,
+    pub producer_count: Option<i32>,
+    pub product_id: Option<i64>,
+    pub crop_id: Option<i64>,
+    pub sale_date: Option<NaiveDate>,
+    pub sale_month: String,
+    pub channel: SaleChannel,
+    pub sales_count: i64,
+    pub revenue_satang: i64,
+    pub post_url: Option<String>,
+    pub note: Option<String>,
+    pub created_by: String,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+    pub deleted_at: Option<NaiveDateTime>,
+}
+
+/// A sale made elsewhere, as an LAO's staff record it.
+#[derive(Clone, Debug, Deserialize, Validate, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"producer_id": 3, "date": "2026-06-14", "channel": "facebook", "sales_count": 12, "revenue_satang": 540000, "post_url": "https://www.facebook.com/maepa/posts/123", "note": "ไลฟ์ขายลำไย"}))]
+pub struct NewRecordedSale {
+    /// The producer who sold, one of the LAO's; or give `producer_count` instead.
+    pub producer_id: Option<i64>,
+    /// "Several producers": how many people sold (2–100,000), when they are not named one by one.
+    #[validate(range(min = 2, max = 100_000))]
+    #[schema(minimum = 2, maximum = 100_000)]
+    pub producer_count: Option<i32>,
+    /// The product sold (one of the producer's, or of the LAO's for several producers): gives the
+    /// crop.
+    pub product_id: Option<i64>,
+    /// The Bangkok date of the sales; or give `month` when only the month is known.
+    pub date: Option<NaiveDate>,
+    /// `2026-06`: the month of the sales, when no day is given (they count on its first day).
+    #[schema(pattern = "^[0-9]{4}-[0-9]{2}$")]
+    pub month: Option<String>,
+    /// Where the sales were made: facebook, tiktok, line, youtube, instagram, shopee, lazada,
+    /// phone or other.
+    pub channel: SaleChannel,
+    /// Number of sales (orders received), 1–1,000,000.
+    #[validate(range(min = 1, max = 1_000_000))]
+    #[schema(minimum = 1, maximum = 1_000_000)]
+    pub sales_count: i64,
+    /// Revenue in satang (฿5,400.00 = 540000), 0 to ฿1,000,000,000.
+    #[validate(range(min = 0, max = 100_000_000_000_i64))]
+    #[schema(minimum = 0, maximum = 100_000_000_000_i64)]
+    pub revenue_satang: i64,
+    /// A link to the post or live stream (http or https).
+    #[validate(length(max = 2000), custom(function = "crate::validate::http_url"))]
+    #[schema(max_length = 2000, format = "uri")]
+    pub post_url: Option<String>,
+    #[validate(length(max = 2000))]
+    #[schema(max_length = 2000)]
+    pub note: Option<String>,
+}
+
+/// A recorded sale.
+#[derive(Clone, Debug, Serialize, ToSchema)]
+pub struct RecordedSale {
+    pub id: i64,
+    /// The LAO's DLA code.
+    pub lao_code: String,
+    pub producer_id: Option<i64>,
+    pub producer_count: Option<i32>,
+    pub product_id: Option<i64>,
+    pub date: Option<NaiveDate>,
+    pub month: String,
+    pub channel: SaleChannel,
+    pub sales_count: i64,
+    pub revenue_satang: i64,
+    pub post_url: Option<String>,
+    pub note: Option<String>,
+    pub created_by: String,
+    pub created_at: DateTime<FixedOffset>,
+    pub updated_at: DateTime<FixedOffset>,
+}
+
+fn bangkok(t: NaiveDateTime) -> DateTime<FixedOffset> {
+    FixedOffset::east_opt(7 * 3600)
+        .expect("UTC+7")
+        .from_utc_datetime(&t)
+}
+
+impl RecordedSale {
+    pub fn of(row: RecordedSaleRow, lao_code: &str) -> RecordedSale {
+        RecordedSale {
+            id: row.id,
+            lao_code: lao_code.to_string(),
+            producer_id: row.producer_id,
+            producer_count: row.producer_count,
+            product_id: row.product_id,
+            date: row.sale_date,
+            month: row.sale_month,
+            channel: row.channel,
+            sales_count: row.sales_count,
+            revenue_satang: row.revenue_satang,
+            post_url: row.post_url,
+            note: row.note,
+            created_by: row.created_by,
+            created_at: bangkok(row.created_at),
+            updated_at: bangkok(row.updated_at),
+        }
+    }
+}
+
+/// What a checked record holds, ready to store.
+struct Checked {
+    producer_id: Option<i64>,
+    producer_count: Option<i32>,
+    beneficiary_key: Option<String>,
+    product_id: Option<i64>,
+    crop_id: Option<i64>,
+    date: Option<NaiveDate>,
+    month: String,
+}
+
+/// Checks a record against the LAO: 422 naming each field that is wrong.
+fn check(
+    conn: &mut DbConn,
+    lao: &LaoRow,
+    new: &NewRecordedSale,
+    today: NaiveDate,
+) -> ApiResult<Checked> {
+    let mut errors = Vec::new();
+    if !new.channel.is_recordable() {
+        errors.push(FieldError::new("channel", "not_allowed"));
+    }
+    let (producer_id, beneficiary_key) = match (new.producer_id, new.producer_count) {
+        (Some(_), Some(_)) => {
+            errors.push(
+                FieldError::new("producer_count", "one_of")
+                    .with("other", "producer_id, producer_count"),
+            );
+            (None, None)
+        }
+        (None, None) => {
+            errors.push(FieldError::new("producer_id", "required"));
+            (None, None)
+        }
+        (Some(id), None) => match crate::catalog::producers::find_with_lao(conn, id)? {
+            Some((p, _)) if p.lao_id == lao.id => (
+                Some(id),
+                Some(sales::beneficiary_key(id, p.citizen_id_hash.as_deref())),
+            ),
+            _ => {
+                errors.push(FieldError::new("producer_id", "not_found"));
+                (None, None)
+            }
+        },
+        (None, Some(_)) => (None, None),
+    };
+    let mut crop_id = None;
+    if let Some(product_id) = new.product_id {
+        match crate::catalog::products::product_row(conn, product_id) {
+            Ok(p) if p.lao_id == lao.id && producer_id.is_none_or(|id| id == p.producer_id) => {
+                crop_id = Some(p.crop_id)
+            }
+            _ => errors.push(FieldError::new("product_id", "not_found")),
+        }
+    }
+    let (date, month, _day) = match (new.date, new.month.as_deref()) {
+        (Some(_), Some(_)) => {
+            errors.push(FieldError::new("month", "one_of").with("other", "date, month"));
+            (None, String::new(), today)
+        }
+        (None, None) => {
+            errors.push(FieldError::new("date", "required"));
+            (None, String::new(), today)
+        }
+        (Some(d), None) => {
+            if d > today {
+                errors.push(FieldError::new("date", "too_large").with("max", today.to_string()));
+            } else if d < earliest_date() {
+                errors.push(
+                    FieldError::new("date", "too_small").with("min", earliest_date().to_string()),
+                );
+            }
+            (Some(d), sales::month_key(d), d)
+        }
+        (None, Some(m)) => match NaiveDate::parse_from_str(&format!("{m}-01"), "%Y-%m-%d") {
+            Ok(first) if m.len() == 7 && first <= today && first >= earliest_date() => {
+                (None, m.to_string(), first)
+            }
+            Ok(first) if m.len() == 7 && first > today => {
+                errors.push(
+                    FieldError::new("month", "too_large").with("max", sales::month_key(today)),
+                );
+                (None, String::new(), today)
+            }
+            _ => {
+                errors.push(FieldError::new("month", "invalid_month"));
+                (None, String::new(), today)
+            }
+        },
+    };
+    if !errors.is_empty() {
+        return Err(ApiError::validation(errors));
+    }
+    Ok(Checked {
+        producer_id,
+        producer_count: new.producer_count,
+        beneficiary_key,
+        product_id: new.product_id,
+        crop_id,
+        date,
+        month,
+    })
+}
+
+/// The sale fact a stored record stands for.
+fn fact_of(
+    row: &RecordedSaleRow,
+    beneficiary_key: Option<String>,
+    now: NaiveDateTime,
+) -> sales::NewFact {
+    let day = row
+        .sale_date
+        .or_else(|| NaiveDate::parse_from_str(&format!("{}-01", row.sale_month), "%Y-%m-%d").ok())
+        .unwrap_or_else(|| sales::bangkok_date(now));
+    sales::NewFact {
+        source: sales::Source::Recorded,
+        kind: sales::FactKind::Sale,
+        order_id: None,
+        recorded_sale_id: Some(row.id),
+        lao_id: row.lao_id,
+        district_code: row.district_code.clone(),
+        province_code: row.province_code.clone(),
+        producer_id: row.producer_id,
+        crop_id: row.crop_id,
+        window_id: None,
+        variant_id: None,
+        channel: row.channel,
+        sales: row.sales_count,
+        units: 0,
+        revenue_satang: row.revenue_satang,
+        delivery_fee_satang: 0,
+        beneficiary_key,
+        beneficiaries_extra: i64::from(row.producer_count.unwrap_or(0)),
+        buyer_key: None,
+        sale_date: day,
+        // Noon Bangkok time of the day the sale counts on.
+        occurred_at: day.and_hms_opt(5, 0, 0).expect("a time"),
+    }
+}
+
+fn beneficiary_of(conn: &mut DbConn, row: &RecordedSaleRow) -> QueryResult<Option<String>> {
+    Ok(match row.producer_id {
+        Some(id) => crate::catalog::producers::find_with_lao(conn, id)?
+            .map(|(p, _)| sales::beneficiary_key(id, p.citizen_id_hash.as_deref())),
+        None => None,
+    })
+}
+
+/// Records a sale for an LAO, and its fact, in the caller's transaction.
+pub fn create(
+    conn: &mut DbConn,
+    lao: &LaoRow,
+    new: &NewRecordedSale,
+    actor: &str,
+    now: NaiveDateTime,
+) -> ApiResult<RecordedSaleRow> {
+    let c = check(conn, lao, new, sales::bangkok_date(now))?;
+    let id: i64 = diesel::insert_into(recorded_sales::table)
+        .values((
+            recorded_sales::lao_id.eq(lao.id),
+            recorded_sales::district_code.eq(&lao.district_code),
+            recorded_sales::province_code.eq(&lao.province_code),
+            recorded_sales::producer_id.eq(c.producer_id),
+            recorded_sales::producer_count.eq(c.producer_count),
+            recorded_sales::product_id.eq(c.product_id),
+            recorded_sales::crop_id.eq(c.crop_id),
+            recorded_sales::sale_date.eq(c.date),
+            recorded_sales::sale_month.eq(&c.month),
+            recorded_sales::channel.eq(new.channel),
+            recorded_sales::sales_count.eq(new.sales_count),
+            recorded_sales::revenue_satang.eq(new.revenue_satang),
+            recorded_sales::post_url.eq(new.post_url.as_deref().map(str::trim)),
+            recorded_sales::note.eq(new.note.as_deref().map(str::trim)),
+            recorded_sales::created_by.eq(actor),
+            recorded_sales::created_at.eq(now),
+            recorded_sales::updated_at.eq(now),
+        ))
+        .returning(recorded_sales::id)
+        .get_result(conn)?;
+    let row = find(conn, id)?.ok_or_else(|| ApiError::internal("a recorded sale just made"))?;
+    sales::record(conn, &[fact_of(&row, c.beneficiary_key, now)], now)?;
+    Ok(row)
+}
+
+/// A live (not deleted) record by id.
+pub fn find(conn: &mut DbConn, id: i64) -> QueryResult<Option<RecordedSaleRow>> {
+    recorded_sales::table
+        .find(id)
+        .filter(recorded_sales::deleted_at.is_null())
+        .select(RecordedSaleRow::as_select())
+        .first(conn)
+        .optional()
+}
+
+/// Replaces a record: its old fact is reversed and the new one recorded.
+pub fn replace(
+    conn: &mut DbConn,
+    lao: &LaoRow,
+    old: &RecordedSaleRow,
+    new: &NewRecordedSale,
+    now: NaiveDateTime,
+) -> ApiResult<RecordedSaleRow> {
+    let c = check(conn, lao, new, sales::bangkok_date(now))?;
+    let before = beneficiary_of(conn, old)?;
+    diesel::update(recorded_sales::table.find(old.id))
+        .set((
+            recorded_sales::producer_id.eq(c.producer_id),
+            recorded_sales::producer_count.eq(c.producer_count),
+            recorded_sales::product_id.eq(c.product_id),
+            recorded_sales::crop_id.eq(c.crop_id),
+            recorded_sales::sale_date.eq(c.date),
+            recorded_sales::sale_month.eq(&c.month),
+            recorded_sales::channel.eq(new.channel),
+            recorded_sales::sales_count.eq(new.sales_count),
+            recorded_sales::revenue_satang.eq(new.revenue_satang),
+            recorded_sales::post_url.eq(new.post_url.as_deref().map(str::trim)),
+            recorded_sales::note.eq(new.note.as_deref().map(str::trim)),
+            recorded_sales::updated_at.eq(now),
+        ))
+        .execute(conn)?;
+    let row = find(conn, old.id)?.ok_or_else(|| ApiError::not_found(RECORDED_SALE))?;
+    let old_fact = fact_of(old, before, now);
+    // The reversal dates where the old fact counted, so that the old month loses exactly it.
+    let reversal = sales::NewFact {
+        sale_date: old_fact.sale_date,
+        ..old_fact.reversal(now)
+    };
+    sales::record(
+        conn,
+        &[reversal, fact_of(&row, c.beneficiary_key, now)],
+        now,
+    )?;
+    Ok(row)
+}
+
+/// Deletes a record: its fact is reversed; the row stays, marked deleted, for the history.
+pub fn delete(conn: &mut DbConn, old: &RecordedSaleRow, now: NaiveDateTime) -> ApiResult<()> {
+    let before = beneficiary_of(conn, old)?;
+    diesel::update(recorded_sales::table.find(old.id))
+        .set((
+            recorded_sales::deleted_at.eq(Some(now)),
+            recorded_sales::updated_at.eq(now),
+        ))
+        .execute(conn)?;
+    let old_fact = fact_of(old, before, now);
+    let reversal = sales::NewFact {
+        sale_date: old_fact.sale_date,
+        ..old_fact.reversal(now)
+    };
+    sales::record(conn, &[reversal], now)?;
+    Ok(())
+}
+
+/// An LAO's live records, newest month first: at most `limit`, skipping `offset`.
+pub fn list(
+    conn: &mut DbConn,
+    lao_id: i64,
+    month: Option<&str>,
+    limit: i64,
+    offset: i64,
+) -> QueryResult<Vec<RecordedSaleRow>> {
+    let mut q = recorded_sales::table
+        .filter(recorded_sales::lao_id.eq(lao_id))
+        .filter(recorded_sales::deleted_at.is_null())
+        .order((recorded_sales::sale_month.desc(), recorded_sales::id.desc()))
+        .limit(limit)
+        .offset(offset)
+        .select(RecordedSaleRow::as_select())
+        .into_boxed();
+    if let Some(m) = month {
+        q = q.filter(recorded_sales::sale_month.eq(m.to_string()));
+    }
+    q.load(conn)
+}
