@@ -5,7 +5,7 @@
 //! record; admins everything. Handlers ask [`authorize`] with the object's [`Place`] and get 403
 //! (or 404 where the caller may not even know the object exists).
 
-use super::principal::{Principal, Role};
+use super::principal::{Area, Principal, Role};
 use crate::error::ApiError;
 use crate::i18n::Text;
 
@@ -67,23 +67,28 @@ pub enum Action {
     ManageOrders,
 }
 
+/// Whether a place lies inside an area seen at a role's level: the one rule of areas, for
+/// accounts ([`Principal::covers`]) and for read-only report tokens alike.
+pub fn reaches(role: Role, area: &Area, place: &Place) -> bool {
+    match role {
+        Role::Admin => true,
+        Role::ProvinceOfficer => {
+            area.province_code.as_deref() == Some(place.province_code.as_str())
+        }
+        Role::DistrictOfficer => {
+            !place.province_wide
+                && area.district_code.as_deref() == Some(place.district_code.as_str())
+        }
+        Role::LaoStaff => place.lao_id.is_some() && area.lao_id == place.lao_id,
+        Role::Producer => place.producer_id.is_some() && area.producer_id == place.producer_id,
+        Role::Partner => false,
+    }
+}
+
 impl Principal {
     /// Whether a place lies inside the caller's area.
     pub fn covers(&self, place: &Place) -> bool {
-        let area = &self.area;
-        match self.role {
-            Role::Admin => true,
-            Role::ProvinceOfficer => {
-                area.province_code.as_deref() == Some(place.province_code.as_str())
-            }
-            Role::DistrictOfficer => {
-                !place.province_wide
-                    && area.district_code.as_deref() == Some(place.district_code.as_str())
-            }
-            Role::LaoStaff => place.lao_id.is_some() && area.lao_id == place.lao_id,
-            Role::Producer => place.producer_id.is_some() && area.producer_id == place.producer_id,
-            Role::Partner => false,
-        }
+        reaches(self.role, &self.area, place)
     }
 
     /// Whether the caller may do `action` at `place`.

@@ -476,6 +476,23 @@ diesel::table! {
 }
 
 diesel::table! {
+    report_tokens (id) {
+        id -> BigInt,
+        token_hash -> Text,
+        token_prefix -> Text,
+        level -> Text,
+        code -> Nullable<Text>,
+        province_code -> Nullable<Text>,
+        district_code -> Nullable<Text>,
+        lao_id -> Nullable<BigInt>,
+        label -> Text,
+        created_by -> Text,
+        created_at -> Timestamp,
+        revoked_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
     sale_facts (id) {
         id -> BigInt,
         source -> Text,
@@ -607,4 +624,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     sale_fact_cursor,
     sale_monthly,
     sale_monthly_people,
+    report_tokens,
 );

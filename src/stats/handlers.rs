@@ -11,6 +11,9 @@ use validator::Validate;
 use super::feed::{self, GroupBy, Level, Narrowing, SalesReport, Scope};
 use super::periods::PeriodQuery;
 use super::recorded::{self, NewRecordedSale, RECORDED_SALE, RecordedSale};
+use super::tokens::{
+    self as report_tokens, NewReportToken, Reader, ReportToken, ReportTokenWithSecret,
+};
 use crate::AppState;
 use crate::auth::policy::{Action, Place, authorize_hidden};
 use crate::auth::principal::Principal;
@@ -29,7 +32,10 @@ pub fn routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
         .service(record_sale)
         .service(list_recorded_sales)
         .service(replace_recorded_sale)
-        .service(delete_recorded_sale);
+        .service(delete_recorded_sale)
+        .service(create_report_token)
+        .service(list_report_tokens)
+        .service(revoke_report_token);
 }
 
 /// Which figures: an area, a period (one of `day`, `month`, `quarter`, `fiscal_year`,
@@ -64,6 +70,10 @@ pub struct SalesQuery {
     /// Only one crop, by slug.
     #[validate(length(max = 64))]
     pub crop: Option<String>,
+    /// A report token (`kdr_…`), for tools that cannot send headers (Google Sheets'
+    /// `IMPORTDATA`). Prefer the `Authorization` header where possible: URLs end up in logs.
+    #[validate(length(max = 100))]
+    pub token: Option<String>,
 }
 
 impl SalesQuery {
@@ -80,9 +90,9 @@ impl SalesQuery {
 }
 
 /// The caller may read the area's figures: officers their area, LAO staff their LAO, admins
-/// the country. Others: 403.
-fn may_read(principal: &Principal, scope: &Scope) -> ApiResult<()> {
-    if principal.may(Action::ReadArea, &scope.place) {
+/// the country, a report token its area. Others: 403.
+fn may_read(reader: &Reader, scope: &Scope) -> ApiResult<()> {
+    if reader.may_read(&scope.place) {
         Ok(())
     } else {
         Err(ApiError::forbidden())
@@ -91,13 +101,13 @@ fn may_read(principal: &Principal, scope: &Scope) -> ApiResult<()> {
 
 fn build_report(
     conn: &mut DbConn,
-    principal: &Principal,
+    reader: &Reader,
     query: &SalesQuery,
     default_group: GroupBy,
     today: NaiveDate,
 ) -> ApiResult<SalesReport> {
     let scope = feed::scope(conn, query.level, query.code.as_deref())?;
-    may_read(principal, &scope)?;
+    may_read(reader, &scope)?;
     let period = query.period().resolve(today)?;
     let crop_id = match &query.crop {
         Some(slug) => Some(crate::catalog::crops::resolve(conn, "crop", slug)?.id),
@@ -140,13 +150,13 @@ fn build_report(
 #[get("/stats/sales")]
 pub async fn sales_feed(
     state: web::Data<AppState>,
-    principal: Principal,
+    reader: Reader,
     query: ValidQuery<SalesQuery>,
 ) -> ApiResult<web::Json<SalesReport>> {
     let ValidQuery(query) = query;
     let today = sales::bangkok_date(state.clock.now_naive());
     let report = state
-        .db(move |conn| build_report(conn, &principal, &query, GroupBy::Area, today))
+        .db(move |conn| build_report(conn, &reader, &query, GroupBy::Area, today))
         .await?;
     Ok(web::Json(report))
 }
@@ -172,14 +182,14 @@ pub async fn sales_feed(
 #[get("/stats/sales.csv")]
 pub async fn sales_sheet(
     state: web::Data<AppState>,
-    principal: Principal,
+    reader: Reader,
     query: ValidQuery<SalesQuery>,
 ) -> ApiResult<HttpResponse> {
     let ValidQuery(query) = query;
     let today = sales::bangkok_date(state.clock.now_naive());
     let (name, body) = state
         .db(move |conn| {
-            let report = build_report(conn, &principal, &query, GroupBy::Lao, today)?;
+            let report = build_report(conn, &reader, &query, GroupBy::Lao, today)?;
             let name = format!(
                 "sales-{}-{}-{}_{}.csv",
                 report.level,
@@ -216,6 +226,9 @@ pub struct EventsQuery {
     pub level: Option<Level>,
     /// The area's code, as for `GET /v1/stats/sales`.
     pub code: Option<String>,
+    /// A report token (`kdr_…`), as for `GET /v1/stats/sales`.
+    #[validate(length(max = 100))]
+    pub token: Option<String>,
 }
 
 /// A sale fact.
@@ -275,7 +288,7 @@ pub struct SaleEventPage {
 #[get("/stats/events")]
 pub async fn sale_events(
     state: web::Data<AppState>,
-    principal: Principal,
+    reader: Reader,
     query: ValidQuery<EventsQuery>,
 ) -> ApiResult<web::Json<SaleEventPage>> {
     let ValidQuery(query) = query;
@@ -286,7 +299,7 @@ pub async fn sale_events(
                 query.level.unwrap_or(Level::National),
                 query.code.as_deref(),
             )?;
-            may_read(&principal, &scope)?;
+            may_read(&reader, &scope)?;
             let after = query.after.unwrap_or(0);
             let rows = sales::facts_after(conn, &scope.area, after, query.limit.unwrap_or(100))?;
             let next_after = rows.last().map_or(after, |r| r.id);
@@ -514,6 +527,93 @@ pub async fn delete_recorded_sale(
             let (old, _) = recorded_for_change(conn, &principal, id)?;
             recorded::delete(conn, &old, now)
         })
+        .await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// Make a report token
+///
+/// A read-only token for the figures of one area (and what lies inside it), for tools that
+/// cannot sign in: Google Sheets pulls the programme's sheet with
+/// `=IMPORTDATA("https://…/v1/stats/sales.csv?level=district&code=6306&fiscal_year=2569&token=kdr_…")`.
+/// For officers and LAO staff, for their own area. The token is shown once.
+#[utoipa::path(
+    tag = "stats",
+    security(("bearer" = [])),
+    request_body = NewReportToken,
+    responses(
+        (status = 201, body = ReportTokenWithSecret),
+        (status = 400, body = Problem, content_type = "application/problem+json"),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/report-tokens")]
+pub async fn create_report_token(
+    state: web::Data<AppState>,
+    principal: Principal,
+    body: ValidJson<NewReportToken>,
+) -> ApiResult<HttpResponse> {
+    let ValidJson(new) = body;
+    let now = state.clock.now_naive();
+    let made = state
+        .db_tx(move |conn| {
+            let scope = feed::scope(conn, new.level, new.code.as_deref())?;
+            report_tokens::may_manage(&principal, &scope.place)?;
+            report_tokens::create(conn, &scope, &new.label, &principal.actor_label(), now)
+        })
+        .await?;
+    Ok(HttpResponse::Created().json(made))
+}
+
+/// Report tokens
+///
+/// The tokens of the areas the caller manages (revoked ones too), newest first, without their
+/// secrets.
+#[utoipa::path(
+    tag = "stats",
+    security(("bearer" = [])),
+    responses(
+        (status = 200, body = Vec<ReportToken>),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/report-tokens")]
+pub async fn list_report_tokens(
+    state: web::Data<AppState>,
+    principal: Principal,
+) -> ApiResult<web::Json<Vec<ReportToken>>> {
+    let list = state
+        .db(move |conn| Ok(report_tokens::list(conn, &principal)?))
+        .await?;
+    Ok(web::Json(list))
+}
+
+/// Revoke a report token
+///
+/// At once; idempotent.
+#[utoipa::path(
+    tag = "stats",
+    security(("bearer" = [])),
+    params(("id" = i64, Path, description = "Report token id")),
+    responses(
+        (status = 204, description = "Revoked"),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[delete("/report-tokens/{id}")]
+pub async fn revoke_report_token(
+    state: web::Data<AppState>,
+    principal: Principal,
+    id: web::Path<i64>,
+) -> ApiResult<HttpResponse> {
+    let id = id.into_inner();
+    let now = state.clock.now_naive();
+    state
+        .db_tx(move |conn| report_tokens::revoke(conn, &principal, id, now))
         .await?;
     Ok(HttpResponse::NoContent().finish())
 }

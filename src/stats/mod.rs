@@ -6,6 +6,7 @@ pub mod feed;
 pub mod handlers;
 pub mod periods;
 pub mod recorded;
+pub mod tokens;
 
 pub fn routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
     handlers::routes(cfg);

@@ -1080,3 +1080,171 @@ async fn a_reader_polling_while_payments_are_confirmed_sees_every_fact_exactly_o
     let report = feed(&w, &w.staff, &format!("level=lao&code={MAE_SOT}")).await;
     assert_eq!(report["total"]["sales"], 48);
 }
+
+#[tokio::test]
+async fn a_report_token_pulls_the_sheet_with_no_headers_for_its_area_only() {
+    let w = World::new().await;
+    let win = window(&w, 100, json!({})).await;
+    let o = order(
+        &w,
+        &win,
+        json!([{"variant_id": variant(&win, 1), "quantity": 4}]),
+        "0891234567",
+    )
+    .await;
+    pay(&w, o["code"].as_str().unwrap()).await;
+    let make = |who: &Account, body: Value| {
+        let req = w
+            .app
+            .post("/v1/report-tokens")
+            .bearer_auth(&who.token)
+            .json(&body);
+        async move { json(req.send().await.unwrap()).await }
+    };
+    let (status, made) = make(
+        &w.district_officer,
+        json!({"level": "district", "code": "6306", "label": "Google Sheet อำเภอแม่สอด"}),
+    )
+    .await;
+    assert_eq!(status, 201, "{made}");
+    let token = made["token"].as_str().unwrap().to_string();
+    assert!(token.starts_with("kdr_") && token.len() > 40, "{token}");
+    assert!(token.starts_with(made["token_prefix"].as_str().unwrap()));
+    // Only one's own area, and only officers and LAO staff.
+    for (who, body, expected) in [
+        (
+            &w.district_officer,
+            json!({"level": "province", "code": "63", "label": "x"}),
+            403,
+        ),
+        (
+            &w.staff,
+            json!({"level": "lao", "code": MAE_PA, "label": "x"}),
+            403,
+        ),
+        (
+            &w.staff,
+            json!({"level": "lao", "code": MAE_SOT, "label": "ของเรา"}),
+            201,
+        ),
+        (
+            &w.producer,
+            json!({"level": "lao", "code": MAE_SOT, "label": "x"}),
+            403,
+        ),
+        (&w.admin, json!({"level": "national", "label": "  "}), 422),
+    ] {
+        assert_eq!(make(who, body.clone()).await.0, expected, "{body}");
+    }
+
+    // Google Sheets' IMPORTDATA sends no headers at all: the token rides in the URL.
+    let url = w.app.url(&format!(
+        "/v1/stats/sales.csv?level=district&code=6306&fiscal_year=2569&token={token}"
+    ));
+    let res = reqwest::Client::new().get(&url).send().await.unwrap();
+    assert_eq!(res.status(), 200);
+    let bytes = res.bytes().await.unwrap();
+    let text = std::str::from_utf8(&bytes[3..]).unwrap();
+    let mut reader = csv::Reader::from_reader(text.as_bytes());
+    assert_eq!(&reader.headers().unwrap()[5], "อปท.");
+    let rows: Vec<csv::StringRecord> = reader.records().map(Result::unwrap).collect();
+    let maesot = rows.iter().find(|r| &r[4] == MAE_SOT).unwrap();
+    assert_eq!((&maesot[6], &maesot[7]), ("1", "360.00"));
+    // As a bearer token too, for its LAOs; not for other areas.
+    let get = |path: String, token: String| {
+        let req = w.app.get(&path).bearer_auth(token);
+        async move { req.send().await.unwrap().status().as_u16() }
+    };
+    assert_eq!(
+        get(
+            format!("/v1/stats/sales?level=lao&code={MAE_PA}"),
+            token.clone()
+        )
+        .await,
+        200
+    );
+    assert_eq!(get("/v1/stats/events".into(), token.clone()).await, 403);
+    assert_eq!(
+        get(
+            "/v1/stats/events?level=district&code=6306".into(),
+            token.clone()
+        )
+        .await,
+        200
+    );
+    assert_eq!(
+        get(
+            "/v1/stats/sales?level=district&code=6301".into(),
+            token.clone()
+        )
+        .await,
+        403
+    );
+    assert_eq!(
+        get(
+            "/v1/stats/sales?level=province&code=63".into(),
+            token.clone()
+        )
+        .await,
+        403
+    );
+    // A report token is for figures only.
+    assert_eq!(get("/v1/orders".into(), token.clone()).await, 401);
+
+    // Listed without the secret, to those who manage the area; revoked at once.
+    let (_, list) = json(
+        w.app
+            .get("/v1/report-tokens")
+            .bearer_auth(&w.province_officer.token)
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    let labels: Vec<&str> = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["label"].as_str().unwrap())
+        .collect();
+    assert_eq!(labels, vec!["ของเรา", "Google Sheet อำเภอแม่สอด"], "{list}");
+    assert!(!list.to_string().contains(&token));
+    let (_, theirs) = json(
+        w.app
+            .get("/v1/report-tokens")
+            .bearer_auth(&w.other_lao_staff.token)
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(theirs, json!([]));
+    let res = w
+        .app
+        .delete(&format!("/v1/report-tokens/{}", made["id"]))
+        .bearer_auth(&w.other_lao_staff.token)
+        .send()
+        .await
+        .unwrap();
+    assert_problem(res, 404, "not_found").await;
+    let res = w
+        .app
+        .delete(&format!("/v1/report-tokens/{}", made["id"]))
+        .bearer_auth(&w.district_officer.token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 204);
+    let res = reqwest::Client::new().get(&url).send().await.unwrap();
+    let problem = assert_problem(res, 401, "invalid_token").await;
+    assert!(
+        problem["detail"].as_str().unwrap().contains("revoked"),
+        "{problem}"
+    );
+    let res = reqwest::Client::new()
+        .get(w.app.url("/v1/stats/sales?level=national&token=kdr_forged"))
+        .send()
+        .await
+        .unwrap();
+    assert_problem(res, 401, "invalid_token").await;
+}
