@@ -56,18 +56,71 @@ pub enum ClipPlatform {
     Youtube,
 }
 
-/// The platform of a clip URL, or `None` for hosts the programme does not use.
-pub fn clip_platform(url: &str) -> Option<ClipPlatform> {
+/// Where a post or a clip lives, by its URL's host.
+#[derive(
+    Clone,
+    Copy,
+    Debug,
+    PartialEq,
+    Eq,
+    Serialize,
+    Deserialize,
+    ToSchema,
+    strum::Display,
+    strum::EnumString,
+    strum::IntoStaticStr,
+)]
+#[serde(rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
+pub enum PostPlatform {
+    Facebook,
+    Tiktok,
+    Youtube,
+    Instagram,
+    Line,
+    X,
+    Other,
+}
+
+/// The host of an http(s) URL, lower-case, without `www.`, `m.` or `web.`; `None` for other
+/// URLs.
+pub fn url_host(url: &str) -> Option<String> {
     let rest = url
         .strip_prefix("https://")
-        .or_else(|| url.strip_prefix("http://"))?;
+        .or_else(|| url.strip_prefix("http://"))
+        .or_else(|| url.strip_prefix("HTTPS://"))
+        .or_else(|| url.strip_prefix("HTTP://"))?;
     let host = rest.split(['/', '?', '#']).next()?.to_ascii_lowercase();
+    let host = host.split('@').next_back()?.split(':').next()?.to_string();
     let host = host.strip_prefix("www.").unwrap_or(&host);
     let host = host.strip_prefix("m.").unwrap_or(host);
-    match host {
-        "facebook.com" | "web.facebook.com" | "fb.watch" | "fb.com" => Some(ClipPlatform::Facebook),
-        "tiktok.com" | "vt.tiktok.com" | "vm.tiktok.com" => Some(ClipPlatform::Tiktok),
-        "youtube.com" | "youtu.be" | "music.youtube.com" => Some(ClipPlatform::Youtube),
+    let host = host.strip_prefix("web.").unwrap_or(host);
+    (!host.is_empty()).then(|| host.to_string())
+}
+
+/// The platform of a post's URL (the one rule, for clips and content links): `None` when it is
+/// not an http(s) URL, `Other` for hosts of no known platform.
+pub fn post_platform(url: &str) -> Option<PostPlatform> {
+    let host = url_host(url)?;
+    Some(match host.as_str() {
+        "facebook.com" | "fb.watch" | "fb.com" | "fb.me" => PostPlatform::Facebook,
+        "tiktok.com" | "vt.tiktok.com" | "vm.tiktok.com" => PostPlatform::Tiktok,
+        "youtube.com" | "youtu.be" | "music.youtube.com" => PostPlatform::Youtube,
+        "instagram.com" | "instagr.am" => PostPlatform::Instagram,
+        "line.me" | "linevoom.line.me" | "timeline.line.me" | "liff.line.me" | "lin.ee" => {
+            PostPlatform::Line
+        }
+        "x.com" | "twitter.com" | "mobile.twitter.com" | "t.co" => PostPlatform::X,
+        _ => PostPlatform::Other,
+    })
+}
+
+/// The platform of a clip URL, or `None` for hosts the programme does not take clips from.
+pub fn clip_platform(url: &str) -> Option<ClipPlatform> {
+    match post_platform(url)? {
+        PostPlatform::Facebook => Some(ClipPlatform::Facebook),
+        PostPlatform::Tiktok => Some(ClipPlatform::Tiktok),
+        PostPlatform::Youtube => Some(ClipPlatform::Youtube),
         _ => None,
     }
 }

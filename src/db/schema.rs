@@ -476,6 +476,26 @@ diesel::table! {
 }
 
 diesel::table! {
+    content_links (id) {
+        id -> BigInt,
+        lao_id -> BigInt,
+        district_code -> Text,
+        province_code -> Text,
+        producer_id -> Nullable<BigInt>,
+        url -> Text,
+        url_key -> Text,
+        platform -> Text,
+        posted_on -> Date,
+        hashtags -> Text,
+        has_required_hashtags -> Bool,
+        product_ids -> Text,
+        created_by -> Text,
+        created_at -> Timestamp,
+        deleted_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
     report_tokens (id) {
         id -> BigInt,
         token_hash -> Text,
@@ -625,4 +645,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     sale_monthly,
     sale_monthly_people,
     report_tokens,
+    content_links,
 );

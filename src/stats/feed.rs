@@ -4,6 +4,7 @@
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+use super::links::{self, LinkGroup};
 use super::periods::Period;
 use crate::auth::policy::Place;
 use crate::db::DbConn;
@@ -188,6 +189,11 @@ pub struct FigureView {
     pub beneficiaries: i64,
     /// Distinct buyers (pre-orders only: a recorded sale does not name its buyers).
     pub buyers: i64,
+    /// Content links posted in the period (by area, LAO or month; none for other groupings,
+    /// which links do not have).
+    pub content_links: Option<i64>,
+    /// Of those, the links that carry every required hashtag.
+    pub content_links_with_hashtags: Option<i64>,
 }
 
 impl FigureView {
@@ -199,6 +205,8 @@ impl FigureView {
             revenue_baht: crate::spreadsheet::baht(f.revenue_satang),
             beneficiaries: f.beneficiaries,
             buyers: f.buyers,
+            content_links: None,
+            content_links_with_hashtags: None,
         }
     }
 }
@@ -224,6 +232,9 @@ pub struct RowView {
     pub province_name_th: Option<String>,
     #[serde(flatten)]
     pub figures: FigureView,
+    /// For LAO rows: the LAO's id (for the sheet's link column).
+    #[serde(skip)]
+    pub lao_id: Option<i64>,
 }
 
 /// The period of a report.
@@ -262,6 +273,7 @@ fn row(key: String, name_th: String, name_en: String) -> RowView {
         province_code: None,
         province_name_th: None,
         figures: FigureView::default(),
+        lao_id: None,
     }
 }
 
@@ -353,17 +365,42 @@ pub fn report(
             r.figures.units.get_or_insert(0);
         }
     }
-    let total = sales::figures(conn, &filter, Dimension::All)?
+    let mut total = sales::figures(conn, &filter, Dimension::All)?
         .into_iter()
         .next()
         .map(|f| FigureView::of(&f, false))
-        .unwrap_or_else(|| FigureView {
-            revenue_baht: crate::spreadsheet::baht(0),
-            ..Default::default()
-        });
-    for r in rows.iter_mut() {
-        if r.figures.revenue_baht.is_empty() {
-            r.figures.revenue_baht = crate::spreadsheet::baht(0);
+        .unwrap_or_default();
+    for f in rows
+        .iter_mut()
+        .map(|r| &mut r.figures)
+        .chain(std::iter::once(&mut total))
+    {
+        if f.revenue_baht.is_empty() {
+            f.revenue_baht = crate::spreadsheet::baht(0);
+        }
+    }
+    // Content links, where the grouping is one links have.
+    let link_group = match dimension {
+        Dimension::Province => Some(LinkGroup::Province),
+        Dimension::District => Some(LinkGroup::District),
+        Dimension::Lao => Some(LinkGroup::Lao),
+        Dimension::Month => Some(LinkGroup::Month),
+        _ => None,
+    };
+    let all = links::counts(conn, &scope.area, period.from, period.to, LinkGroup::All)?;
+    let (n, complete) = all.first().map_or((0, 0), |(_, n, c)| (*n, *c));
+    total.content_links = Some(n);
+    total.content_links_with_hashtags = Some(complete);
+    if let Some(group) = link_group {
+        for r in rows.iter_mut() {
+            r.figures.content_links = Some(0);
+            r.figures.content_links_with_hashtags = Some(0);
+        }
+        for (key, n, complete) in links::counts(conn, &scope.area, period.from, period.to, group)? {
+            if let Some(i) = keys.iter().position(|k| *k == key) {
+                rows[i].figures.content_links = Some(n);
+                rows[i].figures.content_links_with_hashtags = Some(complete);
+            }
         }
     }
     Ok(SalesReport {
@@ -431,6 +468,7 @@ fn area_rows(
                 r.district_name_th = Some(l.district_name_th.clone());
                 r.province_code = Some(l.lao.province_code.clone());
                 r.province_name_th = Some(l.province_name_th.clone());
+                r.lao_id = Some(l.lao.id);
                 rows.push(r);
             }
         }
@@ -465,21 +503,36 @@ fn thai_month(key: &str) -> String {
 }
 
 /// The feed as the programme's sheet (CSV, Thai headers): one row per group, the codes beside
-/// the names, through the shared spreadsheet writer.
-pub fn sheet(report: &SalesReport) -> ApiResult<Vec<u8>> {
+/// the names and, per LAO, the URLs of its content links (one per line, as the ministry's sheet
+/// lists them), through the shared spreadsheet writer. `urls`: each LAO's links by LAO id.
+pub fn sheet(
+    report: &SalesReport,
+    urls: &std::collections::HashMap<i64, Vec<String>>,
+) -> ApiResult<Vec<u8>> {
     use crate::spreadsheet::{Cell, SheetWriter};
-    let by_lao = report.rows.iter().any(|r| r.district_code.is_some());
+    let by_lao = report.rows.iter().any(|r| r.lao_id.is_some());
     let by_district = !by_lao && report.rows.iter().any(|r| r.province_code.is_some());
+    let with_links = report
+        .rows
+        .first()
+        .is_some_and(|r| r.figures.content_links.is_some());
+    let units = report.group_by == GroupBy::Crop;
     let mut headers: Vec<&str> = Vec::new();
     if by_lao {
-        headers.extend(["รหัสจังหวัด", "จังหวัด", "รหัสอำเภอ", "อำเภอ", "รหัส อปท.", "อปท."]);
+        headers.extend([
+            "รหัสจังหวัด",
+            "จังหวัด",
+            "รหัสอำเภอ",
+            "อำเภอ",
+            "รหัส อปท.",
+            "อปท.",
+            "ลิงก์เนื้อหา",
+        ]);
     } else if by_district {
         headers.extend(["รหัสจังหวัด", "จังหวัด", "รหัสอำเภอ", "อำเภอ"]);
     } else {
-        headers.extend([
-            group_header(report.group_by, report.level).0,
-            group_header(report.group_by, report.level).1,
-        ]);
+        let (code, name) = group_header(report.group_by, report.level);
+        headers.extend([code, name]);
     }
     headers.extend([
         "จำนวนครั้งที่ขายได้ผ่านออนไลน์",
@@ -487,26 +540,21 @@ pub fn sheet(report: &SalesReport) -> ApiResult<Vec<u8>> {
         "จำนวนคนที่ได้รับประโยชน์",
         "จำนวนผู้ซื้อ",
     ]);
-    let units = report.group_by == GroupBy::Crop;
+    if with_links {
+        headers.extend(["จำนวนลิงก์เนื้อหา", "ลิงก์ที่มีแฮชแท็กครบ"]);
+    }
     if units {
         headers.push("ปริมาณ (หน่วยขายของพืชผล)");
     }
     let mut w = SheetWriter::new(headers);
-    let figures = |f: &FigureView| -> Vec<Cell> {
-        let mut cells = vec![
-            Cell::from(f.sales),
-            Cell::Satang(f.revenue_satang),
-            Cell::from(f.beneficiaries),
-            Cell::from(f.buyers),
-        ];
-        if units {
-            cells.push(Cell::from(f.units.unwrap_or(0)));
-        }
-        cells
-    };
     for r in &report.rows {
         let mut cells: Vec<Cell> = Vec::new();
         if by_lao {
+            let links = r
+                .lao_id
+                .and_then(|id| urls.get(&id))
+                .map(|u| u.join("\n"))
+                .unwrap_or_default();
             cells.extend([
                 Cell::from(r.province_code.clone().unwrap_or_default()),
                 Cell::from(r.province_name_th.clone().unwrap_or_default()),
@@ -514,6 +562,7 @@ pub fn sheet(report: &SalesReport) -> ApiResult<Vec<u8>> {
                 Cell::from(r.district_name_th.clone().unwrap_or_default()),
                 Cell::from(r.key.as_str()),
                 Cell::from(r.name_th.as_str()),
+                Cell::from(links),
             ]);
         } else if by_district {
             cells.extend([
@@ -525,7 +574,20 @@ pub fn sheet(report: &SalesReport) -> ApiResult<Vec<u8>> {
         } else {
             cells.extend([Cell::from(r.key.as_str()), Cell::from(r.name_th.as_str())]);
         }
-        cells.extend(figures(&r.figures));
+        let f = &r.figures;
+        cells.extend([
+            Cell::from(f.sales),
+            Cell::Satang(f.revenue_satang),
+            Cell::from(f.beneficiaries),
+            Cell::from(f.buyers),
+        ]);
+        if with_links {
+            cells.push(Cell::from(f.content_links.unwrap_or(0)));
+            cells.push(Cell::from(f.content_links_with_hashtags.unwrap_or(0)));
+        }
+        if units {
+            cells.push(Cell::from(f.units.unwrap_or(0)));
+        }
         w.row(cells).map_err(ApiError::internal)?;
     }
     w.finish().map_err(ApiError::internal)

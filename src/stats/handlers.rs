@@ -9,6 +9,7 @@ use utoipa::ToSchema;
 use validator::Validate;
 
 use super::feed::{self, GroupBy, Level, Narrowing, SalesReport, Scope};
+use super::links::{self as content_links, CONTENT_LINK, ContentLink, NewContentLink};
 use super::periods::PeriodQuery;
 use super::recorded::{self, NewRecordedSale, RECORDED_SALE, RecordedSale};
 use super::tokens::{
@@ -33,6 +34,9 @@ pub fn routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
         .service(list_recorded_sales)
         .service(replace_recorded_sale)
         .service(delete_recorded_sale)
+        .service(add_content_link)
+        .service(list_content_links)
+        .service(delete_content_link)
         .service(create_report_token)
         .service(list_report_tokens)
         .service(revoke_report_token);
@@ -197,7 +201,10 @@ pub async fn sales_sheet(
                 report.period.from,
                 report.period.to
             );
-            Ok((name, feed::sheet(&report)?))
+            let scope = feed::scope(conn, report.level, report.code.as_deref())?;
+            let urls =
+                super::links::urls_by_lao(conn, &scope.area, report.period.from, report.period.to)?;
+            Ok((name, feed::sheet(&report, &urls)?))
         })
         .await?;
     Ok(HttpResponse::Ok()
@@ -614,6 +621,203 @@ pub async fn revoke_report_token(
     let now = state.clock.now_naive();
     state
         .db_tx(move |conn| report_tokens::revoke(conn, &principal, id, now))
+        .await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// The caller's producer id, when the caller is a producer of the LAO.
+fn producer_of(conn: &mut DbConn, principal: &Principal, lao_id: i64) -> Option<i64> {
+    let id = principal
+        .area
+        .producer_id
+        .filter(|_| principal.role == crate::auth::Role::Producer)?;
+    crate::catalog::producers::find_with_lao(conn, id)
+        .ok()
+        .flatten()
+        .filter(|(p, _)| p.lao_id == lao_id)
+        .map(|_| id)
+}
+
+/// Who registers a link for an LAO: its staff (`None`), or one of its producers (their id).
+/// 404 when the caller may not see the LAO, 403 when they may see but not register.
+fn link_author(conn: &mut DbConn, principal: &Principal, lao: &LaoRow) -> ApiResult<Option<i64>> {
+    if let Some(producer_id) = producer_of(conn, principal, lao.id)
+        && principal.may(
+            Action::ManageProducerOffer,
+            &lao.place().with_producer(producer_id),
+        )
+    {
+        return Ok(Some(producer_id));
+    }
+    authorize_hidden(principal, Action::ManageProducers, &lao.place(), LAO)?;
+    Ok(None)
+}
+
+/// Register a content link
+///
+/// A post the LAO (or one of its producers) published for the programme: its URL, the day it
+/// was posted, its hashtags and the products it promotes. The platform comes from the URL; the
+/// same post (the URL without tracking parameters) counts once in the whole country (409).
+/// The answer says which of the LAO's required hashtags the post lacks.
+#[utoipa::path(
+    tag = "stats",
+    security(("bearer" = [])),
+    params(("code" = String, Path, description = "The LAO's DLA code (7 digits)")),
+    request_body = NewContentLink,
+    responses(
+        (status = 201, body = ContentLink),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 409, body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/laos/{code}/content-links")]
+pub async fn add_content_link(
+    state: web::Data<AppState>,
+    principal: Principal,
+    code: web::Path<String>,
+    body: ValidJson<NewContentLink>,
+) -> ApiResult<HttpResponse> {
+    let code = code.into_inner();
+    let ValidJson(new) = body;
+    let now = state.clock.now_naive();
+    let link = state
+        .db_tx(move |conn| {
+            let lao = crate::laos::model::find_with_area(conn, &code)?
+                .ok_or_else(|| ApiError::not_found(LAO))?;
+            let producer = link_author(conn, &principal, &lao.lao)?;
+            let row = content_links::create(
+                conn,
+                &lao,
+                producer,
+                &new,
+                &principal.actor_label(),
+                sales::bangkok_date(now),
+                now,
+            )?;
+            Ok(row.view(&lao))
+        })
+        .await?;
+    Ok(HttpResponse::Created().json(link))
+}
+
+/// Which content links.
+#[derive(Debug, Deserialize, Validate, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct LinksQuery {
+    /// A Thai fiscal year (B.E.); default: the current one.
+    #[param(minimum = 2560, maximum = 2700)]
+    pub fiscal_year: Option<i32>,
+    /// A calendar month, `2026-06`.
+    pub month: Option<String>,
+    /// First Bangkok date (with `to`).
+    pub from: Option<String>,
+    /// Last Bangkok date, included.
+    pub to: Option<String>,
+}
+
+/// An LAO's content links
+///
+/// Newest first, each with the required hashtags it lacks. For the LAO's staff and producers
+/// and officers of its area.
+#[utoipa::path(
+    tag = "stats",
+    security(("bearer" = [])),
+    params(("code" = String, Path, description = "The LAO's DLA code (7 digits)"), LinksQuery),
+    responses(
+        (status = 200, body = Vec<ContentLink>),
+        (status = 400, body = Problem, content_type = "application/problem+json"),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/laos/{code}/content-links")]
+pub async fn list_content_links(
+    state: web::Data<AppState>,
+    principal: Principal,
+    code: web::Path<String>,
+    query: ValidQuery<LinksQuery>,
+) -> ApiResult<web::Json<Vec<ContentLink>>> {
+    let code = code.into_inner();
+    let ValidQuery(query) = query;
+    let today = sales::bangkok_date(state.clock.now_naive());
+    let links = state
+        .db(move |conn| {
+            let lao = crate::laos::model::find_with_area(conn, &code)?
+                .ok_or_else(|| ApiError::not_found(LAO))?;
+            let may_see = principal.may(Action::ReadArea, &lao.lao.place())
+                || producer_of(conn, &principal, lao.lao.id).is_some();
+            if !may_see {
+                return Err(ApiError::not_found(LAO));
+            }
+            let period = PeriodQuery {
+                month: query.month.clone(),
+                fiscal_year: query.fiscal_year,
+                from: query.from.clone(),
+                to: query.to.clone(),
+                ..Default::default()
+            }
+            .resolve(today)?;
+            Ok(
+                content_links::of_lao(conn, lao.lao.id, period.from, period.to)?
+                    .into_iter()
+                    .map(|r| r.view(&lao))
+                    .collect(),
+            )
+        })
+        .await?;
+    Ok(web::Json(links))
+}
+
+/// Remove a content link
+///
+/// It stops counting at once. For the LAO's staff, or the producer who registered it.
+#[utoipa::path(
+    tag = "stats",
+    security(("bearer" = [])),
+    params(("id" = i64, Path, description = "Content link id")),
+    responses(
+        (status = 204, description = "Removed"),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[delete("/content-links/{id}")]
+pub async fn delete_content_link(
+    state: web::Data<AppState>,
+    principal: Principal,
+    id: web::Path<i64>,
+) -> ApiResult<HttpResponse> {
+    let id = id.into_inner();
+    let now = state.clock.now_naive();
+    state
+        .db_tx(move |conn| {
+            let row =
+                content_links::find(conn, id)?.ok_or_else(|| ApiError::not_found(CONTENT_LINK))?;
+            let lao = crate::laos::model::find_by_id(conn, row.lao_id)?
+                .ok_or_else(|| ApiError::not_found(CONTENT_LINK))?;
+            let own = row.producer_id.is_some()
+                && principal.role == crate::auth::Role::Producer
+                && principal.area.producer_id == row.producer_id;
+            if !own {
+                // A producer of the LAO sees its links (403); others may not know of them (404).
+                let fellow = producer_of(conn, &principal, lao.id).is_some();
+                if fellow {
+                    return Err(ApiError::forbidden());
+                }
+                authorize_hidden(
+                    &principal,
+                    Action::ManageProducers,
+                    &lao.place(),
+                    CONTENT_LINK,
+                )?;
+            }
+            Ok(content_links::delete(conn, id, now)?)
+        })
         .await?;
     Ok(HttpResponse::NoContent().finish())
 }

@@ -4,6 +4,7 @@
 
 pub mod feed;
 pub mod handlers;
+pub mod links;
 pub mod periods;
 pub mod recorded;
 pub mod tokens;

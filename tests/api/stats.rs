@@ -638,10 +638,13 @@ async fn the_sheet_is_a_thai_csv_every_lao_with_its_codes() {
             "อำเภอ",
             "รหัส อปท.",
             "อปท.",
+            "ลิงก์เนื้อหา",
             "จำนวนครั้งที่ขายได้ผ่านออนไลน์",
             "รายรับ (บาท)",
             "จำนวนคนที่ได้รับประโยชน์",
-            "จำนวนผู้ซื้อ"
+            "จำนวนผู้ซื้อ",
+            "จำนวนลิงก์เนื้อหา",
+            "ลิงก์ที่มีแฮชแท็กครบ"
         ]
     );
     let rows: Vec<csv::StringRecord> = reader.records().map(Result::unwrap).collect();
@@ -655,7 +658,7 @@ async fn the_sheet_is_a_thai_csv_every_lao_with_its_codes() {
     assert_eq!(&maesot[0], "63");
     assert_eq!(&maesot[3], "แม่สอด");
     assert_eq!(&maesot[5], "เทศบาลนครแม่สอด");
-    assert_eq!((&maesot[6], &maesot[7], &maesot[8]), ("1", "180.00", "1"));
+    assert_eq!((&maesot[7], &maesot[8], &maesot[9]), ("1", "180.00", "1"));
     assert!(!text.contains("\"180.00\""), "amounts stay numbers");
 }
 
@@ -1149,7 +1152,7 @@ async fn a_report_token_pulls_the_sheet_with_no_headers_for_its_area_only() {
     assert_eq!(&reader.headers().unwrap()[5], "อปท.");
     let rows: Vec<csv::StringRecord> = reader.records().map(Result::unwrap).collect();
     let maesot = rows.iter().find(|r| &r[4] == MAE_SOT).unwrap();
-    assert_eq!((&maesot[6], &maesot[7]), ("1", "360.00"));
+    assert_eq!((&maesot[7], &maesot[8]), ("1", "360.00"));
     // As a bearer token too, for its LAOs; not for other areas.
     let get = |path: String, token: String| {
         let req = w.app.get(&path).bearer_auth(token);
@@ -1247,4 +1250,159 @@ async fn a_report_token_pulls_the_sheet_with_no_headers_for_its_area_only() {
         .await
         .unwrap();
     assert_problem(res, 401, "invalid_token").await;
+}
+
+#[tokio::test]
+async fn content_links_count_once_and_tell_which_hashtags_are_missing() {
+    let w = World::new().await;
+    let required = [
+        "#ตลาดนัดท้องถิ่นออนไลน์เครือข่ายของดีบ้านเรา",
+        "#ของดีบ้านเรา",
+        "#เที่ยวท้องถิ่น",
+        "#จังหวัดตาก",
+        "#อำเภอแม่สอด",
+        "#เทศบาลนครแม่สอด",
+    ];
+    let post = |who: &Account, body: Value| {
+        let req = w
+            .app
+            .post(&format!("/v1/laos/{MAE_SOT}/content-links"))
+            .bearer_auth(&who.token)
+            .json(&body);
+        async move { json(req.send().await.unwrap()).await }
+    };
+    // Every tag, written as people write them: without '#', other case, a zero-width space.
+    let (status, full) = post(
+        &w.staff,
+        json!({"url": "https://www.facebook.com/maesot.city/posts/1?fbclid=xyz", "posted_on": "2026-05-30",
+               "hashtags": ["ตลาดนัดท้องถิ่นออนไลน์เครือข่ายของดีบ้านเรา", "#ของดี\u{200b}บ้านเรา", "#เที่ยวท้องถิ่น",
+                            "#จังหวัดตาก", "#อำเภอแม่สอด", "#เทศบาลนครแม่สอด", "#ลำไย"]}),
+    )
+    .await;
+    assert_eq!(status, 201, "{full}");
+    assert_eq!(full["platform"], "facebook");
+    assert_eq!(full["missing_hashtags"], json!([]), "{full}");
+    assert_eq!(full["required_hashtags"], json!(required));
+    let (status, partial) = post(
+        &w.staff,
+        json!({"url": "https://vt.tiktok.com/ZSabc/", "posted_on": "2026-05-31",
+               "hashtags": ["#ของดีบ้านเรา"]}),
+    )
+    .await;
+    assert_eq!(status, 201, "{partial}");
+    assert_eq!(partial["platform"], "tiktok");
+    assert_eq!(partial["missing_hashtags"].as_array().unwrap().len(), 5);
+    // The same post again, with tracking parameters or on the mobile host: refused.
+    let (status, dup) = post(
+        &w.staff,
+        json!({"url": "http://m.facebook.com/maesot.city/posts/1/?utm_source=line", "posted_on": "2026-05-30"}),
+    )
+    .await;
+    assert_eq!(status, 409, "{dup}");
+    // A producer, for their own product; not for another's; another LAO's staff do not see it.
+    let product = product(&w).await;
+    let (status, by_farmer) = post(
+        &w.producer,
+        json!({"url": "https://www.youtube.com/watch?v=longan", "posted_on": "2026-06-01", "product_ids": [product]}),
+    )
+    .await;
+    assert_eq!(status, 201, "{by_farmer}");
+    assert_eq!(by_farmer["producer_id"], w.producer_id);
+    let (status, _) = post(
+        &w.other_lao_staff,
+        json!({"url": "https://x.com/a/status/1", "posted_on": "2026-06-01"}),
+    )
+    .await;
+    assert_eq!(status, 404);
+    let (status, bad) = post(
+        &w.staff,
+        json!({"url": "https://www.facebook.com/maesot.city/posts/9", "posted_on": "2030-01-01", "hashtags": ["#"], "product_ids": [999999]}),
+    )
+    .await;
+    assert_eq!(status, 422, "{bad}");
+    assert_eq!(
+        problem_fields(&bad),
+        vec!["hashtags[0]", "posted_on", "product_ids[0]"],
+        "{bad}"
+    );
+    let (status, bad) = post(
+        &w.staff,
+        json!({"url": "ftp://example.com/x", "posted_on": "2026-05-01"}),
+    )
+    .await;
+    assert_eq!(status, 422, "{bad}");
+    assert_eq!(problem_fields(&bad), vec!["url"], "{bad}");
+
+    // The feed counts them per LAO, and the sheet lists their URLs.
+    let district = feed(
+        &w,
+        &w.district_officer,
+        "level=district&code=6306&fiscal_year=2569",
+    )
+    .await;
+    let maesot = row(&district, MAE_SOT);
+    assert_eq!(
+        (
+            maesot["content_links"].as_i64(),
+            maesot["content_links_with_hashtags"].as_i64()
+        ),
+        (Some(3), Some(1)),
+        "{district}"
+    );
+    assert_eq!(row(&district, MAE_PA)["content_links"], 0);
+    assert_eq!(district["total"]["content_links"], 3);
+    let res = w
+        .app
+        .get("/v1/stats/sales.csv?level=district&code=6306&fiscal_year=2569")
+        .bearer_auth(&w.district_officer.token)
+        .send()
+        .await
+        .unwrap();
+    let bytes = res.bytes().await.unwrap();
+    let text = std::str::from_utf8(&bytes[3..]).unwrap();
+    let mut reader = csv::Reader::from_reader(text.as_bytes());
+    let rows: Vec<csv::StringRecord> = reader.records().map(Result::unwrap).collect();
+    let maesot = rows.iter().find(|r| &r[4] == MAE_SOT).unwrap();
+    let urls: Vec<&str> = maesot[6].lines().collect();
+    assert_eq!(urls.len(), 3, "{:?}", &maesot[6]);
+    assert!(urls.contains(&"https://vt.tiktok.com/ZSabc/"));
+    assert_eq!((&maesot[11], &maesot[12]), ("3", "1"));
+
+    // Removed: it no longer counts; a producer removes only their own.
+    let res = w
+        .app
+        .delete(&format!("/v1/content-links/{}", full["id"]))
+        .bearer_auth(&w.producer.token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 403);
+    let res = w
+        .app
+        .delete(&format!("/v1/content-links/{}", by_farmer["id"]))
+        .bearer_auth(&w.producer.token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 204);
+    let (_, list) = json(
+        w.app
+            .get(&format!(
+                "/v1/laos/{MAE_SOT}/content-links?fiscal_year=2569"
+            ))
+            .bearer_auth(&w.district_officer.token)
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(list.as_array().unwrap().len(), 2, "{list}");
+    let by_month = feed(
+        &w,
+        &w.staff,
+        &format!("level=lao&code={MAE_SOT}&from=2026-05-01&to=2026-06-30&group_by=month"),
+    )
+    .await;
+    assert_eq!(row(&by_month, "2026-05")["content_links"], 2);
+    assert_eq!(row(&by_month, "2026-06")["content_links"], 0);
 }
