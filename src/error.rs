@@ -840,6 +840,13 @@ pub const FIELD_TEXTS: &[(&str, Text)] = &[
         t("give only one of: {other}", "ระบุได้เพียงอย่างเดียวจาก: {other}"),
     ),
     (
+        "before_fiscal_year",
+        t(
+            "is before the fiscal year, which starts on {from}",
+            "อยู่ก่อนปีงบประมาณ ซึ่งเริ่มวันที่ {from}",
+        ),
+    ),
+    (
         "invalid_month",
         t("is not a month such as 2026-06", "ไม่ใช่เดือนในรูปแบบ 2026-06"),
     ),

@@ -496,6 +496,28 @@ diesel::table! {
 }
 
 diesel::table! {
+    lao_reports (id) {
+        id -> BigInt,
+        lao_id -> BigInt,
+        district_code -> Text,
+        province_code -> Text,
+        period_key -> Text,
+        period_from -> Date,
+        period_to -> Date,
+        fiscal_year -> Integer,
+        version -> Integer,
+        status -> Text,
+        figures -> Text,
+        note -> Nullable<Text>,
+        submitted_by -> Text,
+        submitted_at -> Timestamp,
+        reviewed_by -> Nullable<Text>,
+        reviewed_at -> Nullable<Timestamp>,
+        review_comment -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
     report_tokens (id) {
         id -> BigInt,
         token_hash -> Text,
@@ -646,4 +668,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     sale_monthly_people,
     report_tokens,
     content_links,
+    lao_reports,
 );

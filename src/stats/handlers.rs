@@ -12,6 +12,7 @@ use super::feed::{self, GroupBy, Level, Narrowing, SalesReport, Scope};
 use super::links::{self as content_links, CONTENT_LINK, ContentLink, NewContentLink};
 use super::periods::PeriodQuery;
 use super::recorded::{self, NewRecordedSale, RECORDED_SALE, RecordedSale};
+use super::reports::{self, Coverage, LAO_REPORT, LaoReport, NewReport, Review};
 use super::tokens::{
     self as report_tokens, NewReportToken, Reader, ReportToken, ReportTokenWithSecret,
 };
@@ -37,6 +38,10 @@ pub fn routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
         .service(add_content_link)
         .service(list_content_links)
         .service(delete_content_link)
+        .service(submit_report)
+        .service(list_reports)
+        .service(review_report)
+        .service(coverage)
         .service(create_report_token)
         .service(list_report_tokens)
         .service(revoke_report_token);
@@ -820,4 +825,199 @@ pub async fn delete_content_link(
         })
         .await?;
     Ok(HttpResponse::NoContent().finish())
+}
+
+/// Submit an LAO's report
+///
+/// For the LAO's staff: the report of a month (`month`) or a fiscal half (`fiscal_year`,
+/// `half`). The LAO's figures and content links of the period are frozen into it. The district
+/// officer then accepts it or returns it; after a return, submitting again makes a new version.
+/// 409 while a version awaits review or once one is accepted.
+#[utoipa::path(
+    tag = "stats",
+    security(("bearer" = [])),
+    params(("code" = String, Path, description = "The LAO's DLA code (7 digits)")),
+    request_body = NewReport,
+    responses(
+        (status = 201, body = LaoReport),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 409, body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/laos/{code}/reports")]
+pub async fn submit_report(
+    state: web::Data<AppState>,
+    principal: Principal,
+    code: web::Path<String>,
+    body: ValidJson<NewReport>,
+) -> ApiResult<HttpResponse> {
+    let code = code.into_inner();
+    let ValidJson(new) = body;
+    let now = state.clock.now_naive();
+    let report = state
+        .db_tx(move |conn| {
+            let lao = crate::laos::model::find_with_area(conn, &code)?
+                .ok_or_else(|| ApiError::not_found(LAO))?;
+            authorize_hidden(&principal, Action::ManageProducers, &lao.lao.place(), LAO)?;
+            let scope = feed::scope(conn, Level::Lao, Some(&code))?;
+            let row = reports::submit(conn, &lao, &scope, &new, &principal.actor_label(), now)?;
+            row.view(&code)
+        })
+        .await?;
+    Ok(HttpResponse::Created().json(report))
+}
+
+/// An LAO's reports
+///
+/// Every version, newest period first. For the LAO's staff and officers of its area.
+#[utoipa::path(
+    tag = "stats",
+    security(("bearer" = [])),
+    params(("code" = String, Path, description = "The LAO's DLA code (7 digits)")),
+    responses(
+        (status = 200, body = Vec<LaoReport>),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/laos/{code}/reports")]
+pub async fn list_reports(
+    state: web::Data<AppState>,
+    principal: Principal,
+    code: web::Path<String>,
+) -> ApiResult<web::Json<Vec<LaoReport>>> {
+    let code = code.into_inner();
+    let list = state
+        .db(move |conn| {
+            let lao = crate::laos::model::find_by_code(conn, &code)?
+                .ok_or_else(|| ApiError::not_found(LAO))?;
+            authorize_hidden(&principal, Action::ReadArea, &lao.place(), LAO)?;
+            reports::of_lao(conn, lao.id)?
+                .into_iter()
+                .map(|r| r.view(&code))
+                .collect()
+        })
+        .await?;
+    Ok(web::Json(list))
+}
+
+/// Accept or return a report
+///
+/// For the LAO's district officer (a province officer for a provincial administrative
+/// organization, or an admin). Returning needs a comment. 409 when the version is not awaiting
+/// review.
+#[utoipa::path(
+    tag = "stats",
+    security(("bearer" = [])),
+    params(("id" = i64, Path, description = "Report id")),
+    request_body = Review,
+    responses(
+        (status = 200, body = LaoReport),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 409, body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/reports/{id}/review")]
+pub async fn review_report(
+    state: web::Data<AppState>,
+    principal: Principal,
+    id: web::Path<i64>,
+    body: ValidJson<Review>,
+) -> ApiResult<web::Json<LaoReport>> {
+    let id = id.into_inner();
+    let ValidJson(review) = body;
+    let now = state.clock.now_naive();
+    let report = state
+        .db_tx(move |conn| {
+            let row = reports::find(conn, id)?.ok_or_else(|| ApiError::not_found(LAO_REPORT))?;
+            let lao = crate::laos::model::find_by_id(conn, row.lao_id)?
+                .ok_or_else(|| ApiError::not_found(LAO_REPORT))?;
+            authorize_hidden(&principal, Action::ReadArea, &lao.place(), LAO_REPORT)?;
+            let reviewer = matches!(
+                principal.role,
+                crate::auth::Role::Admin
+                    | crate::auth::Role::ProvinceOfficer
+                    | crate::auth::Role::DistrictOfficer
+            );
+            if !reviewer {
+                return Err(ApiError::forbidden());
+            }
+            let row = reports::review(conn, &row, &review, &principal.actor_label(), now)?;
+            row.view(&lao.dla_code)
+        })
+        .await?;
+    Ok(web::Json(report))
+}
+
+/// Which coverage.
+#[derive(Debug, Deserialize, Validate, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct CoverageQuery {
+    /// `national`, `province`, `district` or `lao`.
+    pub level: Level,
+    pub code: Option<String>,
+    /// The fiscal year (B.E.); default: the one `date` (or today) falls in.
+    #[param(minimum = 2560, maximum = 2700)]
+    #[validate(range(min = 2560, max = 2700))]
+    pub fiscal_year: Option<i32>,
+    /// As of this Bangkok day (default: today, or the last day of a past fiscal year).
+    pub date: Option<NaiveDate>,
+    /// A report token, as for `GET /v1/stats/sales`.
+    #[validate(length(max = 100))]
+    pub token: Option<String>,
+}
+
+/// Reporting coverage (the KPI)
+///
+/// The share of an area's LAOs (all imported LAOs are the denominator) that have submitted, and
+/// that have had accepted, at least one report in a fiscal year so far, against the target in
+/// force (50% by 31 March, 80% by 30 September), with the LAOs that have not reported.
+#[utoipa::path(
+    tag = "stats",
+    security(("bearer" = [])),
+    params(CoverageQuery),
+    responses(
+        (status = 200, body = Coverage),
+        (status = 400, body = Problem, content_type = "application/problem+json"),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/stats/coverage")]
+pub async fn coverage(
+    state: web::Data<AppState>,
+    reader: Reader,
+    query: ValidQuery<CoverageQuery>,
+) -> ApiResult<web::Json<Coverage>> {
+    let ValidQuery(query) = query;
+    let today = sales::bangkok_date(state.clock.now_naive());
+    let result = state
+        .db(move |conn| {
+            let scope = feed::scope(conn, query.level, query.code.as_deref())?;
+            may_read(&reader, &scope)?;
+            let fiscal_year = query.fiscal_year.unwrap_or_else(|| {
+                super::periods::Period::fiscal_year_of(query.date.unwrap_or(today))
+            });
+            let year = super::periods::Period::fiscal_year(fiscal_year);
+            let as_of = query.date.unwrap_or(today).min(year.to);
+            if as_of < year.from {
+                return Err(
+                    ApiError::new(crate::error::ErrorKind::InvalidParameter).field(
+                        crate::error::FieldError::new("date", "before_fiscal_year")
+                            .with("from", year.from.to_string()),
+                    ),
+                );
+            }
+            reports::coverage(conn, &scope, fiscal_year, as_of)
+        })
+        .await?;
+    Ok(web::Json(result))
 }

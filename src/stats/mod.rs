@@ -7,6 +7,7 @@ pub mod handlers;
 pub mod links;
 pub mod periods;
 pub mod recorded;
+pub mod reports;
 pub mod tokens;
 
 pub fn routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {

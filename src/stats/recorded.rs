@@ -147,6 +147,7 @@ struct Checked {
     crop_id: Option<i64>,
     date: Option<NaiveDate>,
     month: String,
+    day: NaiveDate,
 }
 
 /// Checks a record against the LAO: 422 naming each field that is wrong.
@@ -193,7 +194,7 @@ fn check(
             _ => errors.push(FieldError::new("product_id", "not_found")),
         }
     }
-    let (date, month, _day) = match (new.date, new.month.as_deref()) {
+    let (date, month, day) = match (new.date, new.month.as_deref()) {
         (Some(_), Some(_)) => {
             errors.push(FieldError::new("month", "one_of").with("other", "date, month"));
             (None, String::new(), today)
@@ -239,7 +240,29 @@ fn check(
         crop_id,
         date,
         month,
+        day,
     })
+}
+
+/// 409 when an accepted report of the LAO covers the day: its figures are final.
+fn ensure_open(conn: &mut DbConn, lao_id: i64, day: NaiveDate) -> ApiResult<()> {
+    if super::reports::accepted_covers(conn, lao_id, day)? {
+        return Err(ApiError::new(crate::error::ErrorKind::Conflict).with(
+            "reason",
+            crate::error::Param::both(
+                format!("the LAO's report covering {day} has been accepted"),
+                format!("รายงานของ อปท. ที่ครอบคลุมวันที่ {day} ได้รับการรับรองแล้ว"),
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// The Bangkok day a stored record counts on.
+fn day_of(row: &RecordedSaleRow) -> NaiveDate {
+    row.sale_date
+        .or_else(|| NaiveDate::parse_from_str(&format!("{}-01", row.sale_month), "%Y-%m-%d").ok())
+        .unwrap_or_default()
 }
 
 /// The sale fact a stored record stands for.
@@ -295,6 +318,7 @@ pub fn create(
     now: NaiveDateTime,
 ) -> ApiResult<RecordedSaleRow> {
     let c = check(conn, lao, new, sales::bangkok_date(now))?;
+    ensure_open(conn, lao.id, c.day)?;
     let id: i64 = diesel::insert_into(recorded_sales::table)
         .values((
             recorded_sales::lao_id.eq(lao.id),
@@ -341,6 +365,8 @@ pub fn replace(
     now: NaiveDateTime,
 ) -> ApiResult<RecordedSaleRow> {
     let c = check(conn, lao, new, sales::bangkok_date(now))?;
+    ensure_open(conn, lao.id, day_of(old))?;
+    ensure_open(conn, lao.id, c.day)?;
     let before = beneficiary_of(conn, old)?;
     diesel::update(recorded_sales::table.find(old.id))
         .set((
@@ -375,6 +401,7 @@ pub fn replace(
 
 /// Deletes a record: its fact is reversed; the row stays, marked deleted, for the history.
 pub fn delete(conn: &mut DbConn, old: &RecordedSaleRow, now: NaiveDateTime) -> ApiResult<()> {
+    ensure_open(conn, old.lao_id, day_of(old))?;
     let before = beneficiary_of(conn, old)?;
     diesel::update(recorded_sales::table.find(old.id))
         .set((

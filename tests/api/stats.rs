@@ -1406,3 +1406,230 @@ async fn content_links_count_once_and_tell_which_hashtags_are_missing() {
     assert_eq!(row(&by_month, "2026-05")["content_links"], 2);
     assert_eq!(row(&by_month, "2026-06")["content_links"], 0);
 }
+
+#[tokio::test]
+async fn lao_reports_are_frozen_reviewed_versioned_and_counted_in_coverage() {
+    let w = World::new().await;
+    let sale = |date: &str| {
+        json!({"producer_id": w.producer_id, "date": date, "channel": "facebook",
+               "sales_count": 3, "revenue_satang": 90000})
+    };
+    let (status, may_sale) = record(&w, &w.staff, MAE_SOT, sale("2026-05-20")).await;
+    assert_eq!(status, 201, "{may_sale}");
+    let submit = |who: &Account, lao: &str, body: Value| {
+        let req = w
+            .app
+            .post(&format!("/v1/laos/{lao}/reports"))
+            .bearer_auth(&who.token)
+            .json(&body);
+        async move { json(req.send().await.unwrap()).await }
+    };
+    let review = |who: &Account, id: i64, body: Value| {
+        let req = w
+            .app
+            .post(&format!("/v1/reports/{id}/review"))
+            .bearer_auth(&who.token)
+            .json(&body);
+        async move { json(req.send().await.unwrap()).await }
+    };
+    let (status, v1) = submit(&w.staff, MAE_SOT, json!({"month": "2026-05"})).await;
+    assert_eq!(status, 201, "{v1}");
+    assert_eq!(
+        (
+            v1["version"].as_i64(),
+            v1["status"].as_str(),
+            v1["fiscal_year"].as_i64()
+        ),
+        (Some(1), Some("submitted"), Some(2569))
+    );
+    assert_eq!(v1["figures"]["sales"], 3);
+    assert_eq!(v1["figures"]["revenue_satang"], 90000);
+    // Only one version awaits review; another LAO's staff cannot submit for it; no future period.
+    assert_eq!(
+        submit(&w.staff, MAE_SOT, json!({"month": "2026-05"}))
+            .await
+            .0,
+        409
+    );
+    assert_eq!(
+        submit(&w.other_lao_staff, MAE_SOT, json!({"month": "2026-05"}))
+            .await
+            .0,
+        404
+    );
+    assert_eq!(
+        submit(&w.staff, MAE_SOT, json!({"month": "2026-07"}))
+            .await
+            .0,
+        422
+    );
+    assert_eq!(
+        submit(&w.staff, MAE_SOT, json!({"month": "2026-05", "half": 1}))
+            .await
+            .0,
+        422
+    );
+    // The district returns it (with a comment); staff cannot review; the LAO submits again.
+    let id = v1["id"].as_i64().unwrap();
+    assert_eq!(
+        review(&w.staff, id, json!({"decision": "accept"})).await.0,
+        403
+    );
+    assert_eq!(
+        review(&w.other_district_officer, id, json!({"decision": "accept"}))
+            .await
+            .0,
+        404
+    );
+    assert_eq!(
+        review(&w.district_officer, id, json!({"decision": "return"}))
+            .await
+            .0,
+        422
+    );
+    let (status, returned) = review(
+        &w.district_officer,
+        id,
+        json!({"decision": "return", "comment": "ขาดลิงก์โพสต์"}),
+    )
+    .await;
+    assert_eq!(status, 200, "{returned}");
+    assert_eq!(returned["status_th"], "ส่งกลับให้แก้ไข");
+    // Coverage counts a submitted report even when returned.
+    let cov = |query: &str, who: &Account| {
+        let req = w
+            .app
+            .get(&format!("/v1/stats/coverage?{query}"))
+            .bearer_auth(&who.token);
+        async move { json(req.send().await.unwrap()).await }
+    };
+    let (status, district) = cov("level=district&code=6306", &w.district_officer).await;
+    assert_eq!(status, 200, "{district}");
+    assert_eq!(
+        (
+            district["laos"].as_i64(),
+            district["submitted"].as_i64(),
+            district["accepted"].as_i64(),
+            district["submitted_share"].as_f64()
+        ),
+        (Some(2), Some(1), Some(0), Some(0.5))
+    );
+    assert_eq!(
+        district["target_share"], 0.8,
+        "June is in the second half: {district}"
+    );
+    assert_eq!(district["target_due"], "2026-09-30");
+    assert_eq!(district["submitted_meets_target"], false);
+    assert_eq!(district["not_reported"][0]["dla_code"], MAE_PA);
+    assert_eq!(district["not_reported"].as_array().unwrap().len(), 1);
+
+    let (status, v2) = submit(
+        &w.staff,
+        MAE_SOT,
+        json!({"month": "2026-05", "note": "แก้แล้ว"}),
+    )
+    .await;
+    assert_eq!(status, 201, "{v2}");
+    assert_eq!(v2["version"], 2);
+    let (status, accepted) = review(
+        &w.district_officer,
+        v2["id"].as_i64().unwrap(),
+        json!({"decision": "accept"}),
+    )
+    .await;
+    assert_eq!(status, 200, "{accepted}");
+    assert_eq!(
+        review(
+            &w.district_officer,
+            v2["id"].as_i64().unwrap(),
+            json!({"decision": "accept"})
+        )
+        .await
+        .0,
+        409
+    );
+    assert_eq!(
+        submit(&w.staff, MAE_SOT, json!({"month": "2026-05"}))
+            .await
+            .0,
+        409
+    );
+    let (_, history) = json(
+        w.app
+            .get(&format!("/v1/laos/{MAE_SOT}/reports"))
+            .bearer_auth(&w.province_officer.token)
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    let statuses: Vec<&str> = history
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["status"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        statuses,
+        vec!["accepted", "returned"],
+        "every version stays"
+    );
+
+    // An accepted month is final: its recorded sales no longer change; June's still do.
+    let res = w
+        .app
+        .delete(&format!("/v1/recorded-sales/{}", may_sale["id"]))
+        .bearer_auth(&w.staff.token)
+        .send()
+        .await
+        .unwrap();
+    assert_problem(res, 409, "conflict").await;
+    assert_eq!(
+        record(&w, &w.staff, MAE_SOT, sale("2026-05-02")).await.0,
+        409
+    );
+    assert_eq!(
+        record(&w, &w.staff, MAE_SOT, sale("2026-06-01")).await.0,
+        201
+    );
+
+    // The halves: by 31 March the target is 50%, from 1 April 80%; a report made in June does
+    // not count as of March.
+    let (_, march) = cov(
+        "level=district&code=6306&date=2026-03-31",
+        &w.district_officer,
+    )
+    .await;
+    assert_eq!(
+        (march["target_share"].as_f64(), march["target_due"].as_str()),
+        (Some(0.5), Some("2026-03-31"))
+    );
+    assert_eq!(march["submitted"], 0);
+    let (_, april) = cov(
+        "level=district&code=6306&date=2026-04-01",
+        &w.district_officer,
+    )
+    .await;
+    assert_eq!(april["target_share"], 0.8);
+    let (_, national) = cov("level=national&fiscal_year=2569", &w.admin).await;
+    assert_eq!(
+        (national["laos"].as_i64(), national["accepted"].as_i64()),
+        (Some(4), Some(1))
+    );
+    assert_eq!(national["accepted_share"], 0.25);
+    assert_eq!(
+        cov("level=province&code=63", &w.other_province_officer)
+            .await
+            .0,
+        403
+    );
+    assert_eq!(
+        cov(
+            "level=district&code=6306&date=2025-09-30&fiscal_year=2569",
+            &w.district_officer
+        )
+        .await
+        .0,
+        400
+    );
+}
