@@ -840,6 +840,28 @@ pub const FIELD_TEXTS: &[(&str, Text)] = &[
         t("give only one of: {other}", "ระบุได้เพียงอย่างเดียวจาก: {other}"),
     ),
     (
+        "unknown_column",
+        t(
+            "is not a column this file takes (วันที่, เดือน, รหัสผู้ผลิต, จำนวนผู้ผลิต, รหัสสินค้า, ช่องทาง, จำนวนครั้งที่ขาย, รายรับ (บาท), ลิงก์, หมายเหตุ)",
+            "ไม่ใช่คอลัมน์ที่ไฟล์นี้รับ (วันที่, เดือน, รหัสผู้ผลิต, จำนวนผู้ผลิต, รหัสสินค้า, ช่องทาง, จำนวนครั้งที่ขาย, รายรับ (บาท), ลิงก์, หมายเหตุ)",
+        ),
+    ),
+    (
+        "invalid_csv",
+        t(
+            "is not a CSV row like the header (count the commas and quotes)",
+            "ไม่ใช่แถว CSV ที่ตรงกับหัวตาราง (ตรวจจำนวนจุลภาคและเครื่องหมายคำพูด)",
+        ),
+    ),
+    ("invalid_number", t("is not a whole number", "ไม่ใช่จำนวนเต็ม")),
+    (
+        "invalid_amount",
+        t(
+            "is not an amount in baht such as 1,234.50",
+            "ไม่ใช่จำนวนเงินบาท เช่น 1,234.50",
+        ),
+    ),
+    (
         "before_fiscal_year",
         t(
             "is before the fiscal year, which starts on {from}",

@@ -380,6 +380,24 @@ pub fn national_phone(e164: &str) -> Cow<'_, str> {
     }
 }
 
+/// Turns the file into text: UTF-8 when it is valid UTF-8 (a BOM is dropped), otherwise
+/// Windows-874 (TIS-620 and its Microsoft superset), which Thai government files often use.
+pub fn decode(bytes: &[u8]) -> (Cow<'_, str>, &'static str) {
+    let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
+    match std::str::from_utf8(bytes) {
+        Ok(text) => (Cow::Borrowed(text), "UTF-8"),
+        Err(_) => {
+            let (text, had_errors) = encoding_rs::WINDOWS_874.decode_without_bom_handling(bytes);
+            if had_errors {
+                tracing::warn!(
+                    "the file is neither UTF-8 nor clean Windows-874: some characters were replaced"
+                );
+            }
+            (text, "windows-874")
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -101,7 +101,7 @@ pub fn import_bytes(
     now: NaiveDateTime,
 ) -> Result<ImportReport, String> {
     let started = Instant::now();
-    let (text, encoding) = decode(bytes);
+    let (text, encoding) = crate::spreadsheet::decode(bytes);
     let geo_index = GeoIndex::load(conn)
         .map_err(|e| format!("cannot read the provinces and districts: {e}"))?;
     if geo_index.provinces.is_empty() {
@@ -132,24 +132,6 @@ pub fn import_bytes(
         "LAO import finished"
     );
     Ok(report)
-}
-
-/// Turns the file into text: UTF-8 when it is valid UTF-8 (a BOM is dropped), otherwise
-/// Windows-874 (TIS-620 and its Microsoft superset), which Thai government files often use.
-fn decode(bytes: &[u8]) -> (Cow<'_, str>, &'static str) {
-    let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
-    match std::str::from_utf8(bytes) {
-        Ok(text) => (Cow::Borrowed(text), "UTF-8"),
-        Err(_) => {
-            let (text, had_errors) = encoding_rs::WINDOWS_874.decode_without_bom_handling(bytes);
-            if had_errors {
-                tracing::warn!(
-                    "the file is neither UTF-8 nor clean Windows-874: some characters were replaced"
-                );
-            }
-            (text, "windows-874")
-        }
-    }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1131,16 +1113,16 @@ mod tests {
     #[test]
     fn decodes_utf8_and_windows_874() {
         let text = "จังหวัด,อปท.\nตาก,แม่ปะ\n";
-        let (decoded, encoding) = decode(text.as_bytes());
+        let (decoded, encoding) = crate::spreadsheet::decode(text.as_bytes());
         assert_eq!((decoded.as_ref(), encoding), (text, "UTF-8"));
 
         let with_bom = [b"\xEF\xBB\xBF".as_slice(), text.as_bytes()].concat();
-        assert_eq!(decode(&with_bom).0, text);
+        assert_eq!(crate::spreadsheet::decode(&with_bom).0, text);
 
         let (legacy, _, unmappable) = encoding_rs::WINDOWS_874.encode(text);
         assert!(!unmappable);
         assert!(std::str::from_utf8(&legacy).is_err());
-        let (decoded, encoding) = decode(&legacy);
+        let (decoded, encoding) = crate::spreadsheet::decode(&legacy);
         assert_eq!((decoded.as_ref(), encoding), (text, "windows-874"));
     }
 

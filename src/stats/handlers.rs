@@ -32,6 +32,7 @@ pub fn routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
         .service(sales_sheet)
         .service(sale_events)
         .service(record_sale)
+        .service(import_recorded_sales)
         .service(list_recorded_sales)
         .service(replace_recorded_sale)
         .service(delete_recorded_sale)
@@ -1020,4 +1021,79 @@ pub async fn coverage(
         })
         .await?;
     Ok(web::Json(result))
+}
+
+/// What an import recorded.
+#[derive(Clone, Debug, Serialize, ToSchema)]
+pub struct RecordedImport {
+    pub imported: usize,
+    /// The encoding the file was read in: `UTF-8` or `windows-874`.
+    pub encoding: String,
+    pub items: Vec<RecordedSale>,
+}
+
+/// Import recorded sales from a CSV file
+///
+/// For an LAO's staff: a CSV file (UTF-8, with or without a byte-order mark, or Windows-874 as
+/// Thai Excel saves it) with a header row of these columns, in any order: วันที่ (`2026-06-14`
+/// or `14/6/2569`) or เดือน (`2026-06` or `6/2569`), รหัสผู้ผลิต or จำนวนผู้ผลิต, รหัสสินค้า
+/// (optional), ช่องทาง (facebook, tiktok, line, youtube, instagram, shopee, lazada, phone, other,
+/// or their Thai names), จำนวนครั้งที่ขาย, รายรับ (บาท) (`1,234.50`), ลิงก์, หมายเหตุ (the API's
+/// field names work too: date, month, producer_id…). All or nothing: every bad cell is reported
+/// as `line N: column` (the header is line 1) and nothing is recorded until the file is right.
+/// At most 5,000 rows.
+#[utoipa::path(
+    tag = "stats",
+    security(("bearer" = [])),
+    params(("code" = String, Path, description = "The LAO's DLA code (7 digits)")),
+    request_body(content = String, content_type = "text/csv", description = "The CSV file"),
+    responses(
+        (status = 201, body = RecordedImport),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 413, body = Problem, content_type = "application/problem+json"),
+        (status = 415, body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/laos/{code}/recorded-sales/import")]
+pub async fn import_recorded_sales(
+    state: web::Data<AppState>,
+    req: actix_web::HttpRequest,
+    principal: Principal,
+    code: web::Path<String>,
+    body: web::Bytes,
+) -> ApiResult<HttpResponse> {
+    let csv_type = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<mime::Mime>().ok())
+        .is_some_and(|m| {
+            (m.type_() == mime::TEXT && (m.subtype() == mime::CSV || m.subtype() == mime::PLAIN))
+                || m.essence_str() == "application/vnd.ms-excel"
+        });
+    if !csv_type {
+        return Err(ApiError::new(crate::error::ErrorKind::UnsupportedMediaType)
+            .with("expected", "text/csv"));
+    }
+    let code = code.into_inner();
+    let now = state.clock.now_naive();
+    let imported = state
+        .db_tx(move |conn| {
+            let lao = lao_for_recording(conn, &principal, &code)?;
+            let (rows, encoding) =
+                recorded::import_csv(conn, &lao, &body, &principal.actor_label(), now)?;
+            Ok(RecordedImport {
+                imported: rows.len(),
+                encoding: encoding.to_string(),
+                items: rows
+                    .into_iter()
+                    .map(|r| RecordedSale::of(r, &lao.dla_code))
+                    .collect(),
+            })
+        })
+        .await?;
+    Ok(HttpResponse::Created().json(imported))
 }

@@ -439,3 +439,255 @@ pub fn list(
     }
     q.load(conn)
 }
+
+/// The columns of a recorded-sales file: Thai headers as LAO staff write them, or the API's
+/// field names. Order does not matter; unknown columns are refused.
+const COLUMNS: &[(&str, &str)] = &[
+    ("วันที่", "date"),
+    ("เดือน", "month"),
+    ("รหัสผู้ผลิต", "producer_id"),
+    ("จำนวนผู้ผลิต", "producer_count"),
+    ("รหัสสินค้า", "product_id"),
+    ("ช่องทาง", "channel"),
+    ("จำนวนครั้งที่ขาย", "sales_count"),
+    ("รายรับ (บาท)", "revenue_baht"),
+    ("ลิงก์", "post_url"),
+    ("หมายเหตุ", "note"),
+];
+
+/// The most rows one file may hold.
+pub const MAX_IMPORT_ROWS: usize = 5000;
+
+/// `1,234.50` baht → 123450 satang; `None` for anything else (more than two decimals too).
+pub fn baht_to_satang(text: &str) -> Option<i64> {
+    let t: String = text.trim().chars().filter(|c| *c != ',').collect();
+    let (whole, frac) = t.split_once('.').unwrap_or((&t, ""));
+    if whole.is_empty() || !whole.bytes().all(|b| b.is_ascii_digit()) || frac.len() > 2 {
+        return None;
+    }
+    if !frac.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let whole: i64 = whole.parse().ok()?;
+    let frac: i64 = format!("{frac:0<2}").parse().ok()?;
+    whole.checked_mul(100)?.checked_add(frac)
+}
+
+/// A day as Thai staff write it: `2026-06-14`, or `14/6/2569` (Buddhist Era) or `14/6/2026`.
+fn parse_day(text: &str) -> Option<NaiveDate> {
+    let t = text.trim();
+    if let Ok(d) = NaiveDate::parse_from_str(t, "%Y-%m-%d") {
+        return Some(d);
+    }
+    let mut parts = t.split('/');
+    let (d, m, y) = (parts.next()?, parts.next()?, parts.next()?);
+    let y: i32 = y.trim().parse().ok()?;
+    let y = if y > 2400 { y - 543 } else { y };
+    NaiveDate::from_ymd_opt(y, m.trim().parse().ok()?, d.trim().parse().ok()?)
+}
+
+/// A month: `2026-06`, or `6/2569` / `6/2026`.
+fn parse_month(text: &str) -> Option<String> {
+    let t = text.trim();
+    if t.len() == 7 && NaiveDate::parse_from_str(&format!("{t}-01"), "%Y-%m-%d").is_ok() {
+        return Some(t.to_string());
+    }
+    let (m, y) = t.split_once('/')?;
+    let y: i32 = y.trim().parse().ok()?;
+    let y = if y > 2400 { y - 543 } else { y };
+    let m: u32 = m.trim().parse().ok()?;
+    NaiveDate::from_ymd_opt(y, m, 1).map(|d| d.format("%Y-%m").to_string())
+}
+
+/// A channel by its code or the name people write (`Facebook`, `ไลน์`, `โทรศัพท์`…).
+fn parse_channel(text: &str) -> Option<SaleChannel> {
+    let t = text.trim().to_lowercase();
+    let by_name = match t.as_str() {
+        "เฟซบุ๊ก" | "เฟสบุ๊ค" | "fb" => Some(SaleChannel::Facebook),
+        "ติ๊กต็อก" | "tik tok" => Some(SaleChannel::Tiktok),
+        "ไลน์" => Some(SaleChannel::Line),
+        "ยูทูบ" => Some(SaleChannel::Youtube),
+        "อินสตาแกรม" | "ig" => Some(SaleChannel::Instagram),
+        "ช้อปปี้" => Some(SaleChannel::Shopee),
+        "ลาซาด้า" => Some(SaleChannel::Lazada),
+        "โทรศัพท์" | "โทร" => Some(SaleChannel::Phone),
+        "อื่น ๆ" | "อื่นๆ" => Some(SaleChannel::Other),
+        _ => None,
+    };
+    by_name
+        .or_else(|| t.parse::<SaleChannel>().ok())
+        .filter(|c| c.is_recordable())
+}
+
+/// Imports a file of recorded sales for an LAO (UTF-8 or Windows-874 CSV, Thai headers), all or
+/// nothing: every bad cell is reported as `line N: column` (the header is line 1) with the
+/// reason, and nothing is recorded unless every row is right. Returns the records and the
+/// encoding read.
+pub fn import_csv(
+    conn: &mut DbConn,
+    lao: &LaoRow,
+    bytes: &[u8],
+    actor: &str,
+    now: NaiveDateTime,
+) -> ApiResult<(Vec<RecordedSaleRow>, &'static str)> {
+    let (text, encoding) = crate::spreadsheet::decode(bytes);
+    let mut reader = csv::ReaderBuilder::new()
+        .flexible(false)
+        .from_reader(text.as_bytes());
+    let headers: Vec<String> = reader
+        .headers()
+        .map_err(|_| ApiError::invalid_field("file", "invalid_csv"))?
+        .iter()
+        .map(|h| h.trim().to_string())
+        .collect();
+    let mut fields: Vec<&'static str> = Vec::new();
+    let mut errors = Vec::new();
+    for h in &headers {
+        match COLUMNS.iter().find(|(th, en)| th == h || en == h) {
+            Some((_, en)) => fields.push(en),
+            None => {
+                errors.push(FieldError::new(format!("line 1: {h}"), "unknown_column"));
+                fields.push("");
+            }
+        }
+    }
+    if !errors.is_empty() {
+        return Err(ApiError::validation(errors));
+    }
+    let today = sales::bangkok_date(now);
+    let mut rows: Vec<(usize, NewRecordedSale)> = Vec::new();
+    for (i, record) in reader.records().enumerate() {
+        let line = i + 2;
+        if rows.len() >= MAX_IMPORT_ROWS {
+            return Err(ApiError::validation(vec![
+                FieldError::new("file", "too_many").with("max", MAX_IMPORT_ROWS as i64),
+            ]));
+        }
+        let record = match record {
+            Ok(r) => r,
+            Err(_) => {
+                errors.push(FieldError::new(format!("line {line}"), "invalid_csv"));
+                continue;
+            }
+        };
+        if record.iter().all(|c| c.trim().is_empty()) {
+            continue;
+        }
+        let cell = |name: &str| -> Option<&str> {
+            fields
+                .iter()
+                .position(|f| *f == name)
+                .and_then(|i| record.get(i))
+                .map(str::trim)
+                .filter(|c| !c.is_empty())
+        };
+        let header = |name: &str| -> String {
+            let i = fields.iter().position(|f| *f == name).unwrap_or(0);
+            format!(
+                "line {line}: {}",
+                headers.get(i).cloned().unwrap_or_default()
+            )
+        };
+        let before = errors.len();
+        let mut int = |name: &str| -> Option<i64> {
+            let v = cell(name)?;
+            let parsed = v.replace(',', "").parse::<i64>().ok();
+            if parsed.is_none() {
+                errors.push(FieldError::new(header(name), "invalid_number"));
+            }
+            parsed
+        };
+        let producer_id = int("producer_id");
+        let producer_count = int("producer_count");
+        let product_id = int("product_id");
+        let sales_count = int("sales_count");
+        let date = cell("date").and_then(|v| {
+            let d = parse_day(v);
+            if d.is_none() {
+                errors.push(FieldError::new(header("date"), "invalid_date"));
+            }
+            d
+        });
+        let month = cell("month").and_then(|v| {
+            let m = parse_month(v);
+            if m.is_none() {
+                errors.push(FieldError::new(header("month"), "invalid_month"));
+            }
+            m
+        });
+        let channel = match cell("channel") {
+            Some(v) => parse_channel(v).or_else(|| {
+                errors.push(FieldError::new(header("channel"), "invalid_enum").with(
+                    "allowed",
+                    "facebook, tiktok, line, youtube, instagram, shopee, lazada, phone, other",
+                ));
+                None
+            }),
+            None => {
+                errors.push(FieldError::new(header("channel"), "required"));
+                None
+            }
+        };
+        let revenue = match cell("revenue_baht") {
+            Some(v) => baht_to_satang(v).or_else(|| {
+                errors.push(FieldError::new(header("revenue_baht"), "invalid_amount"));
+                None
+            }),
+            None => {
+                errors.push(FieldError::new(header("revenue_baht"), "required"));
+                None
+            }
+        };
+        if sales_count.is_none() && cell("sales_count").is_none() {
+            errors.push(FieldError::new(header("sales_count"), "required"));
+        }
+        if errors.len() > before {
+            continue;
+        }
+        let new = NewRecordedSale {
+            producer_id,
+            producer_count: producer_count.map(|n| i32::try_from(n).unwrap_or(i32::MAX)),
+            product_id,
+            date,
+            month,
+            channel: channel.unwrap_or(SaleChannel::Other),
+            sales_count: sales_count.unwrap_or(0),
+            revenue_satang: revenue.unwrap_or(0),
+            post_url: cell("post_url").map(str::to_string),
+            note: cell("note").map(str::to_string),
+        };
+        // The same checks as one record through the API, named by line and column.
+        let mut row_errors: Vec<FieldError> = Vec::new();
+        if let Err(e) = validator::Validate::validate(&new) {
+            row_errors.extend(crate::extract::flatten_validation_errors(&e));
+        }
+        if row_errors.is_empty()
+            && let Err(e) = check(conn, lao, &new, today)
+        {
+            row_errors.extend(e.field_errors().iter().cloned());
+        }
+        for e in row_errors {
+            let column = match e.field.as_str() {
+                "revenue_satang" => "revenue_baht",
+                other => other,
+            };
+            let named = FieldError {
+                field: header(column),
+                ..e
+            };
+            errors.push(named);
+        }
+        rows.push((line, new));
+    }
+    if !errors.is_empty() {
+        return Err(ApiError::validation(errors));
+    }
+    if rows.is_empty() {
+        return Err(ApiError::invalid_field("file", "required"));
+    }
+    let mut out = Vec::with_capacity(rows.len());
+    for (_, new) in &rows {
+        out.push(create(conn, lao, new, actor, now)?);
+    }
+    Ok((out, encoding))
+}

@@ -1633,3 +1633,90 @@ async fn lao_reports_are_frozen_reviewed_versioned_and_counted_in_coverage() {
         400
     );
 }
+
+#[tokio::test]
+async fn recorded_sales_import_from_a_thai_excel_file_all_or_nothing() {
+    let w = World::new().await;
+    let upload = |bytes: Vec<u8>, content_type: &str| {
+        let req = w
+            .app
+            .post(&format!("/v1/laos/{MAE_SOT}/recorded-sales/import"))
+            .bearer_auth(&w.staff.token)
+            .header("Content-Type", content_type)
+            .body(bytes);
+        async move { json(req.send().await.unwrap()).await }
+    };
+    let good = format!(
+        "วันที่,เดือน,รหัสผู้ผลิต,จำนวนผู้ผลิต,ช่องทาง,จำนวนครั้งที่ขาย,รายรับ (บาท),ลิงก์,หมายเหตุ\r\n\
+         14/5/2569,,{p},,เฟซบุ๊ก,12,\"5,400.50\",https://www.facebook.com/maesot/posts/1,ไลฟ์ขายลำไย\r\n\
+         ,4/2569,,3,TikTok,5,1000,,\r\n\
+         2026-05-31,,{p},,โทรศัพท์,2,300,,\r\n",
+        p = w.producer_id
+    );
+    // As Thai Excel saves it: Windows-874.
+    let (legacy, _, unmappable) = encoding_rs::WINDOWS_874.encode(&good);
+    assert!(!unmappable);
+    let (status, body) = upload(legacy.into_owned(), "text/csv").await;
+    assert_eq!(status, 201, "{body}");
+    assert_eq!(
+        (body["imported"].as_i64(), body["encoding"].as_str()),
+        (Some(3), Some("windows-874"))
+    );
+    assert_eq!(body["items"][0]["date"], "2026-05-14");
+    assert_eq!(body["items"][0]["revenue_satang"], 540050);
+    assert_eq!(body["items"][1]["month"], "2026-04");
+    assert_eq!(body["items"][2]["channel"], "phone");
+    let year = feed(&w, &w.staff, &format!("level=lao&code={MAE_SOT}")).await;
+    assert_eq!(year["total"]["sales"], 19);
+    assert_eq!(year["total"]["beneficiaries"], 4);
+
+    // One file with a good row and bad ones: every bad cell named by line and column, nothing
+    // recorded.
+    let bad = format!(
+        "วันที่,รหัสผู้ผลิต,ช่องทาง,จำนวนครั้งที่ขาย,รายรับ (บาท)\n\
+         2026-05-20,{p},line,1,100\n\
+         2026-05-21,{p},myspace,1,12.345\n\
+         31/2/2569,999999,facebook,x,100\n",
+        p = w.producer_id
+    );
+    let (status, problem) = upload(bad.into_bytes(), "text/csv; charset=utf-8").await;
+    assert_eq!(status, 422, "{problem}");
+    assert!(
+        problem.to_string().contains("facebook, tiktok"),
+        "the channels are named: {problem}"
+    );
+    assert_eq!(
+        problem_fields(&problem),
+        vec![
+            "line 3: ช่องทาง",
+            "line 3: รายรับ (บาท)",
+            "line 4: จำนวนครั้งที่ขาย",
+            "line 4: วันที่"
+        ],
+        "{problem}"
+    );
+    let (status, problem) = upload(
+        format!("วันที่,รหัสผู้ผลิต,ช่องทาง,จำนวนครั้งที่ขาย,รายรับ (บาท)\n2026-05-20,999999,line,1,100\n")
+            .into_bytes(),
+        "text/csv",
+    )
+    .await;
+    assert_eq!(status, 422);
+    assert_eq!(
+        problem_fields(&problem),
+        vec!["line 2: รหัสผู้ผลิต"],
+        "{problem}"
+    );
+    let (status, problem) =
+        upload("วันที่,ยอดรวม\n2026-05-20,1\n".as_bytes().to_vec(), "text/csv").await;
+    assert_eq!(status, 422);
+    assert_eq!(problem_fields(&problem), vec!["line 1: ยอดรวม"]);
+    assert_eq!(
+        upload(good.clone().into_bytes(), "application/json")
+            .await
+            .0,
+        415
+    );
+    let year = feed(&w, &w.staff, &format!("level=lao&code={MAE_SOT}")).await;
+    assert_eq!(year["total"]["sales"], 19, "nothing half-imported");
+}
