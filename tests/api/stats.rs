@@ -1696,8 +1696,9 @@ async fn recorded_sales_import_from_a_thai_excel_file_all_or_nothing() {
         "{problem}"
     );
     let (status, problem) = upload(
-        format!("วันที่,รหัสผู้ผลิต,ช่องทาง,จำนวนครั้งที่ขาย,รายรับ (บาท)\n2026-05-20,999999,line,1,100\n")
-            .into_bytes(),
+        "วันที่,รหัสผู้ผลิต,ช่องทาง,จำนวนครั้งที่ขาย,รายรับ (บาท)\n2026-05-20,999999,line,1,100\n"
+            .as_bytes()
+            .to_vec(),
         "text/csv",
     )
     .await;
