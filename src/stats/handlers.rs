@@ -31,6 +31,7 @@ pub fn routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
     cfg.service(sales_feed)
         .service(sales_sheet)
         .service(sale_events)
+        .service(report_page)
         .service(record_sale)
         .service(import_recorded_sales)
         .service(list_recorded_sales)
@@ -1096,4 +1097,55 @@ pub async fn import_recorded_sales(
         })
         .await?;
     Ok(HttpResponse::Created().json(imported))
+}
+
+/// The report to print (HTML)
+///
+/// One page in Thai for A4: the programme's table for an area and a period (the same query as
+/// `GET /v1/stats/sales`; grouped one level down by default), the LAOs' reporting coverage
+/// against the target when the period lies in one fiscal year, and a bar chart (SVG) of revenue
+/// and sales. Accepts a report token like the feed.
+#[utoipa::path(
+    tag = "stats",
+    security(("bearer" = [])),
+    params(SalesQuery),
+    responses(
+        (status = 200, description = "HTML", body = String, content_type = "text/html"),
+        (status = 400, body = Problem, content_type = "application/problem+json"),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/stats/report.html")]
+pub async fn report_page(
+    state: web::Data<AppState>,
+    reader: Reader,
+    query: ValidQuery<SalesQuery>,
+) -> ApiResult<HttpResponse> {
+    let ValidQuery(query) = query;
+    let today = sales::bangkok_date(state.clock.now_naive());
+    let html = state
+        .db(move |conn| {
+            let report = build_report(conn, &reader, &query, GroupBy::Area, today)?;
+            let fy = super::periods::Period::fiscal_year_of(report.period.to);
+            let area_coverage = if super::periods::Period::fiscal_year_of(report.period.from) == fy
+                && report.period.from <= today
+            {
+                let scope = feed::scope(conn, report.level, report.code.as_deref())?;
+                Some(reports::coverage(
+                    conn,
+                    &scope,
+                    fy,
+                    today.min(report.period.to),
+                )?)
+            } else {
+                None
+            };
+            Ok(super::page::render(&report, area_coverage.as_ref()))
+        })
+        .await?;
+    Ok(HttpResponse::Ok()
+        .content_type("text/html; charset=utf-8")
+        .body(html))
 }

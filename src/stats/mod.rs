@@ -5,6 +5,7 @@
 pub mod feed;
 pub mod handlers;
 pub mod links;
+pub mod page;
 pub mod periods;
 pub mod recorded;
 pub mod reports;

@@ -1721,3 +1721,68 @@ async fn recorded_sales_import_from_a_thai_excel_file_all_or_nothing() {
     let year = feed(&w, &w.staff, &format!("level=lao&code={MAE_SOT}")).await;
     assert_eq!(year["total"]["sales"], 19, "nothing half-imported");
 }
+
+#[tokio::test]
+async fn the_printable_report_shows_the_table_the_coverage_and_a_chart() {
+    let w = World::new().await;
+    let win = window(&w, 1000, json!({})).await;
+    let o = order(
+        &w,
+        &win,
+        json!([{"variant_id": variant(&win, 5), "quantity": 30}]),
+        "0891234567",
+    )
+    .await;
+    pay(&w, o["code"].as_str().unwrap()).await;
+    let (status, _) = json(
+        w.app
+            .post(&format!("/v1/laos/{MAE_SOT}/reports"))
+            .bearer_auth(&w.staff.token)
+            .json(&json!({"month": "2026-05"}))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, 201);
+    let res = w
+        .app
+        .get("/v1/stats/report.html?level=district&code=6306&fiscal_year=2569")
+        .bearer_auth(&w.district_officer.token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    assert!(
+        res.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/html")
+    );
+    let html = res.text().await.unwrap();
+    assert!(html.starts_with("<!doctype html><html lang=\"th\">"));
+    for part in [
+        "อำเภอแม่สอด",
+        "เทศบาลนครแม่สอด",
+        "องค์การบริหารส่วนตำบลแม่ปะ",
+        "12,750.00",
+        "ส่งรายงานแล้ว 1 แห่ง",
+        "50.0%",
+        "เป้าหมาย 80.0%",
+        "<svg",
+        "@page { size: A4",
+    ] {
+        assert!(html.contains(part), "{part} in {html}");
+    }
+    assert!(!html.contains("<script"), "a page that prints as it is");
+    assert_eq!(
+        w.app
+            .get("/v1/stats/report.html?level=province&code=63")
+            .bearer_auth(&w.district_officer.token)
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        403
+    );
+}
