@@ -850,7 +850,7 @@ pub const FIELD_TEXTS: &[(&str, Text)] = &[
         "invalid_csv",
         t(
             "is not a CSV row like the header (count the commas and quotes)",
-            "ไม่ใช่แถว CSV ที่ตรงกับหัวตาราง (ตรวจจำนวนจุลภาคและเครื่องหมายคำพูด)",
+            "ไม่ใช่แถวที่ตรงกับหัวตาราง (ตรวจจำนวนจุลภาคและเครื่องหมายคำพูด)",
         ),
     ),
     ("invalid_number", t("is not a whole number", "ไม่ใช่จำนวนเต็ม")),

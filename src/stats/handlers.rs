@@ -1075,15 +1075,16 @@ pub async fn import_recorded_sales(
             (m.type_() == mime::TEXT && (m.subtype() == mime::CSV || m.subtype() == mime::PLAIN))
                 || m.essence_str() == "application/vnd.ms-excel"
         });
-    if !csv_type {
-        return Err(ApiError::new(crate::error::ErrorKind::UnsupportedMediaType)
-            .with("expected", "text/csv"));
-    }
     let code = code.into_inner();
     let now = state.clock.now_naive();
     let imported = state
         .db_tx(move |conn| {
             let lao = lao_for_recording(conn, &principal, &code)?;
+            // Who may not import hears that first; then what the file must be.
+            if !csv_type {
+                return Err(ApiError::new(crate::error::ErrorKind::UnsupportedMediaType)
+                    .with("expected", "text/csv"));
+            }
             let (rows, encoding) =
                 recorded::import_csv(conn, &lao, &body, &principal.actor_label(), now)?;
             Ok(RecordedImport {

@@ -21,6 +21,9 @@ pub const RECORDED_SALE: Text = Text {
     th: "ยอดขายที่บันทึก",
 };
 
+/// The channels a recorded sale may name (the others are pre-orders').
+const RECORDABLE: &str = "facebook, tiktok, line, youtube, instagram, shopee, lazada, phone, other";
+
 /// The earliest date a sale may be recorded for (the programme's first fiscal year, 2560).
 pub fn earliest_date() -> NaiveDate {
     NaiveDate::from_ymd_opt(2016, 10, 1).expect("a date")
@@ -159,7 +162,7 @@ fn check(
 ) -> ApiResult<Checked> {
     let mut errors = Vec::new();
     if !new.channel.is_recordable() {
-        errors.push(FieldError::new("channel", "not_allowed"));
+        errors.push(FieldError::new("channel", "invalid_enum").with("allowed", RECORDABLE));
     }
     let (producer_id, beneficiary_key) = match (new.producer_id, new.producer_count) {
         (Some(_), Some(_)) => {
@@ -617,10 +620,9 @@ pub fn import_csv(
         });
         let channel = match cell("channel") {
             Some(v) => parse_channel(v).or_else(|| {
-                errors.push(FieldError::new(header("channel"), "invalid_enum").with(
-                    "allowed",
-                    "facebook, tiktok, line, youtube, instagram, shopee, lazada, phone, other",
-                ));
+                errors.push(
+                    FieldError::new(header("channel"), "invalid_enum").with("allowed", RECORDABLE),
+                );
                 None
             }),
             None => {

@@ -185,6 +185,19 @@ fn period_of(new: &NewReport, today: NaiveDate) -> ApiResult<(String, Period, i3
             ]));
         }
     };
+    if period.to < super::recorded::earliest_date() {
+        return Err(ApiError::validation(vec![
+            FieldError::new(
+                if new.month.is_some() {
+                    "month"
+                } else {
+                    "fiscal_year"
+                },
+                "too_small",
+            )
+            .with("min", super::recorded::earliest_date().to_string()),
+        ]));
+    }
     if period.from > today {
         return Err(ApiError::validation(vec![
             FieldError::new(

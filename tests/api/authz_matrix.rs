@@ -101,6 +101,49 @@ async fn cases(w: &World) -> Vec<Case> {
         ));
     }
     let pending = pending_order(w, &target_window, 10).await;
+    // The programme's report: a recorded sale to change, and one of each kind for every caller
+    // to try to delete, review or revoke.
+    let made = |path: String, token: String, body: Value| {
+        let req = w.app.post(&path).bearer_auth(token).json(&body);
+        async move {
+            let (status, body) = json(req.send().await.unwrap()).await;
+            assert!(status.is_success(), "{path}: {body}");
+            body["id"].as_i64().unwrap()
+        }
+    };
+    let sale = |n: i64| {
+        json!({"producer_count": 2, "date": "2026-05-20", "channel": "facebook",
+               "sales_count": n, "revenue_satang": 100})
+    };
+    let recorded = format!("/v1/laos/{MAE_SOT}/recorded-sales");
+    let target_sale = made(recorded.clone(), w.staff.token.clone(), sale(1)).await;
+    let (mut sales_to_delete, mut links_to_delete, mut reports_to_review, mut tokens_to_revoke) =
+        (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    for i in 0..10 {
+        let id = made(recorded.clone(), w.staff.token.clone(), sale(i + 2)).await;
+        sales_to_delete.push(format!("/v1/recorded-sales/{id}"));
+        let id = made(
+            format!("/v1/laos/{MAE_SOT}/content-links"),
+            w.staff.token.clone(),
+            json!({"url": format!("https://www.facebook.com/maesot/posts/matrix-{i}"), "posted_on": "2026-05-20"}),
+        )
+        .await;
+        links_to_delete.push(format!("/v1/content-links/{id}"));
+        let id = made(
+            format!("/v1/laos/{MAE_SOT}/reports"),
+            w.staff.token.clone(),
+            json!({"month": format!("2025-{:02}", i + 1)}),
+        )
+        .await;
+        reports_to_review.push(format!("/v1/reports/{id}/review"));
+        let id = made(
+            "/v1/report-tokens".into(),
+            w.admin.token.clone(),
+            json!({"level": "district", "code": "6306", "label": format!("แผ่นงาน {i}")}),
+        )
+        .await;
+        tokens_to_revoke.push(format!("/v1/report-tokens/{id}"));
+    }
     let one = |p: String| vec![p];
     use Method as M;
     vec![
@@ -389,6 +432,158 @@ async fn cases(w: &World) -> Vec<Case> {
             path: one("/v1/admin/reconcile".into()),
             body: none,
             expect: [401, 200, 403, 403, 403, 403, 403, 403, 403, 403],
+        },
+        Case {
+            method: M::GET,
+            route: "/v1/stats/sales",
+            path: one("/v1/stats/sales?level=district&code=6306".into()),
+            body: none,
+            expect: [401, 200, 200, 403, 200, 403, 403, 403, 403, 403],
+        },
+        Case {
+            method: M::GET,
+            route: "/v1/stats/sales.csv",
+            path: one("/v1/stats/sales.csv?level=district&code=6306".into()),
+            body: none,
+            expect: [401, 200, 200, 403, 200, 403, 403, 403, 403, 403],
+        },
+        Case {
+            method: M::GET,
+            route: "/v1/stats/report.html",
+            path: one("/v1/stats/report.html?level=district&code=6306".into()),
+            body: none,
+            expect: [401, 200, 200, 403, 200, 403, 403, 403, 403, 403],
+        },
+        Case {
+            method: M::GET,
+            route: "/v1/stats/events",
+            path: one("/v1/stats/events?level=district&code=6306".into()),
+            body: none,
+            expect: [401, 200, 200, 403, 200, 403, 403, 403, 403, 403],
+        },
+        Case {
+            method: M::GET,
+            route: "/v1/stats/coverage",
+            path: one("/v1/stats/coverage?level=district&code=6306".into()),
+            body: none,
+            expect: [401, 200, 200, 403, 200, 403, 403, 403, 403, 403],
+        },
+        Case {
+            method: M::POST,
+            route: "/v1/laos/{code}/recorded-sales",
+            path: one(format!("/v1/laos/{MAE_SOT}/recorded-sales")),
+            body: |n| {
+                Some(
+                    json!({"producer_count": 2, "month": "2026-05", "channel": "line",
+                            "sales_count": n, "revenue_satang": 100}),
+                )
+            },
+            expect: [401, 201, 403, 404, 403, 404, 201, 404, 404, 404],
+        },
+        Case {
+            method: M::GET,
+            route: "/v1/laos/{code}/recorded-sales",
+            path: one(format!("/v1/laos/{MAE_SOT}/recorded-sales")),
+            body: none,
+            expect: [401, 200, 200, 404, 200, 404, 200, 404, 404, 404],
+        },
+        Case {
+            method: M::POST,
+            route: "/v1/laos/{code}/recorded-sales/import",
+            path: one(format!("/v1/laos/{MAE_SOT}/recorded-sales/import")),
+            // A JSON body: who may import hears 415 (the file must be CSV), others their refusal.
+            body: |_| Some(json!({})),
+            expect: [401, 415, 403, 404, 403, 404, 415, 404, 404, 404],
+        },
+        Case {
+            method: M::PATCH,
+            route: "/v1/recorded-sales/{id}",
+            path: one(format!("/v1/recorded-sales/{target_sale}")),
+            body: |n| {
+                Some(
+                    json!({"producer_count": 3, "date": "2026-05-21", "channel": "tiktok",
+                            "sales_count": n, "revenue_satang": 200}),
+                )
+            },
+            expect: [401, 200, 403, 404, 403, 404, 200, 404, 404, 404],
+        },
+        Case {
+            method: M::DELETE,
+            route: "/v1/recorded-sales/{id}",
+            path: sales_to_delete,
+            body: none,
+            expect: [401, 204, 403, 404, 403, 404, 204, 404, 404, 404],
+        },
+        Case {
+            method: M::POST,
+            route: "/v1/laos/{code}/content-links",
+            path: one(format!("/v1/laos/{MAE_SOT}/content-links")),
+            body: |n| {
+                Some(
+                    json!({"url": format!("https://vt.tiktok.com/matrix{n}/"), "posted_on": "2026-05-20"}),
+                )
+            },
+            expect: [401, 201, 403, 404, 403, 404, 201, 404, 404, 201],
+        },
+        Case {
+            method: M::GET,
+            route: "/v1/laos/{code}/content-links",
+            path: one(format!("/v1/laos/{MAE_SOT}/content-links")),
+            body: none,
+            expect: [401, 200, 200, 404, 200, 404, 200, 404, 404, 200],
+        },
+        Case {
+            method: M::DELETE,
+            route: "/v1/content-links/{id}",
+            path: links_to_delete,
+            body: none,
+            expect: [401, 204, 403, 404, 403, 404, 204, 404, 404, 403],
+        },
+        Case {
+            method: M::POST,
+            route: "/v1/laos/{code}/reports",
+            path: one(format!("/v1/laos/{MAE_SOT}/reports")),
+            body: |n| {
+                Some(json!({"month": format!("{}-{:02}", 2017 + (n % 108) / 12, n % 12 + 1)}))
+            },
+            expect: [401, 201, 403, 404, 403, 404, 201, 404, 404, 404],
+        },
+        Case {
+            method: M::GET,
+            route: "/v1/laos/{code}/reports",
+            path: one(format!("/v1/laos/{MAE_SOT}/reports")),
+            body: none,
+            expect: [401, 200, 200, 404, 200, 404, 200, 404, 404, 404],
+        },
+        Case {
+            method: M::POST,
+            route: "/v1/reports/{id}/review",
+            path: reports_to_review,
+            body: |_| Some(json!({"decision": "accept"})),
+            expect: [401, 200, 200, 404, 200, 404, 403, 404, 404, 404],
+        },
+        Case {
+            method: M::POST,
+            route: "/v1/report-tokens",
+            path: one("/v1/report-tokens".into()),
+            body: |n| {
+                Some(json!({"level": "district", "code": "6306", "label": format!("แผ่นงาน {n}")}))
+            },
+            expect: [401, 201, 201, 403, 201, 403, 403, 403, 403, 403],
+        },
+        Case {
+            method: M::GET,
+            route: "/v1/report-tokens",
+            path: one("/v1/report-tokens".into()),
+            body: none,
+            expect: [401, 200, 200, 200, 200, 200, 200, 200, 200, 200],
+        },
+        Case {
+            method: M::DELETE,
+            route: "/v1/report-tokens/{id}",
+            path: tokens_to_revoke,
+            body: none,
+            expect: [401, 204, 204, 404, 204, 404, 404, 404, 404, 404],
         },
     ]
 }
