@@ -476,30 +476,10 @@ fn area_rows(
     Ok((down, rows, keys))
 }
 
-/// `2026-06` → `มิถุนายน 2569`.
+/// `2026-06` → `มิถุนายน 2569` (the calendar's month labels).
 fn thai_month(key: &str) -> String {
-    const MONTHS: [&str; 12] = [
-        "มกราคม",
-        "กุมภาพันธ์",
-        "มีนาคม",
-        "เมษายน",
-        "พฤษภาคม",
-        "มิถุนายน",
-        "กรกฎาคม",
-        "สิงหาคม",
-        "กันยายน",
-        "ตุลาคม",
-        "พฤศจิกายน",
-        "ธันวาคม",
-    ];
     let (y, m) = key.split_once('-').unwrap_or((key, "1"));
-    let y: i32 = y.parse().unwrap_or(0);
-    let m: usize = m.parse().unwrap_or(1);
-    format!(
-        "{} {}",
-        MONTHS[(m.clamp(1, 12)) - 1],
-        y + super::periods::BE_OFFSET
-    )
+    crate::calendar::months::label(y.parse().unwrap_or(0), m.parse().unwrap_or(1)).label_th
 }
 
 /// The feed as the programme's sheet (CSV, Thai headers): one row per group, the codes beside

@@ -98,25 +98,11 @@ impl Period {
 
 /// `1 ต.ค. 2568`.
 pub fn thai_date(d: NaiveDate) -> String {
-    const MONTHS: [&str; 12] = [
-        "ม.ค.",
-        "ก.พ.",
-        "มี.ค.",
-        "เม.ย.",
-        "พ.ค.",
-        "มิ.ย.",
-        "ก.ค.",
-        "ส.ค.",
-        "ก.ย.",
-        "ต.ค.",
-        "พ.ย.",
-        "ธ.ค.",
-    ];
     format!(
         "{} {} {}",
         d.day(),
-        MONTHS[d.month0() as usize],
-        d.year() + BE_OFFSET
+        crate::i18n::THAI_MONTHS_SHORT[d.month0() as usize],
+        crate::i18n::buddhist_year(d.year())
     )
 }
 

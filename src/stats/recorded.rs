@@ -312,6 +312,20 @@ fn beneficiary_of(conn: &mut DbConn, row: &RecordedSaleRow) -> QueryResult<Optio
     })
 }
 
+/// The fact that cancels a stored record's: dated where the old fact counted, so that a
+/// correction takes the sale out of exactly the day and month it was in.
+fn reversal_of(
+    old: &RecordedSaleRow,
+    beneficiary_key: Option<String>,
+    now: NaiveDateTime,
+) -> sales::NewFact {
+    let old_fact = fact_of(old, beneficiary_key, now);
+    sales::NewFact {
+        sale_date: old_fact.sale_date,
+        ..old_fact.reversal(now)
+    }
+}
+
 /// Records a sale for an LAO, and its fact, in the caller's transaction.
 pub fn create(
     conn: &mut DbConn,
@@ -388,12 +402,7 @@ pub fn replace(
         ))
         .execute(conn)?;
     let row = find(conn, old.id)?.ok_or_else(|| ApiError::not_found(RECORDED_SALE))?;
-    let old_fact = fact_of(old, before, now);
-    // The reversal dates where the old fact counted, so that the old month loses exactly it.
-    let reversal = sales::NewFact {
-        sale_date: old_fact.sale_date,
-        ..old_fact.reversal(now)
-    };
+    let reversal = reversal_of(old, before, now);
     sales::record(
         conn,
         &[reversal, fact_of(&row, c.beneficiary_key, now)],
@@ -412,12 +421,7 @@ pub fn delete(conn: &mut DbConn, old: &RecordedSaleRow, now: NaiveDateTime) -> A
             recorded_sales::updated_at.eq(now),
         ))
         .execute(conn)?;
-    let old_fact = fact_of(old, before, now);
-    let reversal = sales::NewFact {
-        sale_date: old_fact.sale_date,
-        ..old_fact.reversal(now)
-    };
-    sales::record(conn, &[reversal], now)?;
+    sales::record(conn, &[reversal_of(old, before, now)], now)?;
     Ok(())
 }
 
