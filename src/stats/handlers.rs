@@ -116,7 +116,7 @@ fn build_report(
     query: &SalesQuery,
     default_group: GroupBy,
     today: NaiveDate,
-) -> ApiResult<SalesReport> {
+) -> ApiResult<(Scope, SalesReport)> {
     let scope = feed::scope(conn, query.level, query.code.as_deref())?;
     may_read(reader, &scope)?;
     let period = query.period().resolve(today)?;
@@ -129,13 +129,14 @@ fn build_report(
         channel: query.channel,
         crop_id,
     };
-    feed::report(
+    let report = feed::report(
         conn,
         &scope,
         period,
         query.group_by.unwrap_or(default_group),
         &narrowing,
-    )
+    )?;
+    Ok((scope, report))
 }
 
 /// Sales figures of an area
@@ -167,7 +168,7 @@ pub async fn sales_feed(
     let ValidQuery(query) = query;
     let today = sales::bangkok_date(state.clock.now_naive());
     let report = state
-        .db(move |conn| build_report(conn, &reader, &query, GroupBy::Area, today))
+        .db(move |conn| Ok(build_report(conn, &reader, &query, GroupBy::Area, today)?.1))
         .await?;
     Ok(web::Json(report))
 }
@@ -200,7 +201,7 @@ pub async fn sales_sheet(
     let today = sales::bangkok_date(state.clock.now_naive());
     let (name, body) = state
         .db(move |conn| {
-            let report = build_report(conn, &reader, &query, GroupBy::Lao, today)?;
+            let (scope, report) = build_report(conn, &reader, &query, GroupBy::Lao, today)?;
             let name = format!(
                 "sales-{}-{}-{}_{}.csv",
                 report.level,
@@ -208,7 +209,6 @@ pub async fn sales_sheet(
                 report.period.from,
                 report.period.to
             );
-            let scope = feed::scope(conn, report.level, report.code.as_deref())?;
             let urls =
                 super::links::urls_by_lao(conn, &scope.area, report.period.from, report.period.to)?;
             Ok((name, feed::sheet(&report, &urls)?))
@@ -1128,12 +1128,11 @@ pub async fn report_page(
     let today = sales::bangkok_date(state.clock.now_naive());
     let html = state
         .db(move |conn| {
-            let report = build_report(conn, &reader, &query, GroupBy::Area, today)?;
+            let (scope, report) = build_report(conn, &reader, &query, GroupBy::Area, today)?;
             let fy = super::periods::Period::fiscal_year_of(report.period.to);
             let area_coverage = if super::periods::Period::fiscal_year_of(report.period.from) == fy
                 && report.period.from <= today
             {
-                let scope = feed::scope(conn, report.level, report.code.as_deref())?;
                 Some(reports::coverage(
                     conn,
                     &scope,
