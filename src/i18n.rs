@@ -266,6 +266,18 @@ pub fn buddhist_year(ce_year: i32) -> i32 {
     ce_year + 543
 }
 
+/// The Thai fiscal year (B.E.) a date falls in: 1 October to 30 September, named by the B.E.
+/// year it ends in (Budget Procedures Act B.E. 2561): 2025-10-01 and 2026-09-30 are both 2569.
+pub fn fiscal_year(day: chrono::NaiveDate) -> i32 {
+    use chrono::Datelike;
+    let ends = if day.month() >= 10 {
+        day.year() + 1
+    } else {
+        day.year()
+    };
+    buddhist_year(ends)
+}
+
 /// The Thai name of a month numbered 1–12.
 pub fn thai_month(month: u32) -> &'static str {
     THAI_MONTHS[((month.clamp(1, 12)) - 1) as usize]

@@ -601,6 +601,33 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    sale_area_totals (period, level, area) {
+        period -> Text,
+        level -> Text,
+        area -> Text,
+        province_code -> Text,
+        district_code -> Text,
+        sales -> BigInt,
+        units -> BigInt,
+        revenue_satang -> BigInt,
+        beneficiaries_extra -> BigInt,
+        producers -> BigInt,
+        buyers -> BigInt,
+    }
+}
+
+diesel::table! {
+    sale_area_people (period, level, area, role, person_key) {
+        period -> Text,
+        level -> Text,
+        area -> Text,
+        role -> Text,
+        person_key -> Text,
+        sales -> BigInt,
+    }
+}
+
 diesel::joinable!(districts -> provinces (province_code));
 diesel::joinable!(producers -> laos (lao_id));
 diesel::joinable!(products -> producers (producer_id));
@@ -666,6 +693,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     sale_fact_cursor,
     sale_monthly,
     sale_monthly_people,
+    sale_area_totals,
+    sale_area_people,
     report_tokens,
     content_links,
     lao_reports,

@@ -251,6 +251,7 @@ pub fn record(conn: &mut DbConn, facts: &[NewFact], now: NaiveDateTime) -> Query
         }
         cursors.push(id);
     }
+    super::totals::add(conn, facts)?;
     Ok(cursors)
 }
 
@@ -489,7 +490,7 @@ struct PeopleRow {
 /// Digits only (DOPA codes) or a `YYYY-MM(-DD)` key: what may be written into the SQL text.
 /// The two backends write bind placeholders differently, so the few values are formatted in;
 /// each is checked here first.
-fn literal(value: &str) -> String {
+pub(super) fn literal(value: &str) -> String {
     assert!(
         value
             .bytes()
@@ -500,14 +501,28 @@ fn literal(value: &str) -> String {
 }
 
 /// Whether `from..=to` is whole calendar months (then the monthly sums answer).
-fn whole_months(from: NaiveDate, to: NaiveDate) -> bool {
+pub(super) fn whole_months(from: NaiveDate, to: NaiveDate) -> bool {
     use chrono::Datelike;
     from.day() == 1 && (to + Duration::days(1)).day() == 1 && from <= to
 }
 
-/// Adds up the figures of the facts a filter selects, grouped by a dimension. Reads the monthly
-/// sums when the dates are whole months, the facts otherwise; both give the same figures.
+/// The figures of the facts a filter selects, grouped by a dimension, net of reversals. Reads
+/// the kept totals of a month or fiscal year when they answer (see `totals`), else adds up the
+/// monthly sums when the dates are whole months, else the facts; all give the same figures.
 pub fn figures(
+    conn: &mut DbConn,
+    filter: &FigureFilter,
+    by: Dimension,
+) -> QueryResult<Vec<Figures>> {
+    match super::totals::figures(conn, filter, by)? {
+        Some(kept) => Ok(kept),
+        None => figures_added_up(conn, filter, by),
+    }
+}
+
+/// [`figures`] added up from the monthly sums (whole months) or the facts, never from the kept
+/// totals: what the totals are checked against.
+pub fn figures_added_up(
     conn: &mut DbConn,
     filter: &FigureFilter,
     by: Dimension,

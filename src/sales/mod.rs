@@ -16,9 +16,13 @@
 //!
 //! **Sums.** In the same transaction, `sale_monthly` (per Bangkok month × LAO × crop × channel ×
 //! source) and `sale_monthly_people` (net sales per producer key and buyer key, for distinct
-//! counts) are brought up to date. Being behind the cursor lock, their update-or-insert never
-//! races.
+//! counts) are brought up to date, and so are the kept totals of every month and fiscal year per
+//! LAO, district, province and the nation, with their distinct producers and buyers
+//! (`sale_area_totals`, `sale_area_people`; see `totals`), which answer the common reports
+//! without adding anything up. Being behind the cursor lock, none of these writes races.
 
 mod facts;
+mod totals;
 
 pub use facts::*;
+pub use totals::period_keys;

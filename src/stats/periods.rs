@@ -71,12 +71,7 @@ impl Period {
 
     /// The fiscal year (B.E.) a Bangkok date falls in.
     pub fn fiscal_year_of(day: NaiveDate) -> i32 {
-        let ends = if day.month() >= 10 {
-            day.year() + 1
-        } else {
-            day.year()
-        };
-        ends + BE_OFFSET
+        crate::i18n::fiscal_year(day)
     }
 
     /// The months the period touches, as `2026-06` keys.

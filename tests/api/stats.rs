@@ -929,6 +929,29 @@ async fn every_figure_agrees_with_the_orders_and_records_at_every_level_and_peri
                     "{area} {period} {source}"
                 );
             }
+            // One row per area below (provinces, districts or LAOs), each with its own facts.
+            let by_area = feed(&w, &w.admin, &format!("{area}&{period}&group_by=area")).await;
+            for r in by_area["rows"].as_array().unwrap() {
+                let key = r["key"].as_str().unwrap();
+                let of_area: Vec<&Expected> = in_scope
+                    .iter()
+                    .copied()
+                    .filter(|e| {
+                        if area.starts_with("level=national") {
+                            e.province == key
+                        } else if area.starts_with("level=province") {
+                            e.district == key
+                        } else {
+                            e.lao == key
+                        }
+                    })
+                    .collect();
+                assert_eq!(
+                    figures_of(r),
+                    expected_figures(&of_area),
+                    "{area} {period} {key}"
+                );
+            }
             let by_lao = feed(&w, &w.admin, &format!("{area}&{period}&group_by=lao")).await;
             for r in by_lao["rows"].as_array().unwrap() {
                 let of_lao: Vec<&Expected> = in_scope
@@ -972,6 +995,21 @@ async fn every_figure_agrees_with_the_orders_and_records_at_every_level_and_peri
             .collect();
         assert_eq!(figures_of(r), expected_figures(&of), "{month}");
     }
+    let by_month = feed(
+        &w,
+        &w.admin,
+        "level=province&code=63&fiscal_year=2569&group_by=month",
+    )
+    .await;
+    assert_eq!(by_month["rows"].as_array().unwrap().len(), 12);
+    for r in by_month["rows"].as_array().unwrap() {
+        let month = r["key"].as_str().unwrap();
+        let of: Vec<&Expected> = expected
+            .iter()
+            .filter(|e| e.province == "63" && e.date.format("%Y-%m").to_string() == month)
+            .collect();
+        assert_eq!(figures_of(r), expected_figures(&of), "63 {month}");
+    }
 
     // The incremental feed read from the start adds up to the same totals.
     let admin = token(&w, &w.admin).await;
@@ -1001,6 +1039,57 @@ async fn every_figure_agrees_with_the_orders_and_records_at_every_level_and_peri
     let (want_sales, want_revenue, _, _) = expected_figures(&all);
     assert_eq!((sales, revenue), (want_sales, want_revenue));
     assert!(seen >= expected.len());
+
+    // The kept totals the writer built equal what the migration's backfill builds from the facts.
+    let written = kept_totals(&w);
+    assert!(written.len() > 50, "{written:?}");
+    let backend = if w.app.db.is_postgres() {
+        "postgres"
+    } else {
+        "sqlite"
+    };
+    let migration = std::fs::read_to_string(format!(
+        "migrations/{backend}/2026-11-29-000012_sale_area_totals/up.sql"
+    ))
+    .unwrap();
+    let (_, backfill) = migration.split_once("-- backfill").unwrap();
+    let backfill = backfill.split_once('\n').unwrap().1;
+    {
+        use diesel::connection::SimpleConnection;
+        let mut conn = w.app.state.pool.get().unwrap();
+        conn.batch_execute("DELETE FROM sale_area_people; DELETE FROM sale_area_totals;")
+            .unwrap();
+        conn.batch_execute(backfill).unwrap();
+    }
+    assert_eq!(kept_totals(&w), written);
+}
+
+/// Every row of the kept totals and people, as sorted text.
+fn kept_totals(w: &World) -> Vec<String> {
+    use diesel::RunQueryDsl;
+    #[derive(diesel::QueryableByName)]
+    struct Line {
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        line: String,
+    }
+    let mut conn = w.app.state.pool.get().unwrap();
+    let mut lines: Vec<String> = diesel::sql_query(
+        "SELECT 'T ' || period || ' ' || level || ' ' || area || ' ' || province_code || ' ' \
+           || district_code || ' ' || CAST(sales AS TEXT) || ' ' || CAST(units AS TEXT) || ' ' \
+           || CAST(revenue_satang AS TEXT) || ' ' || CAST(beneficiaries_extra AS TEXT) || ' ' \
+           || CAST(producers AS TEXT) || ' ' || CAST(buyers AS TEXT) AS line \
+         FROM sale_area_totals \
+         UNION ALL \
+         SELECT 'P ' || period || ' ' || level || ' ' || area || ' ' || role || ' ' || person_key \
+           || ' ' || CAST(sales AS TEXT) FROM sale_area_people",
+    )
+    .load::<Line>(&mut conn)
+    .unwrap()
+    .into_iter()
+    .map(|l| l.line)
+    .collect();
+    lines.sort();
+    lines
 }
 
 /// Writers confirm payments in parallel while a reader polls the incremental feed: the reader

@@ -1,0 +1,2 @@
+DROP TABLE sale_area_people;
+DROP TABLE sale_area_totals;
