@@ -19,7 +19,8 @@
 //! belonging to one LAO), on days spread evenly over fiscal years 2568–2570 (2024-10-01 …
 //! 2027-09-30), 1–5 sales each on one of five channels, 2% of them reversals with negated
 //! figures; 1,000 rows per `INSERT`, 50,000 per transaction, from a fixed seed. The monthly sums
-//! are then filled with the SQL of the sales migration's backfill, the cursor is set, and
+//! and the kept totals per period and area are then filled with the backfill SQL of the
+//! migrations that keep them (read from `migrations/postgres/…/up.sql`), the cursor is set, and
 //! `ANALYZE` runs (`BENCH_ANALYZE=0` skips it).
 //!
 //! An admin account signs in, then each query is sent `BENCH_REQUESTS` times (default 200) one
@@ -36,8 +37,9 @@
 //! and pass or fail. The JSON totals are checked against sums computed from `sale_facts` directly.
 //! Then, to show where a request's time goes, it times the two `sales::figures` calls the handler
 //! makes for each stats query (the rows' grouping, and the total) on a pooled connection, without
-//! HTTP. It exits with status 1 when a query answers other than 200, a total is wrong, or a target
-//! is missed.
+//! HTTP, beside `sales::figures_added_up` (the same figures added up from the monthly sums, as
+//! before the kept totals), and checks that both give the same rows. It exits with status 1 when
+//! a query answers other than 200, a total is wrong, the two ways differ, or a target is missed.
 
 use std::net::TcpListener;
 use std::path::PathBuf;
@@ -397,14 +399,15 @@ fn generate(settings: &Settings, conn: &mut DbConn, now: NaiveDateTime) -> Resul
         started.elapsed().as_secs_f64()
     );
 
-    // The monthly sums, as the sales migration's backfill fills them.
+    // The monthly sums and the kept totals, as the migrations' backfills fill them.
+    let backfill_sql = backfill()?;
     let started = Instant::now();
     khongdee::db::write_transaction(conn, |conn| {
         conn.batch_execute(&format!(
             "UPDATE sale_fact_cursor SET last = {};",
             settings.facts
         ))?;
-        conn.batch_execute(BACKFILL)
+        conn.batch_execute(&backfill_sql)
     })
     .map_err(|e| format!("filling the monthly sums: {e}"))?;
     let count = |conn: &mut DbConn, table: &str| -> Result<i64, String> {
@@ -419,9 +422,12 @@ fn generate(settings: &Settings, conn: &mut DbConn, now: NaiveDateTime) -> Resul
             .map_err(|e| e.to_string())
     };
     println!(
-        "   sums: sale_monthly {} rows, sale_monthly_people {} rows, in {:.1} s",
+        "   sums: sale_monthly {} rows, sale_monthly_people {} rows, sale_area_totals {} rows, \
+         sale_area_people {} rows, in {:.1} s",
         count(conn, "sale_monthly")?,
         count(conn, "sale_monthly_people")?,
+        count(conn, "sale_area_totals")?,
+        count(conn, "sale_area_people")?,
         started.elapsed().as_secs_f64()
     );
     if settings.analyze {
@@ -433,29 +439,30 @@ fn generate(settings: &Settings, conn: &mut DbConn, now: NaiveDateTime) -> Resul
     Ok(laos.len())
 }
 
-/// From the end of `migrations/*/2026-11-29-000008_sales/up.sql` (the same text on both).
-const BACKFILL: &str = "
-INSERT INTO sale_monthly (sale_month, lao_id, district_code, province_code, crop_id, channel,
-    source, sales, units, revenue_satang, beneficiaries_extra)
-SELECT sale_month, lao_id, district_code, province_code, COALESCE(crop_id, 0), channel, source,
-    SUM(sales), SUM(units), SUM(revenue_satang), SUM(beneficiaries_extra)
-FROM sale_facts
-GROUP BY sale_month, lao_id, district_code, province_code, COALESCE(crop_id, 0), channel, source;
-INSERT INTO sale_monthly_people (sale_month, lao_id, district_code, province_code, crop_id,
-    channel, source, role, person_key, sales)
-SELECT sale_month, lao_id, district_code, province_code, COALESCE(crop_id, 0), channel, source,
-    'producer', beneficiary_key, SUM(sales)
-FROM sale_facts WHERE beneficiary_key IS NOT NULL
-GROUP BY sale_month, lao_id, district_code, province_code, COALESCE(crop_id, 0), channel, source,
-    beneficiary_key;
-INSERT INTO sale_monthly_people (sale_month, lao_id, district_code, province_code, crop_id,
-    channel, source, role, person_key, sales)
-SELECT sale_month, lao_id, district_code, province_code, COALESCE(crop_id, 0), channel, source,
-    'buyer', buyer_key, SUM(sales)
-FROM sale_facts WHERE buyer_key IS NOT NULL
-GROUP BY sale_month, lao_id, district_code, province_code, COALESCE(crop_id, 0), channel, source,
-    buyer_key;
-";
+/// The backfill SQL of the migrations that keep sums (the same text on both backends): from
+/// `2026-11-29-000008_sales` the monthly sums (from its first `INSERT INTO sale_monthly`), from
+/// `2026-11-29-000012_sale_area_totals` the kept totals (after its `-- backfill` line).
+fn backfill() -> Result<String, String> {
+    let read = |name: &str| {
+        let path = format!(
+            "{}/migrations/postgres/{name}/up.sql",
+            env!("CARGO_MANIFEST_DIR")
+        );
+        std::fs::read_to_string(&path).map_err(|e| format!("reading {path}: {e}"))
+    };
+    let sales = read("2026-11-29-000008_sales")?;
+    let monthly = sales
+        .find("INSERT INTO sale_monthly (")
+        .map(|at| &sales[at..])
+        .ok_or("no monthly sums in the sales migration")?;
+    let totals = read("2026-11-29-000012_sale_area_totals")?;
+    let kept = totals
+        .split_once("-- backfill")
+        .and_then(|(_, rest)| rest.split_once('\n'))
+        .map(|(_, sql)| sql)
+        .ok_or("no backfill in the totals migration")?;
+    Ok(format!("{monthly}\n{kept}"))
+}
 
 /// Net sales and revenue of the facts a condition selects, straight from `sale_facts`.
 fn expected(conn: &mut DbConn, whereby: &str) -> (i64, i64) {
@@ -585,10 +592,11 @@ fn run(settings: &Settings, database: &Database) -> Vec<String> {
         .enable_all()
         .build()
         .expect("runtime");
-    let problems = runtime.block_on(measure(&base, &password, &queries));
+    let mut problems = runtime.block_on(measure(&base, &password, &queries));
     runtime.block_on(handle.stop(true));
     let _ = server_thread.join();
-    breakdown(settings, &state, &queries);
+    problems.extend(breakdown(settings, &state, &queries));
+    writes(settings, &state);
     problems
 }
 
@@ -604,35 +612,141 @@ fn filter(area: AreaFilter, from: NaiveDate, to: NaiveDate) -> FigureFilter {
 }
 
 /// Where a request's time goes: the two `sales::figures` calls its handler makes (the rows'
-/// grouping, then the total), timed on a pooled connection without HTTP.
-fn breakdown(settings: &Settings, state: &khongdee::AppState, queries: &[Query]) {
+/// grouping, then the total), timed on a pooled connection without HTTP, and the same figures
+/// added up from the monthly sums (`sales::figures_added_up`, what they were before the kept
+/// totals), which must be equal. Returns the failures.
+fn breakdown(settings: &Settings, state: &khongdee::AppState, queries: &[Query]) -> Vec<String> {
     let runs = (settings.requests / 4).max(5);
     let mut conn = state.pool.get().expect("connection");
+    let mut failures = Vec::new();
     println!("   sales::figures() alone, {runs} calls each after {WARMUP} warm-up calls:");
+    type Figures = fn(
+        &mut DbConn,
+        &FigureFilter,
+        Dimension,
+    ) -> diesel::QueryResult<Vec<khongdee::sales::Figures>>;
+    let ways: [(&str, Figures); 2] = [
+        ("kept", khongdee::sales::figures),
+        ("added up", khongdee::sales::figures_added_up),
+    ];
     for query in queries {
         let Some((filter, grouped)) = &query.figures else {
             continue;
         };
         for dimension in [*grouped, Dimension::All] {
-            let mut latencies = Vec::with_capacity(runs);
-            for i in 0..WARMUP + runs {
-                let started = Instant::now();
-                khongdee::sales::figures(&mut conn, filter, dimension).expect("figures");
-                if i >= WARMUP {
-                    latencies.push(started.elapsed());
+            let mut answers = Vec::new();
+            for (way, figures) in ways {
+                let mut latencies = Vec::with_capacity(runs);
+                let mut answer = Vec::new();
+                for i in 0..WARMUP + runs {
+                    let started = Instant::now();
+                    answer = figures(&mut conn, filter, dimension).expect("figures");
+                    if i >= WARMUP {
+                        latencies.push(started.elapsed());
+                    }
                 }
+                latencies.sort();
+                let pct = |p: f64| latencies[((latencies.len() as f64 - 1.0) * p).round() as usize];
+                println!(
+                    "   {:<32} by {:<9} {:<8} p50 {:>7.2} ms, p95 {:>7.2} ms",
+                    query.name,
+                    format!("{dimension:?}").to_lowercase(),
+                    way,
+                    ms(pct(0.5)),
+                    ms(pct(0.95))
+                );
+                answer.retain(|f| {
+                    *f != khongdee::sales::Figures {
+                        key: f.key.clone(),
+                        ..Default::default()
+                    }
+                });
+                answer.sort_by(|a, b| a.key.cmp(&b.key));
+                answers.push(answer);
             }
-            latencies.sort();
-            let pct = |p: f64| latencies[((latencies.len() as f64 - 1.0) * p).round() as usize];
-            println!(
-                "   {:<32} by {:<9} p50 {:>7.2} ms, p95 {:>7.2} ms",
-                query.name,
-                format!("{dimension:?}").to_lowercase(),
-                ms(pct(0.5)),
-                ms(pct(0.95))
-            );
+            if answers[0] != answers[1] {
+                failures.push(format!(
+                    "{} by {dimension:?}: the kept totals differ from the figures added up",
+                    query.name
+                ));
+            }
         }
     }
+    failures
+}
+
+/// What keeping the sums and totals costs a payment: `BENCH_REQUESTS` transactions, one after
+/// another, each recording an order's two facts (a producer key and a buyer key, as a paid
+/// order of two lines writes) with `sales::record` in a write transaction, on LAOs across the
+/// country, on top of the generated data.
+fn writes(settings: &Settings, state: &khongdee::AppState) {
+    use khongdee::sales::{FactKind, NewFact, SaleChannel, Source};
+    let mut conn = state.pool.get().expect("connection");
+    let (recorded_sale, laos): (i64, Vec<(i64, String, String)>) = {
+        use khongdee::db::schema::{laos as l, recorded_sales as r};
+        let recorded = r::table
+            .select(r::id)
+            .order(r::id)
+            .first(&mut conn)
+            .expect("the generated recorded sale");
+        let laos = l::table
+            .order(l::id)
+            .select((l::id, l::district_code, l::province_code))
+            .load(&mut conn)
+            .expect("LAOs");
+        (recorded, laos)
+    };
+    let now = chrono::Utc::now().naive_utc();
+    let day = NaiveDate::from_ymd_opt(2026, 6, 15).expect("date");
+    let mut rng = Rng(0x7772_6974_6573);
+    let mut latencies = Vec::new();
+    for i in 0..WARMUP + settings.requests {
+        let (lao_id, district_code, province_code) =
+            laos[rng.below(laos.len() as u64) as usize].clone();
+        let producer = rng.below(settings.producers);
+        let buyer = rng.below(200_000);
+        let fact = |sales: i64| NewFact {
+            source: Source::Recorded,
+            kind: FactKind::Sale,
+            order_id: None,
+            recorded_sale_id: Some(recorded_sale),
+            lao_id,
+            district_code: district_code.clone(),
+            province_code: province_code.clone(),
+            producer_id: None,
+            crop_id: None,
+            window_id: None,
+            variant_id: None,
+            channel: SaleChannel::Facebook,
+            sales,
+            units: 2,
+            revenue_satang: 25_000,
+            delivery_fee_satang: 0,
+            beneficiary_key: Some(format!("producer:{producer}")),
+            beneficiaries_extra: 0,
+            buyer_key: Some(format!("bench-buyer-{buyer}")),
+            sale_date: day,
+            occurred_at: now,
+        };
+        let facts = [fact(1), fact(0)];
+        let started = Instant::now();
+        khongdee::db::write_transaction(&mut conn, |c| {
+            khongdee::sales::record(c, &facts, now).map(|_| ())
+        })
+        .expect("record");
+        if i >= WARMUP {
+            latencies.push(started.elapsed());
+        }
+    }
+    latencies.sort();
+    let pct = |p: f64| latencies[((latencies.len() as f64 - 1.0) * p).round() as usize];
+    println!(
+        "   writing an order's two facts (sales::record, one transaction each, {} times): \
+         p50 {:.2} ms, p95 {:.2} ms",
+        latencies.len(),
+        ms(pct(0.5)),
+        ms(pct(0.95))
+    );
 }
 
 fn create_admin(conn: &mut DbConn, password: &str, now: NaiveDateTime) {
