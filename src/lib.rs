@@ -30,6 +30,7 @@ pub mod stats;
 pub mod tasks;
 pub mod thai_ids;
 pub mod validate;
+pub mod webhooks;
 
 use std::net::TcpListener;
 use std::sync::Arc;
