@@ -183,6 +183,35 @@ pub struct Config {
     )]
     pub rate_limit_authenticated_per_minute: u32,
 
+    /// Let webhooks reach loopback addresses (127.0.0.0/8, ::1, `localhost`), over http too:
+    /// for tests and development only. Private and reserved addresses stay refused.
+    #[arg(
+        long,
+        env = "KHONGDEE_WEBHOOKS_ALLOW_LOOPBACK",
+        default_value_t = false,
+        action = clap::ArgAction::Set,
+        global = true
+    )]
+    pub webhooks_allow_loopback: bool,
+
+    /// Seconds a webhook receiver has to answer.
+    #[arg(
+        long,
+        env = "KHONGDEE_WEBHOOK_TIMEOUT",
+        default_value_t = 15,
+        global = true
+    )]
+    pub webhook_timeout_secs: u64,
+
+    /// Milliseconds between the webhook dispatcher's looks at the outbox.
+    #[arg(
+        long,
+        env = "KHONGDEE_WEBHOOK_POLL_MS",
+        default_value_t = 1000,
+        global = true
+    )]
+    pub webhook_poll_ms: u64,
+
     /// Password hashes that may run at once; each holds a 19 MiB buffer, kept for reuse, and
     /// further logins queue for a free one (default: one per CPU core, at least 2).
     #[arg(long, env = "KHONGDEE_PASSWORD_HASH_CONCURRENCY", global = true)]
@@ -226,6 +255,9 @@ impl Config {
             rate_limit_anonymous_per_minute: 600,
             rate_limit_authenticated_per_minute: 3000,
             password_hash_concurrency: None,
+            webhooks_allow_loopback: false,
+            webhook_timeout_secs: 15,
+            webhook_poll_ms: 1000,
             promptpay_order_reference: true,
         }
     }

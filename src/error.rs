@@ -699,6 +699,27 @@ pub const FIELD_TEXTS: &[(&str, Text)] = &[
         ),
     ),
     (
+        "https_required",
+        t(
+            "must be an https:// URL (http:// only to this machine, in development)",
+            "ต้องเป็น URL ที่ขึ้นต้นด้วย https:// (ใช้ http:// ได้เฉพาะเครื่องนี้ในระหว่างพัฒนา)",
+        ),
+    ),
+    (
+        "private_address",
+        t(
+            "points to a private, loopback or reserved network address, which webhooks may not reach",
+            "ชี้ไปยังที่อยู่เครือข่ายภายใน ลูปแบ็ก หรือสงวนไว้ ซึ่งเว็บฮุกส่งไปไม่ได้",
+        ),
+    ),
+    (
+        "unknown_event_type",
+        t(
+            "names an event type that does not exist: {value}",
+            "ระบุชนิดเหตุการณ์ที่ไม่มีอยู่: {value}",
+        ),
+    ),
+    (
         "invalid_origin",
         t(
             "is not a web origin such as https://www.example.go.th (scheme and host, no path)",

@@ -173,7 +173,7 @@ fn register_routes(cfg: &mut ServiceConfig, names: Option<&openapi::SchemaNames>
         // One `ServiceConfig` for all rooms: a scope's own `configure` would merge each room's
         // schemas into a map, where a clash between rooms no longer shows.
         let list = names.map(openapi::SchemaNames::list);
-        let rooms: [(&'static str, RoomRoutes); 8] = [
+        let rooms: [(&'static str, RoomRoutes); 9] = [
             ("auth", auth::routes),
             ("geo", geo::routes),
             ("laos", laos::routes),
@@ -182,6 +182,7 @@ fn register_routes(cfg: &mut ServiceConfig, names: Option<&openapi::SchemaNames>
             ("preorder", preorder::routes),
             ("orders", orders::routes),
             ("stats", stats::routes),
+            ("webhooks", webhooks::handlers::routes),
         ];
         for (room, room_routes) in rooms {
             room_routes(cfg);

@@ -193,6 +193,12 @@ fn serve(config: Config) -> CliResult {
     );
     actix_web::rt::System::new().block_on(async move {
         let (stop, stopped) = tokio::sync::watch::channel(false);
+        let webhooks = background.map(|_| {
+            actix_web::rt::spawn(khongdee::webhooks::dispatcher::run(
+                state.clone(),
+                stopped.clone(),
+            ))
+        });
         let tasks = background.map(|interval| {
             actix_web::rt::spawn(khongdee::tasks::run(state.clone(), interval, stopped))
         });
@@ -201,6 +207,9 @@ fn serve(config: Config) -> CliResult {
         let _ = stop.send(true);
         if let Some(tasks) = tasks {
             let _ = tasks.await;
+        }
+        if let Some(webhooks) = webhooks {
+            let _ = webhooks.await;
         }
         result
     })?;

@@ -628,6 +628,59 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    webhook_endpoints (id) {
+        id -> BigInt,
+        partner_client_id -> Nullable<BigInt>,
+        lao_id -> Nullable<BigInt>,
+        url -> Text,
+        description -> Text,
+        event_types -> Nullable<Text>,
+        enabled -> Bool,
+        disabled_reason -> Nullable<Text>,
+        secret -> Text,
+        previous_secret -> Nullable<Text>,
+        previous_secret_expires_at -> Nullable<Timestamp>,
+        failing_since -> Nullable<Timestamp>,
+        created_by -> Text,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    webhook_deliveries (id) {
+        id -> BigInt,
+        endpoint_id -> BigInt,
+        event_id -> BigInt,
+        event_type -> Text,
+        ordering_key -> Text,
+        state -> Text,
+        attempts -> Integer,
+        next_attempt_at -> Timestamp,
+        lease_until -> Nullable<Timestamp>,
+        leased_by -> Nullable<Text>,
+        last_status -> Nullable<Integer>,
+        last_error -> Nullable<Text>,
+        created_at -> Timestamp,
+        delivered_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    webhook_attempts (id) {
+        id -> BigInt,
+        delivery_id -> BigInt,
+        attempt -> Integer,
+        attempted_at -> Timestamp,
+        status_code -> Nullable<Integer>,
+        error -> Nullable<Text>,
+        response_body -> Nullable<Text>,
+        duration_ms -> BigInt,
+        next_attempt_at -> Nullable<Timestamp>,
+    }
+}
+
 diesel::joinable!(districts -> provinces (province_code));
 diesel::joinable!(producers -> laos (lao_id));
 diesel::joinable!(products -> producers (producer_id));
@@ -658,6 +711,9 @@ diesel::joinable!(users -> laos (lao_id));
 diesel::joinable!(partner_client_laos -> partner_clients (partner_client_id));
 diesel::joinable!(partner_client_laos -> laos (lao_id));
 diesel::joinable!(refresh_tokens -> auth_sessions (session_id));
+
+diesel::joinable!(webhook_deliveries -> webhook_endpoints (endpoint_id));
+diesel::joinable!(webhook_attempts -> webhook_deliveries (delivery_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     app_settings,
@@ -698,4 +754,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     report_tokens,
     content_links,
     lao_reports,
+    webhook_endpoints,
+    webhook_deliveries,
+    webhook_attempts,
 );

@@ -144,6 +144,34 @@ async fn cases(w: &World) -> Vec<Case> {
         .await;
         tokens_to_revoke.push(format!("/v1/report-tokens/{id}"));
     }
+    // Webhooks: one endpoint of the LAO with a delivery (its test event), and one endpoint for
+    // every caller to try to delete.
+    let endpoint = made(
+        "/v1/webhook-endpoints".into(),
+        w.staff.token.clone(),
+        json!({"url": "https://shop.example/hooks/matrix"}),
+    )
+    .await;
+    let delivery = {
+        let req = w
+            .app
+            .post(&format!("/v1/webhook-endpoints/{endpoint}/test"))
+            .bearer_auth(&w.staff.token);
+        let (status, body) = json(req.send().await.unwrap()).await;
+        assert_eq!(status, 202, "{body}");
+        body["delivery_id"].as_i64().unwrap()
+    };
+    let mut endpoints_to_delete = Vec::new();
+    for i in 0..10 {
+        let id = made(
+            "/v1/webhook-endpoints".into(),
+            w.staff.token.clone(),
+            json!({"url": format!("https://shop.example/hooks/{i}")}),
+        )
+        .await;
+        endpoints_to_delete.push(format!("/v1/webhook-endpoints/{id}"));
+    }
+    let hook = |tail: &str| vec![format!("/v1/webhook-endpoints/{endpoint}{tail}")];
     let one = |p: String| vec![p];
     use Method as M;
     vec![
@@ -584,6 +612,76 @@ async fn cases(w: &World) -> Vec<Case> {
             path: tokens_to_revoke,
             body: none,
             expect: [401, 204, 204, 404, 204, 404, 404, 404, 404, 404],
+        },
+        Case {
+            method: M::POST,
+            route: "/v1/webhook-endpoints",
+            path: one("/v1/webhook-endpoints".into()),
+            body: |n| Some(json!({"url": format!("https://shop.example/matrix/{n}")})),
+            expect: [401, 403, 403, 403, 403, 403, 201, 201, 201, 403],
+        },
+        Case {
+            method: M::GET,
+            route: "/v1/webhook-endpoints",
+            path: one("/v1/webhook-endpoints".into()),
+            body: none,
+            expect: [401, 200, 403, 403, 403, 403, 200, 200, 200, 403],
+        },
+        Case {
+            method: M::GET,
+            route: "/v1/webhook-endpoints/{id}",
+            path: hook(""),
+            body: none,
+            expect: [401, 200, 404, 404, 404, 404, 200, 404, 404, 404],
+        },
+        Case {
+            method: M::PATCH,
+            route: "/v1/webhook-endpoints/{id}",
+            path: hook(""),
+            body: |n| Some(json!({"description": format!("แก้ไข {n}")})),
+            expect: [401, 200, 404, 404, 404, 404, 200, 404, 404, 404],
+        },
+        Case {
+            method: M::POST,
+            route: "/v1/webhook-endpoints/{id}/rotate-secret",
+            path: hook("/rotate-secret"),
+            body: none,
+            expect: [401, 200, 404, 404, 404, 404, 200, 404, 404, 404],
+        },
+        Case {
+            method: M::POST,
+            route: "/v1/webhook-endpoints/{id}/test",
+            path: hook("/test"),
+            body: none,
+            expect: [401, 202, 404, 404, 404, 404, 202, 404, 404, 404],
+        },
+        Case {
+            method: M::GET,
+            route: "/v1/webhook-endpoints/{id}/deliveries",
+            path: hook("/deliveries"),
+            body: none,
+            expect: [401, 200, 404, 404, 404, 404, 200, 404, 404, 404],
+        },
+        Case {
+            method: M::POST,
+            route: "/v1/webhook-endpoints/{id}/deliveries/{delivery_id}/resend",
+            path: hook(&format!("/deliveries/{delivery}/resend")),
+            body: none,
+            expect: [401, 202, 404, 404, 404, 404, 202, 404, 404, 404],
+        },
+        Case {
+            method: M::POST,
+            route: "/v1/webhook-endpoints/{id}/recover",
+            path: hook("/recover"),
+            body: |_| Some(json!({"since": "2026-01-01T00:00:00+07:00"})),
+            expect: [401, 202, 404, 404, 404, 404, 202, 404, 404, 404],
+        },
+        Case {
+            method: M::DELETE,
+            route: "/v1/webhook-endpoints/{id}",
+            path: endpoints_to_delete,
+            body: none,
+            expect: [401, 204, 404, 404, 404, 404, 204, 404, 404, 404],
         },
     ]
 }

@@ -26,3 +26,4 @@ mod ratelimit;
 mod seed;
 mod states;
 mod stats;
+mod webhooks;
