@@ -254,6 +254,7 @@ pub fn api_doc_with_defects() -> (utoipa::openapi::OpenApi, ApiDocDefects) {
     openapi::describe_shared_parameters(&mut api);
     let unknown_formats = openapi::describe_formats(&mut api);
     let links_without_source = openapi::add_links(&mut api);
+    webhooks::contract::document(&mut api);
     let defects = ApiDocDefects {
         schema_name_clashes: names.clashes(),
         unknown_formats,

@@ -7,9 +7,11 @@
 //! - `endpoints`: endpoints, their owners, secrets and delivery log;
 //! - `delivery`: fan-out from the outbox, claims under a lease, attempts and the retry schedule;
 //! - `dispatcher`: the loop inside `serve` that sends the due deliveries;
+//! - `contract`: the OpenAPI `webhooks` section, one entry and data schema per event type;
 //! - `handlers`: `/v1/webhook-endpoints…`, `/v1/webhook-event-types`.
 
 pub mod address;
+pub mod contract;
 pub mod delivery;
 pub mod dispatcher;
 pub mod endpoints;
