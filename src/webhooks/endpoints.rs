@@ -688,7 +688,8 @@ pub fn resend(
     Ok(())
 }
 
-/// Sends again every failed delivery of an endpoint created since a time; returns how many.
+/// Sends again, now and with a fresh schedule, every delivery of an endpoint created since a
+/// time that failed or is still waiting for a retry; returns how many.
 pub fn recover(
     conn: &mut DbConn,
     principal: &Principal,
@@ -701,7 +702,7 @@ pub fn recover(
     Ok(diesel::update(
         d::table
             .filter(d::endpoint_id.eq(id))
-            .filter(d::state.eq("failed"))
+            .filter(d::state.eq_any(["failed", "pending"]))
             .filter(d::created_at.ge(since)),
     )
     .set((

@@ -327,7 +327,8 @@ pub async fn resend(
 #[derive(Debug, Deserialize, validator::Validate, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Recovery {
-    /// Failed deliveries created at or after this time (RFC 3339) are sent again.
+    /// Deliveries created at or after this time (RFC 3339) that failed or wait for a retry are
+    /// sent again now.
     pub since: chrono::DateTime<chrono::FixedOffset>,
 }
 
@@ -339,7 +340,8 @@ pub struct Recovered {
 
 /// Recover failed deliveries
 ///
-/// Sends again, now and in order, every failed delivery of the endpoint created since a time.
+/// Sends again, now and in order, every delivery of the endpoint created since a time that
+/// failed or is waiting for a retry (after the receiver was fixed).
 #[utoipa::path(
     tag = "webhooks",
     security(("bearer" = [])),

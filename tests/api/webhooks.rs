@@ -600,3 +600,124 @@ async fn endpoints_are_their_owners_and_refuse_private_addresses_and_a_410_disab
     verify(&new, &after).unwrap();
     assert!(verify(&old, &after).is_err(), "the old secret lapsed");
 }
+
+#[tokio::test]
+async fn five_days_of_failures_disable_an_endpoint_its_owner_hears_and_recover_resends() {
+    let w = webhook_world().await;
+    // A fails (a redirect first, which is not followed, then 500s); B is the owner's other one.
+    let mut script = vec![Answer::Status(302)];
+    script.extend(std::iter::repeat_n(Answer::Status(500), 40));
+    let (failing, failing_url) = Receiver::start(script).await;
+    let (other, other_url) = Receiver::start(vec![]).await;
+    let (_, a) = register(&w, &w.staff.token, json!({"url": failing_url})).await;
+    let (_, b) = register(
+        &w,
+        &w.staff.token,
+        json!({"url": other_url, "event_types": ["webhook_endpoint.disabled"]}),
+    )
+    .await;
+    let a_id = a["id"].as_i64().unwrap();
+    let dispatcher = Dispatcher::new(&w.app.state);
+    let started = w.app.clock.now();
+    let mut disabled_on = None;
+    for day in 0..7 {
+        let staff = w.app.login(&w.staff.username).await.token;
+        let res = w
+            .app
+            .post(&format!("/v1/webhook-endpoints/{a_id}/test"))
+            .bearer_auth(&staff)
+            .send()
+            .await
+            .unwrap();
+        if res.status() != 202 {
+            break;
+        }
+        dispatcher.run_once(&w.app.state).await.unwrap();
+        let (_, now) = json(
+            w.app
+                .get(&format!("/v1/webhook-endpoints/{a_id}"))
+                .bearer_auth(&staff)
+                .send()
+                .await
+                .unwrap(),
+        )
+        .await;
+        if now["enabled"] == false {
+            assert_eq!(now["disabled_reason"], "failing", "{now}");
+            disabled_on = Some(day);
+            break;
+        }
+        w.app.clock.advance(Duration::days(1));
+    }
+    assert_eq!(
+        disabled_on,
+        Some(5),
+        "disabled on the attempt 5 days after the first failure"
+    );
+    let got = failing.received();
+    assert_eq!(got[0].status, 302);
+    assert!(got.len() >= 6);
+    // The owner's other endpoint hears it.
+    dispatcher.run_once(&w.app.state).await.unwrap();
+    let heard = other.received();
+    assert_eq!(heard.len(), 1, "{heard:?}");
+    let body: Value = serde_json::from_slice(&heard[0].body).unwrap();
+    assert_eq!(body["type"], "webhook_endpoint.disabled");
+    assert_eq!(body["data"]["endpoint_id"], a_id);
+    assert_eq!(body["data"]["reason"], "failing");
+    verify(b["secret"].as_str().unwrap(), &heard[0]).unwrap();
+
+    // Fixed: enabled again, every failed or pending delivery since the start goes out.
+    let staff = w.app.login(&w.staff.username).await.token;
+    failing.script.lock().unwrap().clear();
+    let res = w
+        .app
+        .patch(&format!("/v1/webhook-endpoints/{a_id}"))
+        .bearer_auth(&staff)
+        .json(&json!({"enabled": true}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    let (status, recovered) = json(
+        w.app
+            .post(&format!("/v1/webhook-endpoints/{a_id}/recover"))
+            .bearer_auth(&staff)
+            .json(&json!({"since": started.to_rfc3339()}))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, 202, "{recovered}");
+    for _ in 0..3 {
+        dispatcher.run_once(&w.app.state).await.unwrap();
+    }
+    let (_, log) = json(
+        w.app
+            .get(&format!("/v1/webhook-endpoints/{a_id}/deliveries"))
+            .bearer_auth(&staff)
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    let states: Vec<&str> = log
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["state"].as_str().unwrap())
+        .collect();
+    assert_eq!(states.len(), 6);
+    assert!(states.iter().all(|s| *s == "delivered"), "{states:?}");
+    let (_, endpoint) = json(
+        w.app
+            .get(&format!("/v1/webhook-endpoints/{a_id}"))
+            .bearer_auth(&staff)
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(endpoint["failing_since"], Value::Null);
+}
