@@ -486,7 +486,7 @@ fn claim_capacity(
     )?;
     // Capacity: a hold's units turn sold (when it is converted); otherwise they must still fit.
     if hold.is_none()
-        && let Err(available) = ledger::sell(conn, window.id, requested.units)?
+        && let Err(available) = ledger::sell(conn, window.id, requested.units, now)?
     {
         return Err(holds::no_capacity(&window, available, requested.units));
     }

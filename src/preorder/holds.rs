@@ -372,7 +372,7 @@ pub fn insert_hold(
 ) -> ApiResult<HoldRow> {
     // What could never be paid is not held either.
     crate::promptpay::ensure_payable(lines_total(requested))?;
-    if let Err(available) = ledger::reserve(conn, window.id, requested.units)? {
+    if let Err(available) = ledger::reserve(conn, window.id, requested.units, now)? {
         return Err(no_capacity(window, available, requested.units));
     }
     let public_id = format!("hld_{}", random_token(18));

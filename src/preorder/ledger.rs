@@ -76,33 +76,91 @@ fn free_units(conn: &mut DbConn, window_id: i64) -> QueryResult<i64> {
 }
 
 /// Holds `units` if they fit. `Err(available)` tells how many units were left.
-pub fn reserve(conn: &mut DbConn, window_id: i64, units: i64) -> ApiResult<Result<(), i64>> {
-    let updated = diesel::update(
+pub fn reserve(
+    conn: &mut DbConn,
+    window_id: i64,
+    units: i64,
+    now: NaiveDateTime,
+) -> ApiResult<Result<(), i64>> {
+    let after: Option<Filled> = diesel::update(
         w::table
             .find(window_id)
             .filter((w::held + w::sold + units).le(w::capacity)),
     )
     .set(w::held.eq(w::held + units))
-    .execute(conn)?;
-    if updated == 1 {
-        return Ok(Ok(()));
+    .returning(FILLED)
+    .get_result(conn)
+    .optional()?;
+    match after {
+        Some(after) => {
+            announce_if_sold_out(conn, window_id, units, after, now)?;
+            Ok(Ok(()))
+        }
+        None => Ok(Err(free_units(conn, window_id)?)),
     }
-    Ok(Err(free_units(conn, window_id)?))
 }
 
 /// Sells `units` without a hold if they fit. `Err(available)` as for [`reserve`].
-pub fn sell(conn: &mut DbConn, window_id: i64, units: i64) -> ApiResult<Result<(), i64>> {
-    let updated = diesel::update(
+pub fn sell(
+    conn: &mut DbConn,
+    window_id: i64,
+    units: i64,
+    now: NaiveDateTime,
+) -> ApiResult<Result<(), i64>> {
+    let after: Option<Filled> = diesel::update(
         w::table
             .find(window_id)
             .filter((w::held + w::sold + units).le(w::capacity)),
     )
     .set(w::sold.eq(w::sold + units))
-    .execute(conn)?;
-    if updated == 1 {
-        return Ok(Ok(()));
+    .returning(FILLED)
+    .get_result(conn)
+    .optional()?;
+    match after {
+        Some(after) => {
+            announce_if_sold_out(conn, window_id, units, after, now)?;
+            Ok(Ok(()))
+        }
+        None => Ok(Err(free_units(conn, window_id)?)),
     }
-    Ok(Err(free_units(conn, window_id)?))
+}
+
+/// A window's capacity, held and sold units and LAO, as an update leaves them.
+type Filled = (i64, i64, i64, i64);
+const FILLED: (w::capacity, w::held, w::sold, w::lao_id) =
+    (w::capacity, w::held, w::sold, w::lao_id);
+
+/// Records `window.sold_out` when taking `units` (> 0) filled the window: every unit is now
+/// held or sold, and before it was not. In the transaction that took them, on the window's
+/// locked row, so the event is in order with the window's others.
+fn announce_if_sold_out(
+    conn: &mut DbConn,
+    window_id: i64,
+    units: i64,
+    (capacity, held, sold, lao_id): Filled,
+    now: NaiveDateTime,
+) -> QueryResult<()> {
+    if units <= 0 || held + sold < capacity {
+        return Ok(());
+    }
+    crate::outbox::record(
+        conn,
+        crate::outbox::Event {
+            event_type: "window.sold_out",
+            aggregate_type: "window",
+            aggregate_id: window_id.to_string(),
+            lao_id: Some(lao_id),
+            partner_client_id: None,
+            payload: serde_json::json!({
+                "window_id": window_id,
+                "capacity": capacity,
+                "held": held,
+                "sold": sold,
+            }),
+        },
+        now,
+    )
+    .map(|_| ())
 }
 
 /// Sells `units` in one statement if the window is open at `now` and they fit: the fast path
@@ -116,7 +174,7 @@ pub fn sell_if_open(
     units: i64,
     now: NaiveDateTime,
 ) -> QueryResult<bool> {
-    let updated = diesel::update(
+    let after: Option<Filled> = diesel::update(
         w::table
             .find(window_id)
             .filter(w::lifecycle.eq(Lifecycle::Published.to_string()))
@@ -125,8 +183,16 @@ pub fn sell_if_open(
             .filter((w::held + w::sold + units).le(w::capacity)),
     )
     .set(w::sold.eq(w::sold + units))
-    .execute(conn)?;
-    Ok(updated == 1)
+    .returning(FILLED)
+    .get_result(conn)
+    .optional()?;
+    match after {
+        Some(after) => {
+            announce_if_sold_out(conn, window_id, units, after, now)?;
+            Ok(true)
+        }
+        None => Ok(false),
+    }
 }
 
 /// Frees held units (a hold released or expired).

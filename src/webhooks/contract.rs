@@ -56,6 +56,17 @@ pub struct WindowData {
     pub previous_capacity: Option<i64>,
 }
 
+/// `data` of `window.sold_out`.
+#[derive(Serialize, ToSchema)]
+#[schema(as = WebhookWindowSoldOutData)]
+pub struct WindowSoldOutData {
+    pub window_id: i64,
+    /// Units, as the window counts them.
+    pub capacity: i64,
+    pub held: i64,
+    pub sold: i64,
+}
+
 /// `data` of `waitlist.offered` (`waitlist.lapsed` carries `entry_id`, `window_id` and
 /// `buyer_phone` only).
 #[derive(Serialize, ToSchema)]
@@ -96,6 +107,9 @@ pub struct TestData {
 
 /// The data schema of an event type.
 fn data_schema(event_type: &str) -> &'static str {
+    if event_type == "window.sold_out" {
+        return "WebhookWindowSoldOutData";
+    }
     match event_type.split('.').next() {
         Some("order") => "WebhookOrderData",
         Some("window") => "WebhookWindowData",
@@ -121,6 +135,7 @@ pub fn document(api: &mut OpenApi) {
     for (name, schema) in [
         ("WebhookOrderData", OrderData::schema()),
         ("WebhookWindowData", WindowData::schema()),
+        ("WebhookWindowSoldOutData", WindowSoldOutData::schema()),
         ("WebhookWaitlistData", WaitlistData::schema()),
         (
             "WebhookEndpointDisabledData",

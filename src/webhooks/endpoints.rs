@@ -55,6 +55,10 @@ pub const EVENT_TYPES: &[(&str, &str)] = &[
     ),
     ("window.capacity_changed", "A window's capacity changed."),
     (
+        "window.sold_out",
+        "Every unit of a window is held or sold (units may come back as holds lapse).",
+    ),
+    (
         "waitlist.offered",
         "A waiting-list entry was offered a hold.",
     ),

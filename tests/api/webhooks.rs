@@ -393,7 +393,8 @@ async fn two_dispatchers_on_one_database_deliver_each_event_once() {
     let (receiver, url) = Receiver::start(vec![]).await;
     let (status, endpoint) = register(&w, &w.staff.token, json!({"url": url})).await;
     assert_eq!(status, 201, "{endpoint}");
-    let win = window(&w, 1000, json!({})).await;
+    // Twelve units: the twelfth order sells the window out.
+    let win = window(&w, 12, json!({})).await;
     for i in 0..12 {
         let (status, order) = place(
             &w.app,
@@ -434,6 +435,20 @@ async fn two_dispatchers_on_one_database_deliver_each_event_once() {
     ids.dedup();
     assert_eq!(ids.len(), all, "an event was delivered twice");
     assert_eq!(all as i64, events, "every event of the LAO, once");
+    let types: Vec<String> = received
+        .iter()
+        .map(|r| {
+            serde_json::from_slice::<Value>(&r.body).unwrap()["type"]
+                .as_str()
+                .unwrap()
+                .to_string()
+        })
+        .collect();
+    assert_eq!(
+        types.iter().filter(|t| *t == "window.sold_out").count(),
+        1,
+        "{types:?}"
+    );
 }
 
 #[tokio::test]
