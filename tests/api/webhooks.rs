@@ -172,13 +172,14 @@ async fn pay(w: &World, code: &str) {
 /// `passes` run out.
 async fn drive(
     w: &World,
+    state: &khongdee::AppState,
     dispatcher: &Dispatcher,
     step: Duration,
     passes: usize,
     done: impl Fn() -> bool,
 ) {
     for _ in 0..passes {
-        dispatcher.run_once(&w.app.state).await.unwrap();
+        dispatcher.run_once(state).await.unwrap();
         if done() {
             return;
         }
@@ -283,8 +284,17 @@ async fn every_event_arrives_signed_and_in_order_after_failures_timeouts_and_a_d
         assert_eq!(claimed.len(), 2, "one per order: each order's first event");
     }
 
-    // A fresh dispatcher (a restarted server) with the clock moving 10 minutes a pass.
-    let dispatcher = Dispatcher::new(&w.app.state);
+    // The server restarts: a new process state (pool, dispatcher) on the same database, with the
+    // clock moving 10 minutes a pass. The dead process's claims lapse after their lease.
+    let restarted = {
+        let config = (*w.app.state.config).clone();
+        let clock: khongdee::clock::SharedClock = w.app.clock.clone();
+        tokio::task::spawn_blocking(move || khongdee::prepare(config, clock))
+            .await
+            .unwrap()
+            .expect("the restarted server prepares")
+    };
+    let dispatcher = Dispatcher::new(&restarted);
     let accepted = || {
         receiver
             .received()
@@ -292,9 +302,14 @@ async fn every_event_arrives_signed_and_in_order_after_failures_timeouts_and_a_d
             .filter(|r| r.status == 200)
             .count()
     };
-    drive(&w, &dispatcher, Duration::minutes(10), 40, || {
-        accepted() >= wanted
-    })
+    drive(
+        &w,
+        &restarted,
+        &dispatcher,
+        Duration::minutes(10),
+        40,
+        || accepted() >= wanted,
+    )
     .await;
     let received = receiver.received();
     let ok: Vec<&Received> = received.iter().filter(|r| r.status == 200).collect();
