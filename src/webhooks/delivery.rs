@@ -126,17 +126,20 @@ pub fn fan_out(conn: &mut DbConn, now: NaiveDateTime, limit: i64) -> QueryResult
             lao_id: Option<i64>,
             #[diesel(sql_type = Nullable<Text>)]
             event_types: Option<String>,
-            /// For a partner's endpoint: an LAO the partner may sell for ('' otherwise).
-            #[diesel(sql_type = Nullable<BigInt>)]
-            sells_for: Option<i64>,
         }
         let endpoints: Vec<Endpoint> = diesel::sql_query(
-            "SELECT e.id, e.partner_client_id, e.lao_id, e.event_types, l.lao_id AS sells_for \
-             FROM webhook_endpoints e \
-             LEFT JOIN partner_client_laos l ON l.partner_client_id = e.partner_client_id \
-             WHERE e.enabled",
+            "SELECT id, partner_client_id, lao_id, event_types FROM webhook_endpoints \
+             WHERE enabled",
         )
         .load(conn)?;
+        // The LAOs each partner may sell for (`None`: every LAO), as the auth room decides.
+        let mut sells_for: std::collections::HashMap<i64, Option<Vec<i64>>> =
+            std::collections::HashMap::new();
+        for partner in endpoints.iter().filter_map(|e| e.partner_client_id) {
+            if let std::collections::hash_map::Entry::Vacant(slot) = sells_for.entry(partner) {
+                slot.insert(crate::auth::partners::lao_ids_sold_for(conn, partner)?);
+            }
+        }
         let mut rows = Vec::new();
         for event in &events {
             let mut to: Vec<i64> = endpoints
@@ -153,8 +156,12 @@ pub fn fan_out(conn: &mut DbConn, now: NaiveDateTime, limit: i64) -> QueryResult
                     (Some(partner), _) => {
                         event.partner_client_id == Some(partner)
                             || (event.aggregate_type == "window"
-                                && event.lao_id.is_some()
-                                && e.sells_for == event.lao_id)
+                                && event
+                                    .lao_id
+                                    .is_some_and(|lao| match sells_for.get(&partner) {
+                                        Some(Some(laos)) => laos.contains(&lao),
+                                        _ => true,
+                                    }))
                     }
                     (None, Some(lao)) => event.lao_id == Some(lao),
                     (None, None) => false,

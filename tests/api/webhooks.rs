@@ -751,3 +751,63 @@ async fn five_days_of_failures_disable_an_endpoint_its_owner_hears_and_recover_r
     .await;
     assert_eq!(endpoint["failing_since"], Value::Null);
 }
+
+#[tokio::test]
+async fn a_partner_hears_its_own_orders_and_the_windows_it_may_sell_not_other_orders() {
+    let w = webhook_world().await;
+    let (receiver, url) = Receiver::start(vec![]).await;
+    let (status, endpoint) = register(&w, &w.partner.token, json!({"url": url})).await;
+    assert_eq!(status, 201, "{endpoint}");
+    assert_eq!(endpoint["partner_client_id"], w.partner.id);
+    // A window of one unit: an anonymous order elsewhere, then the partner's order sells it out.
+    let other = window(&w, 100, json!({})).await;
+    let (status, _) = place(
+        &w.app,
+        &order_body(
+            &other,
+            json!([{"variant_id": variant(&other, 1), "quantity": 1}]),
+            "0810000009",
+        ),
+        None,
+    )
+    .await;
+    assert_eq!(status, 201);
+    let win = window(&w, 1, json!({})).await;
+    let res = w
+        .app
+        .post("/v1/orders")
+        .bearer_auth(&w.partner.token)
+        .header("Idempotency-Key", "webhooks-partner-1")
+        .json(&order_body(
+            &win,
+            json!([{"variant_id": variant(&win, 1), "quantity": 1}]),
+            "0810000010",
+        ))
+        .send()
+        .await
+        .unwrap();
+    let (status, order) = json(res).await;
+    assert_eq!(status, 201, "{order}");
+    // A window's events go one after another: one pass each.
+    let dispatcher = Dispatcher::new(&w.app.state);
+    for _ in 0..3 {
+        dispatcher.run_once(&w.app.state).await.unwrap();
+    }
+    let heard: Vec<Value> = receiver
+        .received()
+        .iter()
+        .map(|r| serde_json::from_slice(&r.body).unwrap())
+        .collect();
+    let orders: Vec<&Value> = heard
+        .iter()
+        .filter(|e| e["type"] == "order.placed")
+        .collect();
+    assert_eq!(orders.len(), 1, "{heard:#?}");
+    assert_eq!(orders[0]["data"]["code"], order["code"]);
+    assert!(
+        heard
+            .iter()
+            .any(|e| e["type"] == "window.sold_out" && e["data"]["window_id"] == win["id"]),
+        "{heard:#?}"
+    );
+}
