@@ -93,8 +93,8 @@ pub struct EndpointDisabledData {
     pub url: String,
     /// `gone` (it answered 410) or `failing` (5 days of failures).
     pub reason: String,
-    /// UTC.
-    pub failing_since: Option<chrono::NaiveDateTime>,
+    /// Bangkok time.
+    pub failing_since: Option<chrono::DateTime<chrono::FixedOffset>>,
 }
 
 /// `data` of `webhook.test`.

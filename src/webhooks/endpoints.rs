@@ -4,12 +4,13 @@
 //! of the LAOs they sell for) and LAO staff (everything of their LAO). Admins see and manage every
 //! endpoint; anyone else gets 404 for an endpoint that is not theirs.
 
-use chrono::{Duration, NaiveDateTime};
+use chrono::{DateTime, Duration, FixedOffset, NaiveDateTime};
 use diesel::prelude::*;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::auth::{Principal, Role};
+use crate::clock::to_bangkok;
 use crate::db::DbConn;
 use crate::db::schema::{outbox_events, webhook_attempts, webhook_deliveries, webhook_endpoints};
 use crate::error::{ApiError, ApiResult, FieldError};
@@ -112,12 +113,12 @@ pub struct WebhookEndpoint {
     pub partner_client_id: Option<i64>,
     /// the LAO that owns it.
     pub lao_id: Option<i64>,
-    /// Until when the previous secret still signs (after a rotation), UTC.
-    pub previous_secret_expires_at: Option<NaiveDateTime>,
-    /// Since when every attempt has failed, UTC.
-    pub failing_since: Option<NaiveDateTime>,
-    pub created_at: NaiveDateTime,
-    pub updated_at: NaiveDateTime,
+    /// Until when the previous secret still signs (after a rotation), Bangkok time.
+    pub previous_secret_expires_at: Option<DateTime<FixedOffset>>,
+    /// Since when every attempt has failed, Bangkok time.
+    pub failing_since: Option<DateTime<FixedOffset>>,
+    pub created_at: DateTime<FixedOffset>,
+    pub updated_at: DateTime<FixedOffset>,
 }
 
 impl From<EndpointRow> for WebhookEndpoint {
@@ -131,10 +132,10 @@ impl From<EndpointRow> for WebhookEndpoint {
             disabled_reason: r.disabled_reason,
             partner_client_id: r.partner_client_id,
             lao_id: r.lao_id,
-            previous_secret_expires_at: r.previous_secret_expires_at,
-            failing_since: r.failing_since,
-            created_at: r.created_at,
-            updated_at: r.updated_at,
+            previous_secret_expires_at: r.previous_secret_expires_at.map(to_bangkok),
+            failing_since: r.failing_since.map(to_bangkok),
+            created_at: to_bangkok(r.created_at),
+            updated_at: to_bangkok(r.updated_at),
         }
     }
 }
@@ -154,8 +155,10 @@ pub struct EndpointWithSecret {
 #[schema(example = json!({"url": "https://shop.example/hooks/khongdee", "event_types": ["order.confirmed", "order.shipped"], "description": "ร้านค้าออนไลน์"}))]
 pub struct NewEndpoint {
     /// `https://…`; `http://` only to loopback when `KHONGDEE_WEBHOOKS_ALLOW_LOOPBACK=true`.
+    #[schema(pattern = "^https?://", max_length = 2000)]
     pub url: String,
     /// Event types to hear (see `GET /v1/webhook-event-types`); omitted or `null`: every type.
+    #[schema(schema_with = event_types_schema)]
     pub event_types: Option<Vec<String>>,
     #[serde(default)]
     pub description: String,
@@ -167,12 +170,31 @@ pub struct NewEndpoint {
 #[derive(Debug, Default, Deserialize, validator::Validate, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct EndpointChanges {
+    #[schema(pattern = "^https?://", max_length = 2000)]
     pub url: Option<String>,
     #[serde(default, deserialize_with = "present")]
-    #[schema(value_type = Option<Vec<String>>)]
+    #[schema(schema_with = event_types_schema)]
     pub event_types: Option<Option<Vec<String>>>,
     pub description: Option<String>,
     pub enabled: Option<bool>,
+}
+
+/// `event_types` in the OpenAPI document: `null`, or at least one of [`EVENT_TYPES`].
+fn event_types_schema() -> utoipa::openapi::schema::Schema {
+    use utoipa::openapi::schema::{ArrayBuilder, ObjectBuilder, SchemaType, Type};
+    ArrayBuilder::new()
+        .schema_type(SchemaType::from_iter([Type::Array, Type::Null]))
+        .items(
+            ObjectBuilder::new()
+                .schema_type(Type::String)
+                .enum_values(Some(EVENT_TYPES.iter().map(|(name, _)| *name))),
+        )
+        .min_items(Some(1))
+        .description(Some(
+            "Event types to hear (`GET /v1/webhook-event-types`); `null` or omitted: every type.",
+        ))
+        .build()
+        .into()
 }
 
 /// A present `null` is `Some(None)`; an absent field stays `None` (by `default`).
@@ -417,9 +439,11 @@ pub fn rotate_secret(
     use webhook_endpoints as e;
     let hours = overlap_hours.unwrap_or(ROTATION_OVERLAP_HOURS);
     if !(0..=MAX_ROTATION_OVERLAP_HOURS).contains(&hours) {
-        return Err(ApiError::invalid_parameter(
+        return Err(out_of_range(
             "overlap_hours",
-            if hours < 0 { "too_small" } else { "too_large" },
+            hours,
+            0,
+            MAX_ROTATION_OVERLAP_HOURS,
         ));
     }
     visible(conn, principal, id)?;
@@ -466,7 +490,7 @@ pub fn disable(conn: &mut DbConn, id: i64, reason: &str, now: NaiveDateTime) -> 
                 "endpoint_id": id,
                 "url": row.url,
                 "reason": reason,
-                "failing_since": row.failing_since,
+                "failing_since": row.failing_since.map(to_bangkok),
             }),
         },
         now,
@@ -514,13 +538,24 @@ pub fn send_test(
     Ok(delivery)
 }
 
-/// One attempt, as the log shows it.
-#[derive(Debug, Serialize, ToSchema, Queryable, Selectable)]
+#[derive(Debug, Queryable, Selectable)]
 #[diesel(table_name = webhook_attempts)]
+struct AttemptRow {
+    attempt: i32,
+    attempted_at: NaiveDateTime,
+    status_code: Option<i32>,
+    error: Option<String>,
+    response_body: Option<String>,
+    duration_ms: i64,
+    next_attempt_at: Option<NaiveDateTime>,
+}
+
+/// One attempt, as the log shows it.
+#[derive(Debug, Serialize, ToSchema)]
 pub struct WebhookAttempt {
     pub attempt: i32,
-    /// UTC.
-    pub attempted_at: NaiveDateTime,
+    /// Bangkok time.
+    pub attempted_at: DateTime<FixedOffset>,
     /// The HTTP status, or `null` with `error`.
     pub status_code: Option<i32>,
     /// The network error (connect, timeout, refused address…).
@@ -528,8 +563,22 @@ pub struct WebhookAttempt {
     /// The first 4 KB of the response body.
     pub response_body: Option<String>,
     pub duration_ms: i64,
-    /// When the next attempt is due, UTC; `null` when none follows.
-    pub next_attempt_at: Option<NaiveDateTime>,
+    /// When the next attempt is due (Bangkok time); `null` when none follows.
+    pub next_attempt_at: Option<DateTime<FixedOffset>>,
+}
+
+impl From<AttemptRow> for WebhookAttempt {
+    fn from(r: AttemptRow) -> Self {
+        WebhookAttempt {
+            attempt: r.attempt,
+            attempted_at: to_bangkok(r.attempted_at),
+            status_code: r.status_code,
+            error: r.error,
+            response_body: r.response_body,
+            duration_ms: r.duration_ms,
+            next_attempt_at: r.next_attempt_at.map(to_bangkok),
+        }
+    }
 }
 
 /// A delivery of one event to one endpoint, with its attempts.
@@ -542,12 +591,12 @@ pub struct WebhookDelivery {
     /// `pending`, `delivered` or `failed` (gave up, or the endpoint answered 410).
     pub state: String,
     pub attempts: i32,
-    /// UTC.
-    pub next_attempt_at: Option<NaiveDateTime>,
+    /// Bangkok time.
+    pub next_attempt_at: Option<DateTime<FixedOffset>>,
     pub last_status: Option<i32>,
     pub last_error: Option<String>,
-    pub created_at: NaiveDateTime,
-    pub delivered_at: Option<NaiveDateTime>,
+    pub created_at: DateTime<FixedOffset>,
+    pub delivered_at: Option<DateTime<FixedOffset>>,
     pub attempt_log: Vec<WebhookAttempt>,
 }
 
@@ -557,6 +606,7 @@ pub struct WebhookDelivery {
 #[serde(deny_unknown_fields)]
 pub struct DeliveryQuery {
     /// `pending`, `delivered` or `failed`.
+    #[param(pattern = "^(pending|delivered|failed)$")]
     pub state: Option<String>,
     pub event_type: Option<String>,
     /// Deliveries created at or after (RFC 3339).
@@ -564,10 +614,25 @@ pub struct DeliveryQuery {
     /// Deliveries created before (RFC 3339).
     pub until: Option<chrono::DateTime<chrono::FixedOffset>>,
     /// 1–200, default 50; newest first.
+    #[param(minimum = 1, maximum = 200)]
     pub limit: Option<i64>,
 }
 
 const STATES: [&str; 3] = ["pending", "delivered", "failed"];
+
+/// 400 `invalid_parameter`: a number outside `min..=max`.
+fn out_of_range(field: &str, value: i64, min: i64, max: i64) -> ApiError {
+    let code = if value < min {
+        "too_small"
+    } else {
+        "too_large"
+    };
+    ApiError::new(crate::error::ErrorKind::InvalidParameter).field(
+        FieldError::new(field, code)
+            .with("min", min)
+            .with("max", max),
+    )
+}
 
 /// The delivery log of an endpoint, newest first, with every attempt.
 pub fn deliveries(
@@ -580,10 +645,7 @@ pub fn deliveries(
     visible(conn, principal, id)?;
     let limit = query.limit.unwrap_or(50);
     if !(1..=200).contains(&limit) {
-        return Err(ApiError::invalid_parameter(
-            "limit",
-            if limit < 1 { "too_small" } else { "too_large" },
-        ));
+        return Err(out_of_range("limit", limit, 1, 200));
     }
     let mut q = d::table
         .filter(d::endpoint_id.eq(id))
@@ -637,15 +699,18 @@ pub fn deliveries(
         ))
         .load(conn)?;
     let ids: Vec<i64> = rows.iter().map(|r| r.0).collect();
-    let attempts: Vec<(i64, WebhookAttempt)> = webhook_attempts::table
+    let attempts: Vec<(i64, AttemptRow)> = webhook_attempts::table
         .filter(webhook_attempts::delivery_id.eq_any(&ids))
         .order((webhook_attempts::delivery_id, webhook_attempts::id))
-        .select((webhook_attempts::delivery_id, WebhookAttempt::as_select()))
+        .select((webhook_attempts::delivery_id, AttemptRow::as_select()))
         .load(conn)?;
     let mut by_delivery: std::collections::HashMap<i64, Vec<WebhookAttempt>> =
         std::collections::HashMap::new();
     for (delivery, attempt) in attempts {
-        by_delivery.entry(delivery).or_default().push(attempt);
+        by_delivery
+            .entry(delivery)
+            .or_default()
+            .push(attempt.into());
     }
     Ok(rows
         .into_iter()
@@ -653,13 +718,13 @@ pub fn deliveries(
             id: r.0,
             message_id: format!("evt_{}", r.1),
             event_type: r.2,
-            next_attempt_at: (r.3 == "pending").then_some(r.5),
+            next_attempt_at: (r.3 == "pending").then(|| to_bangkok(r.5)),
             state: r.3,
             attempts: r.4,
             last_status: r.6,
             last_error: r.7,
-            created_at: r.8,
-            delivered_at: r.9,
+            created_at: to_bangkok(r.8),
+            delivered_at: r.9.map(to_bangkok),
             attempt_log: by_delivery.remove(&r.0).unwrap_or_default(),
         })
         .collect())

@@ -195,6 +195,7 @@ pub async fn delete_endpoint(
 #[serde(deny_unknown_fields)]
 pub struct RotationQuery {
     /// Hours the old secret still signs beside the new one: 0–168, default 24.
+    #[param(minimum = 0, maximum = 168)]
     pub overlap_hours: Option<i64>,
 }
 
