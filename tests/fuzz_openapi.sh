@@ -118,6 +118,18 @@ ACCEPTED = [
     # buyer's phone; a crop's unit cannot change while products use it.
     ("validation_failed", "buyer_phone", "required"),
     ("validation_failed", "sale_unit", "in_use"),
+    # The programme's report: `code` names the area of a `level` below the nation, and is
+    # absent for the nation.
+    (None, "code", "required"),
+    (None, "code", "not_allowed"),
+    (None, "code", "wrong_length"),
+    # Dates the pattern admits that the calendar does not have (2026-02-30).
+    ("invalid_parameter", None, "invalid_date"),
+    # One period: a day, a month, a quarter, a fiscal year or a range.
+    ("invalid_parameter", "period", "one_of"),
+    # A range of dates names both ends.
+    ("invalid_parameter", "from", "required"),
+    ("invalid_parameter", "to", "required"),
     # Webhook URLs: the host decides (a private or loopback address, http to a public host, a
     # URL that does not parse past its scheme), and an owner has at most 20 endpoints.
     ("validation_failed", "url", "private_address"),

@@ -61,17 +61,22 @@ pub struct SalesQuery {
     /// none for `national`.
     pub code: Option<String>,
     /// A Bangkok date, `2026-06-01`.
+    #[param(pattern = "^(20[0-9]{2}|21[0-9]{2}|2200)-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])$")]
     pub day: Option<String>,
     /// A calendar month, `2026-06`.
+    #[param(pattern = "^(20[0-9]{2}|21[0-9]{2}|2200)-(0[1-9]|1[0-2])$")]
     pub month: Option<String>,
     /// A calendar quarter, `2026-Q3`.
+    #[param(pattern = "^(20[0-9]{2}|21[0-9]{2}|2200)-Q[1-4]$")]
     pub quarter: Option<String>,
     /// A Thai fiscal year by its Buddhist-Era year: `2569` is 1 Oct 2025 – 30 Sep 2026.
     #[param(minimum = 2560, maximum = 2700)]
     pub fiscal_year: Option<i32>,
     /// First Bangkok date of a range (with `to`).
+    #[param(pattern = "^(20[0-9]{2}|21[0-9]{2}|2200)-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])$")]
     pub from: Option<String>,
     /// Last Bangkok date of a range, included (with `from`; at most ten years).
+    #[param(pattern = "^(20[0-9]{2}|21[0-9]{2}|2200)-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])$")]
     pub to: Option<String>,
     /// `area` (default: one level down), `lao`, `crop`, `channel`, `source` or `month`.
     pub group_by: Option<GroupBy>,
@@ -121,7 +126,13 @@ fn build_report(
     may_read(reader, &scope)?;
     let period = query.period().resolve(today)?;
     let crop_id = match &query.crop {
-        Some(slug) => Some(crate::catalog::crops::resolve(conn, "crop", slug)?.id),
+        // A query parameter: an unknown crop is 400, not a body's 422.
+        Some(slug) => Some(
+            crate::catalog::crops::find_by_slug(conn, slug)?
+                .filter(|c| c.active)
+                .ok_or_else(|| ApiError::invalid_parameter("crop", "invalid_code"))?
+                .id,
+        ),
         None => None,
     };
     let narrowing = Narrowing {
@@ -410,6 +421,7 @@ pub async fn record_sale(
 pub struct RecordedQuery {
     /// Only this month, `2026-06`.
     #[validate(length(equal = 7))]
+    #[param(pattern = "^(20[0-9]{2}|21[0-9]{2}|2200)-(0[1-9]|1[0-2])$")]
     pub month: Option<String>,
     /// At most this many (1–500, default 100).
     #[validate(range(min = 1, max = 500))]
@@ -719,10 +731,13 @@ pub struct LinksQuery {
     #[param(minimum = 2560, maximum = 2700)]
     pub fiscal_year: Option<i32>,
     /// A calendar month, `2026-06`.
+    #[param(pattern = "^(20[0-9]{2}|21[0-9]{2}|2200)-(0[1-9]|1[0-2])$")]
     pub month: Option<String>,
     /// First Bangkok date (with `to`).
+    #[param(pattern = "^(20[0-9]{2}|21[0-9]{2}|2200)-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])$")]
     pub from: Option<String>,
     /// Last Bangkok date, included.
+    #[param(pattern = "^(20[0-9]{2}|21[0-9]{2}|2200)-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])$")]
     pub to: Option<String>,
 }
 
