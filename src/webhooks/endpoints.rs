@@ -581,6 +581,21 @@ impl From<AttemptRow> for WebhookAttempt {
     }
 }
 
+#[derive(Debug, Queryable, Selectable)]
+#[diesel(table_name = webhook_deliveries)]
+struct DeliveryRow {
+    id: i64,
+    event_id: i64,
+    event_type: String,
+    state: String,
+    attempts: i32,
+    next_attempt_at: NaiveDateTime,
+    last_status: Option<i32>,
+    last_error: Option<String>,
+    created_at: NaiveDateTime,
+    delivered_at: Option<NaiveDateTime>,
+}
+
 /// A delivery of one event to one endpoint, with its attempts.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct WebhookDelivery {
@@ -672,33 +687,8 @@ pub fn deliveries(
     if let Some(until) = query.until {
         q = q.filter(d::created_at.lt(until.naive_utc()));
     }
-    #[allow(clippy::type_complexity)]
-    let rows: Vec<(
-        i64,
-        i64,
-        String,
-        String,
-        i32,
-        NaiveDateTime,
-        Option<i32>,
-        Option<String>,
-        NaiveDateTime,
-        Option<NaiveDateTime>,
-    )> = q
-        .select((
-            d::id,
-            d::event_id,
-            d::event_type,
-            d::state,
-            d::attempts,
-            d::next_attempt_at,
-            d::last_status,
-            d::last_error,
-            d::created_at,
-            d::delivered_at,
-        ))
-        .load(conn)?;
-    let ids: Vec<i64> = rows.iter().map(|r| r.0).collect();
+    let rows: Vec<DeliveryRow> = q.select(DeliveryRow::as_select()).load(conn)?;
+    let ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
     let attempts: Vec<(i64, AttemptRow)> = webhook_attempts::table
         .filter(webhook_attempts::delivery_id.eq_any(&ids))
         .order((webhook_attempts::delivery_id, webhook_attempts::id))
@@ -715,17 +705,17 @@ pub fn deliveries(
     Ok(rows
         .into_iter()
         .map(|r| WebhookDelivery {
-            id: r.0,
-            message_id: format!("evt_{}", r.1),
-            event_type: r.2,
-            next_attempt_at: (r.3 == "pending").then(|| to_bangkok(r.5)),
-            state: r.3,
-            attempts: r.4,
-            last_status: r.6,
-            last_error: r.7,
-            created_at: to_bangkok(r.8),
-            delivered_at: r.9.map(to_bangkok),
-            attempt_log: by_delivery.remove(&r.0).unwrap_or_default(),
+            attempt_log: by_delivery.remove(&r.id).unwrap_or_default(),
+            id: r.id,
+            message_id: format!("evt_{}", r.event_id),
+            event_type: r.event_type,
+            next_attempt_at: (r.state == "pending").then(|| to_bangkok(r.next_attempt_at)),
+            state: r.state,
+            attempts: r.attempts,
+            last_status: r.last_status,
+            last_error: r.last_error,
+            created_at: to_bangkok(r.created_at),
+            delivered_at: r.delivered_at.map(to_bangkok),
         })
         .collect())
 }
