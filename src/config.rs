@@ -203,6 +203,17 @@ pub struct Config {
     )]
     pub webhook_timeout_secs: u64,
 
+    /// Secrets with which carriers sign their tracking events, as
+    /// `thailand_post=whsec_…,flash=whsec_…` (Standard Webhooks secrets: `whsec_` and base64 of
+    /// at least 24 random bytes). A carrier without one cannot post events.
+    #[arg(
+        long,
+        env = "KHONGDEE_CARRIER_EVENT_SECRETS",
+        global = true,
+        hide_env_values = true
+    )]
+    pub carrier_event_secrets: Option<String>,
+
     /// Milliseconds between the webhook dispatcher's looks at the outbox.
     #[arg(
         long,
@@ -258,6 +269,7 @@ impl Config {
             webhooks_allow_loopback: false,
             webhook_timeout_secs: 15,
             webhook_poll_ms: 1000,
+            carrier_event_secrets: None,
             promptpay_order_reference: true,
         }
     }

@@ -81,6 +81,13 @@ pub enum ErrorKind {
     PromptPayNotAvailable,
     OrderNotPayable,
     OrderTotalTooLarge,
+    // Logistics.
+    OrderNotDispatchable,
+    OrderInOpenBatch,
+    ShipByPassed,
+    CarrierBlackout,
+    TrackingMissing,
+    InvalidSignature,
     // OAuth 2.0 token endpoint errors (RFC 6749 §5.2); the code is also the `error` member.
     OAuthInvalidRequest,
     InvalidGrant,
@@ -446,6 +453,60 @@ impl ErrorKind {
                 t(
                     "The order comes to {total} baht, more than one PromptPay payment can carry ({max} baht); place it as several smaller orders.",
                     "คำสั่งซื้อนี้มียอด {total} บาท เกินกว่าที่ชำระผ่านพร้อมเพย์ได้ในครั้งเดียว ({max} บาท) กรุณาแบ่งเป็นหลายคำสั่งซื้อ",
+                ),
+            ),
+            OrderNotDispatchable => info(
+                409,
+                "order_not_dispatchable",
+                t("Orders cannot be dispatched", "คำสั่งซื้อยังจัดส่งไม่ได้"),
+                t(
+                    "Only packed (ready) orders of the batch's LAO with the batch's delivery method go in a batch; these do not: {order_list} (see `orders` for each reason).",
+                    "รอบส่งรับได้เฉพาะคำสั่งซื้อที่แพ็กพร้อมส่งแล้ว ของ อปท. เดียวกัน และวิธีรับสินค้าตรงกับรอบ รายการต่อไปนี้ไม่เข้าเงื่อนไข: {order_list} (ดูเหตุผลของแต่ละรายการใน `orders`)",
+                ),
+            ),
+            OrderInOpenBatch => info(
+                409,
+                "order_in_open_batch",
+                t("Already in a batch", "อยู่ในรอบส่งอื่นแล้ว"),
+                t(
+                    "An order is in at most one open batch; these are in another: {order_list}. Take them out of it first.",
+                    "คำสั่งซื้อหนึ่งรายการอยู่ในรอบส่งที่ยังไม่ส่งมอบได้เพียงรอบเดียว รายการต่อไปนี้อยู่ในรอบอื่นแล้ว: {order_list} ให้นำออกจากรอบนั้นก่อน",
+                ),
+            ),
+            ShipByPassed => info(
+                409,
+                "ship_by_passed",
+                t("Too late for fresh produce", "เลยกำหนดส่งสินค้าสด"),
+                t(
+                    "A dispatch on {dispatch_date} is after the ship-by date of these orders: {order_list}.",
+                    "วันส่ง {dispatch_date} เลยกำหนดส่งของคำสั่งซื้อต่อไปนี้แล้ว: {order_list}",
+                ),
+            ),
+            CarrierBlackout => info(
+                409,
+                "carrier_blackout",
+                t("Carrier not taking parcels", "ขนส่งงดรับพัสดุ"),
+                t(
+                    "{carrier} takes no fresh produce from {first_date} to {last_date} ({reason}); choose another date or carrier for: {order_list}.",
+                    "{carrier} งดรับสินค้าสดตั้งแต่ {first_date} ถึง {last_date} ({reason}) กรุณาเลือกวันหรือขนส่งอื่นสำหรับ: {order_list}",
+                ),
+            ),
+            TrackingMissing => info(
+                409,
+                "tracking_missing",
+                t("Tracking numbers missing", "ยังไม่ได้บันทึกเลขพัสดุ"),
+                t(
+                    "Every {carrier} parcel needs its tracking number before handover; missing for: {order_list}.",
+                    "พัสดุของ{carrier}ทุกชิ้นต้องมีเลขพัสดุก่อนบันทึกส่งมอบ ยังขาดเลขพัสดุของ: {order_list}",
+                ),
+            ),
+            InvalidSignature => info(
+                401,
+                "invalid_signature",
+                t("Invalid signature", "ลายเซ็นไม่ถูกต้อง"),
+                t(
+                    "The request's signature was refused: {reason}",
+                    "ลายเซ็นของคำขอถูกปฏิเสธ: {reason}",
                 ),
             ),
             OAuthInvalidRequest => info(
@@ -898,6 +959,34 @@ pub const FIELD_TEXTS: &[(&str, Text)] = &[
         t(
             "is not a calendar quarter such as 2026-Q3",
             "ไม่ใช่ไตรมาสในรูปแบบ 2026-Q3",
+        ),
+    ),
+    (
+        "invalid_s10_format",
+        t(
+            "is not a Thailand Post number: two letters, nine digits, two letters (e.g. EF582568151TH)",
+            "ไม่ใช่เลขพัสดุไปรษณีย์ไทย ซึ่งเป็นตัวอักษร 2 ตัว ตัวเลข 9 หลัก และตัวอักษร 2 ตัว (เช่น EF582568151TH)",
+        ),
+    ),
+    (
+        "invalid_s10_check_digit",
+        t(
+            "has a wrong check digit (the ninth digit): check the number on the receipt",
+            "เลขตรวจสอบ (ตัวเลขหลักที่ 9) ไม่ถูกต้อง กรุณาตรวจเลขพัสดุจากใบรับฝากอีกครั้ง",
+        ),
+    ),
+    (
+        "invalid_tracking_format",
+        t(
+            "is not a tracking number (8–20 letters and digits)",
+            "ไม่ใช่เลขพัสดุ (ตัวอักษรและตัวเลข 8–20 ตัว)",
+        ),
+    ),
+    (
+        "unknown_status",
+        t(
+            "gives no status: send `status`, or a Thailand Post `status_code`",
+            "ไม่ได้ระบุสถานะ กรุณาส่ง `status` หรือ `status_code` ของไปรษณีย์ไทย",
         ),
     ),
     (

@@ -15,6 +15,7 @@ pub mod geo;
 pub mod i18n;
 pub mod idempotency;
 pub mod laos;
+pub mod logistics;
 pub mod observability;
 pub mod openapi;
 pub mod ops;
@@ -125,6 +126,9 @@ pub fn prepare(config: Config, clock: SharedClock) -> Result<AppState, StartupEr
         catalog::crops::load_shipped(&mut conn, clock.now_naive())
             .map_err(|e| StartupError::Data(format!("loading crops failed: {e}")))?;
     }
+    logistics::events::parse_secrets(config.carrier_event_secrets.as_deref())
+        .map_err(|e| StartupError::Data(format!("KHONGDEE_CARRIER_EVENT_SECRETS: {e}")))?;
+    logistics::install();
     if let Some(hashes) = config.password_hash_concurrency {
         auth::password::set_concurrency(hashes);
     }
@@ -173,7 +177,7 @@ fn register_routes(cfg: &mut ServiceConfig, names: Option<&openapi::SchemaNames>
         // One `ServiceConfig` for all rooms: a scope's own `configure` would merge each room's
         // schemas into a map, where a clash between rooms no longer shows.
         let list = names.map(openapi::SchemaNames::list);
-        let rooms: [(&'static str, RoomRoutes); 9] = [
+        let rooms: [(&'static str, RoomRoutes); 10] = [
             ("auth", auth::routes),
             ("geo", geo::routes),
             ("laos", laos::routes),
@@ -183,6 +187,7 @@ fn register_routes(cfg: &mut ServiceConfig, names: Option<&openapi::SchemaNames>
             ("orders", orders::routes),
             ("stats", stats::routes),
             ("webhooks", webhooks::handlers::routes),
+            ("logistics", logistics::handlers::routes),
         ];
         for (room, room_routes) in rooms {
             room_routes(cfg);

@@ -564,6 +564,8 @@ fn seed_producer(
             photo_urls: vec![],
             clip_urls: vec![],
             hashtags: product.hashtags.iter().map(|t| t.to_string()).collect(),
+            // Crops sold by the kilogram weigh 1,000 g a unit unless a product says otherwise.
+            unit_weight_grams: None,
         };
         catalog_products::create(conn, &producer, &new, now)?;
         products_added += 1;
@@ -670,6 +672,8 @@ fn seed_windows(conn: &mut DbConn, now: NaiveDateTime) -> Result<usize, ApiError
             hold_minutes: 10,
             waitlist_offer_minutes: 120,
             payment_window_hours: Some(24),
+            // Fresh produce: dispatched at most three days after the harvest ends.
+            ship_within_days: Some(3),
             pickup_points: vec![NewPickupPoint {
                 name: "ที่ทำการองค์กรปกครองส่วนท้องถิ่น".to_string(),
                 address: "ห้องประชุมชั้น 1 (จุดรับสินค้าสาธิต)".to_string(),

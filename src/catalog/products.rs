@@ -42,6 +42,7 @@ pub struct ProductRow {
     pub active: bool,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
+    pub unit_weight_grams: Option<i32>,
 }
 
 /// A product with everything its page shows, read in one query.
@@ -220,6 +221,9 @@ pub struct Product {
     /// The LAO's programme hashtags followed by the product's own: post them with the product.
     pub hashtags: Vec<String>,
     pub own_hashtags: Vec<String>,
+    /// Packed weight of one unit of sale (the crop's `sale_unit`) in grams, for carriers'
+    /// manifests; for crops sold by the kilogram, unset means 1,000 g per unit.
+    pub unit_weight_grams: Option<i32>,
     pub crop: Crop,
     pub producer: ProducerSummary,
     pub lao: LaoSummary,
@@ -253,6 +257,7 @@ impl From<ProductJoined> for Product {
                 .collect(),
             hashtags,
             own_hashtags: own,
+            unit_weight_grams: p.unit_weight_grams,
             crop: crop.into(),
             producer: ProducerSummary {
                 id: producer.id,
@@ -315,6 +320,10 @@ pub struct NewProduct {
     #[validate(length(max = 20), custom(function = "valid_hashtags"))]
     #[schema(max_items = 20, format = "hashtag")]
     pub hashtags: Vec<String>,
+    /// Packed weight of one unit of sale in grams (1–1,000,000), for carriers' manifests.
+    #[validate(range(min = 1, max = 1_000_000))]
+    #[schema(minimum = 1, maximum = 1_000_000)]
+    pub unit_weight_grams: Option<i32>,
 }
 
 /// Changes to a product. Lists replace the stored ones.
@@ -351,6 +360,10 @@ pub struct ProductChanges {
     #[validate(length(max = 20), custom(function = "valid_hashtags"))]
     #[schema(max_items = 20, format = "hashtag")]
     pub hashtags: Option<Vec<String>>,
+    /// Packed weight of one unit of sale in grams (1–1,000,000); `0` removes it.
+    #[validate(range(min = 0, max = 1_000_000))]
+    #[schema(minimum = 0, maximum = 1_000_000)]
+    pub unit_weight_grams: Option<i32>,
     pub active: Option<bool>,
 }
 
@@ -377,6 +390,7 @@ pub fn create(
             products::clip_urls.eq(json_list(&new.clip_urls)),
             products::hashtags.eq(json_list(&normalize_hashtags(&new.hashtags))),
             products::active.eq(true),
+            products::unit_weight_grams.eq(new.unit_weight_grams),
             products::created_at.eq(now),
             products::updated_at.eq(now),
         ))
@@ -425,6 +439,9 @@ pub fn update(
                 .as_deref()
                 .map(|v| products::hashtags.eq(json_list(&normalize_hashtags(v)))),
             changes.active.map(|v| products::active.eq(v)),
+            changes
+                .unit_weight_grams
+                .map(|v| products::unit_weight_grams.eq((v > 0).then_some(v))),
             products::updated_at.eq(now),
         ))
         .execute(conn)?;

@@ -188,6 +188,7 @@ diesel::table! {
         active -> Bool,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        unit_weight_grams -> Nullable<Integer>,
     }
 }
 
@@ -246,6 +247,7 @@ diesel::table! {
         created_by -> Nullable<BigInt>,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        ship_within_days -> Nullable<Integer>,
     }
 }
 
@@ -681,6 +683,68 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    dispatch_batches (id) {
+        id -> BigInt,
+        lao_id -> BigInt,
+        province_code -> Text,
+        district_code -> Text,
+        producer_id -> Nullable<BigInt>,
+        carrier -> Text,
+        dispatch_date -> Date,
+        status -> Text,
+        note -> Nullable<Text>,
+        created_by -> Text,
+        handed_over_at -> Nullable<Timestamp>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    shipments (id) {
+        id -> BigInt,
+        batch_id -> BigInt,
+        order_id -> BigInt,
+        carrier -> Text,
+        tracking_number -> Nullable<Text>,
+        parcels -> Integer,
+        in_open_batch -> Bool,
+        status -> Text,
+        status_occurred_at -> Nullable<Timestamp>,
+        delivered_at -> Nullable<Timestamp>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    shipment_events (id) {
+        id -> BigInt,
+        shipment_id -> BigInt,
+        carrier -> Text,
+        event_id -> Text,
+        status_code -> Nullable<Text>,
+        status -> Text,
+        occurred_at -> Timestamp,
+        location -> Nullable<Text>,
+        description -> Nullable<Text>,
+        received_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    carrier_blackouts (id) {
+        id -> BigInt,
+        carrier -> Text,
+        first_date -> Date,
+        last_date -> Date,
+        reason -> Text,
+        created_by -> Text,
+        created_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(districts -> provinces (province_code));
 diesel::joinable!(producers -> laos (lao_id));
 diesel::joinable!(products -> producers (producer_id));
@@ -714,6 +778,8 @@ diesel::joinable!(refresh_tokens -> auth_sessions (session_id));
 
 diesel::joinable!(webhook_deliveries -> webhook_endpoints (endpoint_id));
 diesel::joinable!(webhook_attempts -> webhook_deliveries (delivery_id));
+diesel::joinable!(shipments -> dispatch_batches (batch_id));
+diesel::joinable!(shipment_events -> shipments (shipment_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     app_settings,
@@ -757,4 +823,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     webhook_endpoints,
     webhook_deliveries,
     webhook_attempts,
+    dispatch_batches,
+    shipments,
+    shipment_events,
+    carrier_blackouts,
 );

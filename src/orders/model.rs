@@ -197,7 +197,8 @@ pub fn may_move(
         (PendingPayment, Confirmed) => mover != Mover::Buyer,
         (Confirmed, Ready) => mover == Mover::Staff,
         (Ready, Shipped) => mover == Mover::Staff && delivery == DeliveryMethod::Carrier,
-        (Shipped, Delivered) => mover == Mover::Staff,
+        // Staff, or the service on a carrier's signed delivery event.
+        (Shipped, Delivered) => mover != Mover::Buyer,
         (Ready, HandedOver) | (Ready, PickedUp) | (HandedOver, PickedUp) => {
             mover == Mover::Staff && delivery == DeliveryMethod::Pickup
         }
@@ -368,6 +369,51 @@ pub fn find(conn: &mut DbConn, id: i64) -> QueryResult<Option<OrderRow>> {
         .select(OrderRow::as_select())
         .first(conn)
         .optional()
+}
+
+/// Orders by id, in no particular order (missing ids are left out).
+pub fn find_many(conn: &mut DbConn, ids: &[i64]) -> QueryResult<Vec<OrderRow>> {
+    let mut out = Vec::with_capacity(ids.len());
+    // Chunks keep the `IN (…)` lists under the backends' bind-parameter limits.
+    for chunk in ids.chunks(500) {
+        out.extend(
+            orders::table
+                .filter(orders::id.eq_any(chunk))
+                .select(OrderRow::as_select())
+                .load::<OrderRow>(conn)?,
+        );
+    }
+    Ok(out)
+}
+
+/// Orders by code, in no particular order (unknown codes are left out).
+pub fn find_many_by_code(conn: &mut DbConn, codes: &[String]) -> QueryResult<Vec<OrderRow>> {
+    let mut out = Vec::with_capacity(codes.len());
+    for chunk in codes.chunks(500) {
+        out.extend(
+            orders::table
+                .filter(orders::code.eq_any(chunk))
+                .select(OrderRow::as_select())
+                .load::<OrderRow>(conn)?,
+        );
+    }
+    Ok(out)
+}
+
+/// A window's orders in one status with one delivery method, oldest first.
+pub fn of_window_in_status(
+    conn: &mut DbConn,
+    window_id: i64,
+    status: OrderStatus,
+    method: DeliveryMethod,
+) -> QueryResult<Vec<OrderRow>> {
+    orders::table
+        .filter(orders::window_id.eq(window_id))
+        .filter(orders::status.eq(status.to_string()))
+        .filter(orders::delivery_method.eq(method.to_string()))
+        .order(orders::id)
+        .select(OrderRow::as_select())
+        .load(conn)
 }
 
 pub fn lines_of(conn: &mut DbConn, order_id: i64) -> QueryResult<Vec<LineRow>> {
@@ -626,6 +672,58 @@ pub struct PaymentView {
     pub reference: Option<String>,
 }
 
+/// A step of a shipment's tracking history.
+#[derive(Clone, Debug, Serialize, ToSchema)]
+pub struct ShipmentEventView {
+    /// Normalised: `accepted`, `in_transit`, `out_for_delivery`, `failed_attempt`,
+    /// `delivered`, `returned`, or `info` (a carrier code that changes nothing).
+    pub status: String,
+    pub status_th: String,
+    /// The carrier's own code (Thailand Post: `501`, …), as it sent it.
+    pub status_code: Option<String>,
+    /// When the carrier says it happened, Bangkok time.
+    pub occurred_at: DateTime<FixedOffset>,
+    pub location: Option<String>,
+    pub description: Option<String>,
+}
+
+/// How an order travels once packed: the carrier, its tracking number and history. Filled by
+/// the logistics room through [`set_shipment_lookup`].
+#[derive(Clone, Debug, Serialize, ToSchema)]
+pub struct ShipmentView {
+    /// `thailand_post`, `flash`, `kerry`, `jt`, `local` (a local driver) or `pickup`.
+    pub carrier: String,
+    pub carrier_name_th: String,
+    pub carrier_name_en: String,
+    pub dispatch_batch_id: i64,
+    /// Bangkok date the parcel leaves.
+    pub dispatch_date: chrono::NaiveDate,
+    pub tracking_number: Option<String>,
+    /// The carrier's public tracking page for this parcel (some carriers' pages take no
+    /// number: copy `tracking_number` into them).
+    pub tracking_url: Option<String>,
+    pub parcels: i32,
+    /// `packed` (in an open batch), `handed_over`, then the carrier's normalised statuses as in
+    /// `history`, or `picked_up`.
+    pub status: String,
+    pub status_th: String,
+    pub delivered_at: Option<DateTime<FixedOffset>>,
+    /// Oldest first.
+    pub history: Vec<ShipmentEventView>,
+}
+
+/// Reads the shipments of orders by order id (the logistics room's, set at start-up).
+pub type ShipmentLookup =
+    fn(&mut DbConn, &[i64]) -> QueryResult<std::collections::HashMap<i64, ShipmentView>>;
+
+static SHIPMENT_LOOKUP: std::sync::OnceLock<ShipmentLookup> = std::sync::OnceLock::new();
+
+/// The hook through which a room above (logistics) shows shipments in order views, without
+/// orders calling up into it. Set once; later calls are ignored.
+pub fn set_shipment_lookup(lookup: ShipmentLookup) {
+    let _ = SHIPMENT_LOOKUP.set(lookup);
+}
+
 /// An order.
 #[derive(Clone, Debug, Serialize, ToSchema)]
 pub struct Order {
@@ -642,6 +740,8 @@ pub struct Order {
     pub lao: LaoSummary,
     pub buyer: BuyerView,
     pub delivery: DeliveryView,
+    /// Once the order is in a dispatch batch: the carrier, tracking number and history.
+    pub shipment: Option<ShipmentView>,
     pub lines: Vec<LineView>,
     pub unit: String,
     pub units_total: i64,
@@ -762,6 +862,10 @@ fn views_of_chunk(
         .map(|a| a.subdistrict_code.clone())
         .collect();
     let names = crate::geo::model::area_names_th(conn, &subdistricts)?;
+    let mut shipments = match SHIPMENT_LOOKUP.get() {
+        Some(lookup) => lookup(conn, &order_ids)?,
+        None => HashMap::new(),
+    };
     rows.into_iter()
         .map(|order| {
             let (window, lao) = windows
@@ -776,15 +880,10 @@ fn views_of_chunk(
                 let area = names.get(&a.subdistrict_code).cloned();
                 AddressView::from_row(a, area)
             });
-            Ok(assemble(
-                order,
-                window,
-                lao,
-                order_lines,
-                pickup,
-                address,
-                now,
-            ))
+            let shipment = shipments.remove(&order.id);
+            let mut view = assemble(order, window, lao, order_lines, pickup, address, now);
+            view.shipment = shipment;
+            Ok(view)
         })
         .collect()
 }
@@ -821,6 +920,7 @@ pub fn assemble(
             pickup_point: pickup.map(PickupPoint::from),
             address,
         },
+        shipment: None,
         lines,
         unit: window.unit.clone(),
         units_total: order.units_total,

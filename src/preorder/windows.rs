@@ -156,6 +156,7 @@ pub struct WindowRow {
     pub created_by: Option<i64>,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
+    pub ship_within_days: Option<i32>,
 }
 
 impl WindowRow {
@@ -390,6 +391,9 @@ pub struct Window {
     pub waitlist_offer_minutes: i32,
     /// Unpaid orders expire after this many hours.
     pub payment_window_hours: Option<i32>,
+    /// Perishable goods: orders must be dispatched at most this many days after `harvest_end`
+    /// (dispatch batches past that date are refused).
+    pub ship_within_days: Option<i32>,
     /// Whether buyers pay by PromptPay QR (the producer has a PromptPay id); otherwise the
     /// order's payment endpoints answer 409 `promptpay_not_available` and the LAO tells the
     /// buyer how to pay. Orders with nothing to pay need no payment either way.
@@ -526,6 +530,7 @@ impl Loaded {
             hold_minutes: r.hold_minutes,
             waitlist_offer_minutes: r.waitlist_offer_minutes,
             payment_window_hours: r.payment_window_hours,
+            ship_within_days: r.ship_within_days,
             promptpay_available,
             pickup_points: self.pickups.into_iter().map(PickupPoint::from).collect(),
             cancel_reason: r.cancel_reason,
@@ -785,6 +790,11 @@ pub struct NewWindow {
     #[validate(range(min = 1, max = 720))]
     #[schema(minimum = 1, maximum = 720)]
     pub payment_window_hours: Option<i32>,
+    /// Perishable goods: dispatch at most this many days after `harvest_end` (0–60; none: no
+    /// limit).
+    #[validate(range(min = 0, max = 60))]
+    #[schema(minimum = 0, maximum = 60)]
+    pub ship_within_days: Option<i32>,
     #[serde(default)]
     #[validate(length(max = 20), nested)]
     #[schema(max_items = 20)]
@@ -1042,6 +1052,7 @@ pub fn create(
             w::hold_minutes.eq(new.hold_minutes),
             w::waitlist_offer_minutes.eq(new.waitlist_offer_minutes),
             w::payment_window_hours.eq(new.payment_window_hours),
+            w::ship_within_days.eq(new.ship_within_days),
             w::delivery_fee_kind.eq(new.delivery.map(|d| d.fee_kind.to_string())),
             w::delivery_fee_satang.eq(new.delivery.map(|d| d.fee_satang)),
             w::lifecycle.eq(lifecycle.to_string()),
@@ -1120,6 +1131,11 @@ pub struct WindowChanges {
     #[validate(range(min = 0, max = 720))]
     #[schema(minimum = 0, maximum = 720)]
     pub payment_window_hours: Option<i32>,
+    /// Days after `harvest_end` by which orders must be dispatched (0–60); `-1` removes the
+    /// limit.
+    #[validate(range(min = -1, max = 60))]
+    #[schema(minimum = -1, maximum = 60)]
+    pub ship_within_days: Option<i32>,
     /// Carrier delivery; `{"fee_kind": "flat", "fee_satang": 0}` for free delivery.
     #[validate(nested)]
     pub delivery: Option<Delivery>,
@@ -1220,6 +1236,9 @@ pub fn update(
                 .waitlist_offer_minutes
                 .map(|v| w::waitlist_offer_minutes.eq(v)),
             zero_is_none(changes.payment_window_hours).map(|v| w::payment_window_hours.eq(v)),
+            changes
+                .ship_within_days
+                .map(|v| w::ship_within_days.eq((v >= 0).then_some(v))),
             delivery_kind.map(|v| w::delivery_fee_kind.eq(v)),
             delivery_fee.map(|v| w::delivery_fee_satang.eq(v)),
             w::updated_at.eq(now),

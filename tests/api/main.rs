@@ -14,6 +14,7 @@ mod geo;
 mod idempotency;
 mod lao_import;
 mod laos;
+mod logistics;
 mod market;
 mod migrations;
 mod openapi;
