@@ -114,7 +114,9 @@ pub struct TrackingNumbers {
 pub struct BatchQuery {
     /// Only this LAO's batches (officers and admins; staff and producers see their own).
     pub lao_id: Option<i64>,
+    #[param(inline)]
     pub status: Option<BatchStatus>,
+    #[param(inline)]
     pub carrier: Option<Carrier>,
     /// Batches leaving on this Bangkok date.
     pub dispatch_date: Option<NaiveDate>,

@@ -550,6 +550,7 @@ pub async fn hand_over(
 pub struct ManifestQuery {
     /// Layout: `thailand_post`, `flash`, `kerry`, `jt` or `generic` (default: the batch's
     /// carrier's; a local driver's and pickup batches: `generic`).
+    #[param(inline)]
     pub carrier: Option<Profile>,
 }
 
@@ -602,6 +603,7 @@ pub async fn manifest_csv(
 #[into_params(parameter_in = Query)]
 pub struct LabelQuery {
     /// `thermal` (100 × 150 mm, one per page; default) or `a4` (four per sheet).
+    #[param(inline)]
     pub format: Option<LabelFormat>,
 }
 

@@ -2,7 +2,7 @@
 //! event type, each a `POST` with the Standard Webhooks headers and a body
 //! `{"type", "timestamp", "data"}` whose `data` schema is the event's (the payloads the outbox
 //! writers record: `orders::lifecycle::record_event`, `preorder::windows::record_event`,
-//! `preorder::waitlist`, [`super::endpoints`]).
+//! `preorder::waitlist`, `logistics::shipments`, [`super::endpoints`]).
 
 use serde::Serialize;
 use utoipa::openapi::path::{HttpMethod, OperationBuilder, ParameterBuilder, ParameterIn};
@@ -85,6 +85,22 @@ pub struct WaitlistData {
     pub buyer_email: Option<String>,
 }
 
+/// `data` of `shipment.*` events (written by `logistics::shipments`).
+#[derive(Serialize, ToSchema)]
+#[schema(as = WebhookShipmentData)]
+pub struct ShipmentData {
+    pub order_code: String,
+    pub dispatch_batch_id: i64,
+    /// `thailand_post`, `flash`, `kerry`, `jt`, `local` or `pickup`.
+    pub carrier: String,
+    pub tracking_number: Option<String>,
+    pub tracking_url: Option<String>,
+    /// The shipment's status after the event (the event type's second part).
+    pub status: String,
+    /// When it happened per the carrier (or khongdee, for handover and pickup), Bangkok time.
+    pub occurred_at: Option<chrono::DateTime<chrono::FixedOffset>>,
+}
+
 /// `data` of `webhook_endpoint.disabled`.
 #[derive(Serialize, ToSchema)]
 #[schema(as = WebhookEndpointDisabledData)]
@@ -114,6 +130,7 @@ fn data_schema(event_type: &str) -> &'static str {
         Some("order") => "WebhookOrderData",
         Some("window") => "WebhookWindowData",
         Some("waitlist") => "WebhookWaitlistData",
+        Some("shipment") => "WebhookShipmentData",
         Some("webhook_endpoint") => "WebhookEndpointDisabledData",
         _ => "WebhookTestData",
     }
@@ -137,6 +154,7 @@ pub fn document(api: &mut OpenApi) {
         ("WebhookWindowData", WindowData::schema()),
         ("WebhookWindowSoldOutData", WindowSoldOutData::schema()),
         ("WebhookWaitlistData", WaitlistData::schema()),
+        ("WebhookShipmentData", ShipmentData::schema()),
         (
             "WebhookEndpointDisabledData",
             EndpointDisabledData::schema(),

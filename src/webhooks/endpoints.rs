@@ -60,6 +60,23 @@ pub const EVENT_TYPES: &[(&str, &str)] = &[
         "Every unit of a window is held or sold (units may come back as holds lapse).",
     ),
     (
+        "shipment.handed_over",
+        "A parcel left with its carrier (or reached the pickup point) in a dispatch batch.",
+    ),
+    ("shipment.accepted", "The carrier took a parcel in."),
+    ("shipment.in_transit", "A parcel is on its way."),
+    ("shipment.out_for_delivery", "A parcel is out for delivery."),
+    (
+        "shipment.failed_attempt",
+        "The carrier could not deliver a parcel this time.",
+    ),
+    ("shipment.returned", "A parcel is going back to the sender."),
+    ("shipment.delivered", "The carrier delivered a parcel."),
+    (
+        "shipment.picked_up",
+        "The buyer collected an order at the pickup point.",
+    ),
+    (
         "waitlist.offered",
         "A waiting-list entry was offered a hold.",
     ),

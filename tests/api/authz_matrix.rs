@@ -38,6 +38,45 @@ fn none(_: usize) -> Option<Value> {
     None
 }
 
+thread_local! {
+    /// Bodies that need ids made during set-up: each test runs on its own thread (tokio's
+    /// current-thread runtime), so two matrices running at once do not share them.
+    static DISPATCH_WINDOW: std::cell::Cell<i64> = const { std::cell::Cell::new(0) };
+    /// Ready pickup orders, one per caller, taken in turn.
+    static PICKUP_CODES: std::cell::RefCell<Vec<String>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+fn dispatch_window_body(_: usize) -> Option<Value> {
+    let window = DISPATCH_WINDOW.with(std::cell::Cell::get);
+    Some(json!({"carrier": "local", "dispatch_date": "2026-06-02", "window_id": window}))
+}
+
+fn next_pickup_body(_: usize) -> Option<Value> {
+    let code = PICKUP_CODES
+        .with(|codes| codes.borrow_mut().pop())
+        .unwrap_or_default();
+    Some(json!({"code": code}))
+}
+
+/// A batch of the LAO's staff with one ready carrier order; its id and the order's code.
+async fn staff_batch(w: &World, window: &Value, n: usize) -> (i64, String) {
+    let code = crate::logistics::ready_order(w, window, true, n).await.0;
+    let (status, body) = json(
+        w.app
+            .post("/v1/dispatch-batches")
+            .bearer_auth(&w.staff.token)
+            .json(
+                &json!({"carrier": "local", "dispatch_date": "2026-06-02", "order_codes": [code]}),
+            )
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, 201, "{body}");
+    (body["id"].as_i64().unwrap(), code)
+}
+
 async fn call(
     app: &TestApp,
     case: &Case,
@@ -172,6 +211,49 @@ async fn cases(w: &World) -> Vec<Case> {
         endpoints_to_delete.push(format!("/v1/webhook-endpoints/{id}"));
     }
     let hook = |tail: &str| vec![format!("/v1/webhook-endpoints/{endpoint}{tail}")];
+    // Logistics: a batch to read and edit, batches for each caller to cancel, take an order out
+    // of and hand over, a window with one ready order to batch, ready pickup orders, blackouts.
+    let parcels_window = crate::market::window(w, 2000, json!({})).await;
+    let (batch, _) = staff_batch(w, &parcels_window, 100).await;
+    let (mut batches_to_cancel, mut orders_to_take_out, mut batches_to_hand_over) =
+        (Vec::new(), Vec::new(), Vec::new());
+    for i in 0..10 {
+        batches_to_cancel.push(format!(
+            "/v1/dispatch-batches/{}",
+            staff_batch(w, &parcels_window, 110 + i).await.0
+        ));
+        let (id, code) = staff_batch(w, &parcels_window, 120 + i).await;
+        orders_to_take_out.push(format!("/v1/dispatch-batches/{id}/orders/{code}"));
+        batches_to_hand_over.push(format!(
+            "/v1/dispatch-batches/{}/handover",
+            staff_batch(w, &parcels_window, 130 + i).await.0
+        ));
+    }
+    let dispatch_window = crate::market::window(w, 100, json!({})).await;
+    crate::logistics::ready_order(w, &dispatch_window, true, 140).await;
+    DISPATCH_WINDOW.with(|c| c.set(dispatch_window["id"].as_i64().unwrap()));
+    let mut pickups = Vec::new();
+    for i in 0..10 {
+        pickups.push(
+            crate::logistics::ready_order(w, &parcels_window, false, 150 + i)
+                .await
+                .0,
+        );
+    }
+    // Taken from the end: the first caller gets the first code.
+    pickups.reverse();
+    PICKUP_CODES.with(|codes| *codes.borrow_mut() = pickups);
+    let mut blackouts_to_delete = Vec::new();
+    for i in 0..10 {
+        let id = made(
+            "/v1/carriers/flash/blackouts".into(),
+            w.admin.token.clone(),
+            json!({"first_date": format!("2026-12-{:02}", i + 1), "last_date": format!("2026-12-{:02}", i + 1), "reason": "วันหยุด"}),
+        )
+        .await;
+        blackouts_to_delete.push(format!("/v1/carriers/flash/blackouts/{id}"));
+    }
+    let batch_path = |tail: &str| vec![format!("/v1/dispatch-batches/{batch}{tail}")];
     let one = |p: String| vec![p];
     use Method as M;
     vec![
@@ -682,6 +764,114 @@ async fn cases(w: &World) -> Vec<Case> {
             path: endpoints_to_delete,
             body: none,
             expect: [401, 204, 404, 404, 404, 404, 204, 404, 404, 404],
+        },
+        Case {
+            method: M::POST,
+            route: "/v1/carriers/{carrier}/blackouts",
+            path: one("/v1/carriers/kerry/blackouts".into()),
+            body: |_| {
+                Some(
+                    json!({"first_date": "2026-12-30", "last_date": "2027-01-02", "reason": "ปีใหม่"}),
+                )
+            },
+            expect: [401, 201, 403, 403, 403, 403, 403, 403, 403, 403],
+        },
+        Case {
+            method: M::DELETE,
+            route: "/v1/carriers/{carrier}/blackouts/{id}",
+            path: blackouts_to_delete,
+            body: none,
+            expect: [401, 204, 403, 403, 403, 403, 403, 403, 403, 403],
+        },
+        Case {
+            method: M::POST,
+            route: "/v1/dispatch-batches",
+            path: one("/v1/dispatch-batches".into()),
+            // The window has one ready order: the first caller allowed batches it, the next
+            // allowed ones find nothing left (409), the others are refused first.
+            body: dispatch_window_body,
+            expect: [401, 201, 403, 404, 403, 404, 409, 404, 404, 409],
+        },
+        Case {
+            method: M::GET,
+            route: "/v1/dispatch-batches",
+            path: one("/v1/dispatch-batches".into()),
+            body: none,
+            expect: [401, 200, 200, 200, 200, 200, 200, 200, 403, 200],
+        },
+        Case {
+            method: M::GET,
+            route: "/v1/dispatch-batches/{id}",
+            path: batch_path(""),
+            body: none,
+            expect: [401, 200, 200, 404, 200, 404, 200, 404, 404, 404],
+        },
+        Case {
+            method: M::PATCH,
+            route: "/v1/dispatch-batches/{id}",
+            path: batch_path(""),
+            body: |n| Some(json!({"note": format!("แก้ไข {n}")})),
+            expect: [401, 200, 403, 404, 403, 404, 200, 404, 404, 404],
+        },
+        Case {
+            method: M::POST,
+            route: "/v1/dispatch-batches/{id}/orders",
+            path: batch_path("/orders"),
+            body: |_| Some(json!({"order_codes": ["ZZZZ-ZZZZ"]})),
+            expect: [401, 422, 403, 404, 403, 404, 422, 404, 404, 404],
+        },
+        Case {
+            method: M::POST,
+            route: "/v1/dispatch-batches/{id}/tracking-numbers",
+            path: batch_path("/tracking-numbers"),
+            body: |_| {
+                Some(
+                    json!({"tracking_numbers": [{"order_code": "ZZZZ-ZZZZ", "tracking_number": "รถ 1"}]}),
+                )
+            },
+            expect: [401, 422, 403, 404, 403, 404, 422, 404, 404, 404],
+        },
+        Case {
+            method: M::GET,
+            route: "/v1/dispatch-batches/{id}/manifest.csv",
+            path: batch_path("/manifest.csv"),
+            body: none,
+            expect: [401, 200, 200, 404, 200, 404, 200, 404, 404, 404],
+        },
+        Case {
+            method: M::GET,
+            route: "/v1/dispatch-batches/{id}/labels",
+            path: batch_path("/labels"),
+            body: none,
+            expect: [401, 200, 200, 404, 200, 404, 200, 404, 404, 404],
+        },
+        Case {
+            method: M::DELETE,
+            route: "/v1/dispatch-batches/{id}/orders/{code}",
+            path: orders_to_take_out,
+            body: none,
+            expect: [401, 200, 403, 404, 403, 404, 200, 404, 404, 404],
+        },
+        Case {
+            method: M::POST,
+            route: "/v1/dispatch-batches/{id}/handover",
+            path: batches_to_hand_over,
+            body: none,
+            expect: [401, 200, 403, 404, 403, 404, 200, 404, 404, 404],
+        },
+        Case {
+            method: M::DELETE,
+            route: "/v1/dispatch-batches/{id}",
+            path: batches_to_cancel,
+            body: none,
+            expect: [401, 200, 403, 404, 403, 404, 200, 404, 404, 404],
+        },
+        Case {
+            method: M::POST,
+            route: "/v1/pickup-confirmations",
+            path: one("/v1/pickup-confirmations".into()),
+            body: next_pickup_body,
+            expect: [401, 200, 403, 403, 403, 403, 200, 403, 404, 200],
         },
     ]
 }
