@@ -137,8 +137,8 @@ body { margin: 0; font-family: "Sarabun", "Noto Sans Thai", "Tahoma", sans-serif
 .codes { display: flex; gap: 3mm; align-items: center; }
 .codes figure { margin: 0; text-align: center; font-size: 9pt; }
 .qr img { width: 28mm; height: 28mm; image-rendering: pixelated; }
-.barcode { flex: 1; }
-.barcode svg { width: 100%; height: 16mm; }
+.barcode { flex: 1; } /* Code 128 wants a quiet zone of 10 modules each side: the padding. */
+.barcode svg { width: 100%; height: 16mm; padding: 0 4mm; background: #fff; }
 .items { border-top: 0.2mm solid #000; padding-top: 1mm; flex: 1; }
 .fresh { font-weight: bold; }
 .pending { font-size: 9pt; }

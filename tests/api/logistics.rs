@@ -1095,3 +1095,41 @@ async fn signed_carrier_events_deliver_orders_once_in_any_order() {
     let problem = assert_problem(res, 422, "validation_failed").await;
     assert_eq!(problem_fields(&problem), vec!["events[0].status"]);
 }
+
+#[tokio::test]
+async fn concurrent_batches_take_an_order_once() {
+    let w = World::new().await;
+    let win = window(&w, 500, json!({})).await;
+    let (code, _) = ready_order(&w, &win, true, 60).await;
+    let attempts = (0..8).map(|i| {
+        let carrier = ["thailand_post", "flash", "kerry", "jt"][i % 4];
+        w.app
+            .post("/v1/dispatch-batches")
+            .bearer_auth(&w.staff.token)
+            .json(
+                &json!({"carrier": carrier, "dispatch_date": "2026-06-03", "order_codes": [code]}),
+            )
+            .send()
+    });
+    let results = futures_util::future::join_all(attempts).await;
+    let mut created = 0;
+    for res in results {
+        let (status, body) = json(res.unwrap()).await;
+        match status.as_u16() {
+            201 => created += 1,
+            409 => assert_eq!(body["code"], "order_in_open_batch", "{body}"),
+            other => panic!("{other}: {body}"),
+        }
+    }
+    assert_eq!(created, 1, "exactly one batch took the order");
+    let (_, list) = json(
+        w.app
+            .get("/v1/dispatch-batches?status=open")
+            .bearer_auth(&w.staff.token)
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(list.as_array().unwrap().len(), 1, "{list}");
+}
