@@ -754,6 +754,7 @@ const ORDER_CODE: (&str, &str) = ("path.code", "$response.body#/code");
 const ORDER_SECRET: (&str, &str) = ("header.X-Order-Secret", "$response.body#/secret");
 const HOLD_ID: (&str, &str) = ("path.hold_id", "$response.body#/id");
 const ENTRY_ID: (&str, &str) = ("path.entry_id", "$response.body#/id");
+const BATCH_ID: (&str, &str) = ("path.id", "$response.body#/id");
 
 const fn link(
     from: &'static str,
@@ -833,6 +834,28 @@ const LINKS: &[LinkSpec] = &[
         "LeaveWaitlist",
         "leave_waitlist",
         &[ENTRY_ID],
+    ),
+    link("create_batch", "GetBatch", "get_batch", &[BATCH_ID]),
+    link("create_batch", "UpdateBatch", "update_batch", &[BATCH_ID]),
+    link("create_batch", "AddOrders", "add_orders", &[BATCH_ID]),
+    link(
+        "create_batch",
+        "RecordTracking",
+        "record_tracking",
+        &[BATCH_ID],
+    ),
+    link("create_batch", "Manifest", "manifest_csv", &[BATCH_ID]),
+    link("create_batch", "Labels", "labels_page", &[BATCH_ID]),
+    link("create_batch", "HandOver", "hand_over", &[BATCH_ID]),
+    link("create_batch", "CancelBatch", "cancel_batch", &[BATCH_ID]),
+    link(
+        "create_batch",
+        "RemoveOrder",
+        "remove_order",
+        &[
+            BATCH_ID,
+            ("path.code", "$response.body#/orders/0/order_code"),
+        ],
     ),
 ];
 

@@ -136,6 +136,18 @@ ACCEPTED = [
     ("validation_failed", "url", "https_required"),
     ("validation_failed", "url", "invalid_url"),
     ("validation_failed", "url", "too_many"),
+    # Dispatch batches: a window's orders or chosen ones (one of them, each code once); a
+    # dispatch date from 7 days ago to 60 days ahead of today; tracking numbers in the format of
+    # the batch's carrier (S10 check digit for Thailand Post), each once and not another
+    # parcel's; a carrier event's status from its carrier's code or its own `status`; a
+    # blackout of at most 60 days.
+    ("validation_failed", "order_codes", "one_of"),
+    ("validation_failed", "order_codes", "repeated"),
+    ("validation_failed", "dispatch_date", "too_small"),
+    ("validation_failed", "dispatch_date", "too_large"),
+    ("validation_failed", "tracking_numbers", None),
+    ("validation_failed", "events", "unknown_status"),
+    ("validation_failed", "last_date", "too_large"),
 ]
 
 
