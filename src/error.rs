@@ -83,6 +83,7 @@ pub enum ErrorKind {
     OrderTotalTooLarge,
     // Logistics.
     OrderNotDispatchable,
+    NothingToDispatch,
     OrderInOpenBatch,
     ShipByPassed,
     CarrierBlackout,
@@ -462,6 +463,15 @@ impl ErrorKind {
                 t(
                     "Only packed (ready) orders of the batch's LAO with the batch's delivery method go in a batch; these do not: {order_list} (see `orders` for each reason).",
                     "รอบส่งรับได้เฉพาะคำสั่งซื้อที่แพ็กพร้อมส่งแล้ว ของ อปท. เดียวกัน และวิธีรับสินค้าตรงกับรอบ รายการต่อไปนี้ไม่เข้าเงื่อนไข: {order_list} (ดูเหตุผลของแต่ละรายการใน `orders`)",
+                ),
+            ),
+            NothingToDispatch => info(
+                409,
+                "nothing_to_dispatch",
+                t("No orders to dispatch", "ไม่มีคำสั่งซื้อที่จะจัดส่ง"),
+                t(
+                    "There are no packed (ready) orders to dispatch here: mark orders ready first, or take them out of the open batch they are in.",
+                    "ไม่มีคำสั่งซื้อที่แพ็กพร้อมส่งในรายการนี้ ให้เปลี่ยนสถานะคำสั่งซื้อเป็นพร้อมส่งก่อน หรือนำออกจากรอบส่งที่อยู่",
                 ),
             ),
             OrderInOpenBatch => info(
@@ -966,6 +976,34 @@ pub const FIELD_TEXTS: &[(&str, Text)] = &[
         t(
             "is not a Thailand Post number: two letters, nine digits, two letters (e.g. EF582568151TH)",
             "ไม่ใช่เลขพัสดุไปรษณีย์ไทย ซึ่งเป็นตัวอักษร 2 ตัว ตัวเลข 9 หลัก และตัวอักษร 2 ตัว (เช่น EF582568151TH)",
+        ),
+    ),
+    (
+        "invalid_s10_country",
+        t(
+            "is another country's postal number: Thailand Post's end in TH",
+            "เป็นเลขพัสดุของไปรษณีย์ประเทศอื่น เลขของไปรษณีย์ไทยลงท้ายด้วย TH",
+        ),
+    ),
+    (
+        "control_characters",
+        t(
+            "must be one line, without tabs or control characters",
+            "ต้องเป็นข้อความบรรทัดเดียว ไม่มีแท็บหรืออักขระควบคุม",
+        ),
+    ),
+    (
+        "tracking_in_use",
+        t(
+            "is already the tracking number of order {order_code}",
+            "เป็นเลขพัสดุของคำสั่งซื้อ {order_code} อยู่แล้ว",
+        ),
+    ),
+    (
+        "carrier_reported",
+        t(
+            "cannot change: the carrier has already reported on this parcel under its number",
+            "เปลี่ยนไม่ได้ เพราะขนส่งรายงานสถานะพัสดุนี้ด้วยเลขเดิมแล้ว",
         ),
     ),
     (

@@ -146,7 +146,10 @@ ACCEPTED = [
     ("validation_failed", "dispatch_date", "too_small"),
     ("validation_failed", "dispatch_date", "too_large"),
     ("validation_failed", "tracking_numbers", None),
+    ("validation_failed", "order_codes", "required"),
     ("validation_failed", "events", "unknown_status"),
+    ("validation_failed", "events", "too_large"),
+    ("validation_failed", "events", "too_small"),
     ("validation_failed", "last_date", "too_large"),
 ]
 

@@ -23,7 +23,7 @@ use validator::Validate;
 
 use super::model::{BATCH, BatchRow, BatchStatus, Carrier, ShipmentRow, ShipmentStatus};
 use super::{blackouts, shipments};
-use crate::auth::policy::{Action, Place, authorize_hidden};
+use crate::auth::policy::{Action, Place, authorize, authorize_hidden};
 use crate::auth::principal::{Principal, Role};
 use crate::clock::to_bangkok;
 use crate::db::DbConn;
@@ -85,11 +85,11 @@ pub struct TrackingEntry {
     #[validate(length(min = 1, max = 20))]
     #[schema(min_length = 1, max_length = 20)]
     pub order_code: String,
-    /// As printed by the carrier; spaces and hyphens are ignored. Thailand Post: S10
-    /// (`EF582568151TH`, check digit verified); Flash, Kerry, J&T: 8–20 letters and digits;
-    /// local: any note up to 40 characters.
-    #[validate(length(min = 1, max = 60))]
-    #[schema(min_length = 1, max_length = 60)]
+    /// As printed by the carrier; spaces and hyphens are ignored. Thailand Post: S10 ending in
+    /// `TH` (`EF582568151TH`, check digit verified); Flash, Kerry, J&T: 8–20 letters and
+    /// digits; local: a one-line note. It cannot change once the carrier reported under it.
+    #[validate(length(min = 1, max = 40))]
+    #[schema(min_length = 1, max_length = 40)]
     pub tracking_number: String,
     /// Boxes of this order (default: as it is, 1 at first).
     #[validate(range(min = 1, max = 50))]
@@ -181,6 +181,8 @@ pub struct Parcel {
     pub order: orders::Order,
     pub weight_grams: Option<i64>,
     pub ship_by: Option<NaiveDate>,
+    /// The product's title (what is in the box).
+    pub product_title: String,
     /// The producer who sends it: name and phone (E.164).
     pub sender_name: String,
     pub sender_phone: String,
@@ -277,22 +279,24 @@ fn requested_orders(
         DeliveryMethod::Carrier
     };
     let mut rows = match (window_id, codes) {
-        (Some(_), Some(_)) | (None, None) => {
+        (Some(_), Some(_)) => {
             return Err(ApiError::validation(vec![
                 FieldError::new("order_codes", "one_of")
                     .with("other", "`window_id`, `order_codes`"),
             ]));
         }
+        (None, None) => {
+            return Err(ApiError::validation(vec![FieldError::new(
+                "order_codes",
+                "required",
+            )]));
+        }
         (Some(window_id), None) => {
             let (window, lao) = windows::find_with_lao(conn, window_id)?.ok_or_else(|| {
                 ApiError::validation(vec![FieldError::new("window_id", "not_found")])
             })?;
-            authorize_hidden(
-                principal,
-                Action::ManageOrders,
-                &window.place(&lao),
-                windows::WINDOW,
-            )?;
+            // Windows are public: another LAO's is refused (403), not hidden.
+            authorize(principal, Action::ManageOrders, &window.place(&lao))?;
             let ready = orders::of_window_in_status(conn, window_id, OrderStatus::Ready, method)?;
             let taken = shipments::orders_in_open_batches(
                 conn,
@@ -353,6 +357,10 @@ struct Unfit {
     delivery_method: DeliveryMethod,
     /// `not_ready`, `wrong_delivery_method`, `other_lao`, `other_producer`.
     reason: &'static str,
+}
+
+fn nothing_to_dispatch() -> ApiError {
+    ApiError::new(ErrorKind::NothingToDispatch)
 }
 
 fn order_list(codes: &[String]) -> Param {
@@ -515,9 +523,7 @@ fn admit(
     now: NaiveDateTime,
 ) -> ApiResult<()> {
     if rows.is_empty() {
-        return Err(ApiError::new(ErrorKind::OrderNotDispatchable)
-            .with("order_list", order_list(&[]))
-            .extra("orders", Vec::<String>::new()));
+        return Err(nothing_to_dispatch());
     }
     let already: HashSet<i64> = shipments::of_batch(conn, batch.id)?
         .iter()
@@ -584,9 +590,7 @@ pub fn create(
         new.order_codes.as_deref(),
     )?;
     let Some(first) = rows.first() else {
-        return Err(ApiError::new(ErrorKind::OrderNotDispatchable)
-            .with("order_list", order_list(&[]))
-            .extra("orders", Vec::<String>::new()));
+        return Err(nothing_to_dispatch());
     };
     let lao: LaoRow = crate::laos::model::find_by_id(conn, first.lao_id)?
         .ok_or_else(|| ApiError::internal("an order's LAO is missing"))?;
@@ -769,6 +773,7 @@ pub fn record_tracking(
     let mut errors = Vec::new();
     let mut updates: Vec<(i64, String, Option<i32>)> = Vec::new();
     let mut seen: HashSet<String> = HashSet::new();
+    let mut seen_orders: HashSet<i64> = HashSet::new();
     for (i, entry) in input.tracking_numbers.iter().enumerate() {
         let code = orders::normalize_code(&entry.order_code);
         let Some(shipment) = code.as_deref().and_then(|c| by_code.get(c)) else {
@@ -778,12 +783,32 @@ pub fn record_tracking(
             ));
             continue;
         };
+        if !seen_orders.insert(shipment.id) {
+            errors.push(FieldError::new(
+                format!("tracking_numbers[{i}].order_code"),
+                "repeated",
+            ));
+            continue;
+        }
         match super::tracking::normalize(batch.carrier, &entry.tracking_number) {
             Ok(number) => {
                 if !seen.insert(number.clone()) {
                     errors.push(FieldError::new(
                         format!("tracking_numbers[{i}].tracking_number"),
                         "repeated",
+                    ));
+                    continue;
+                }
+                // The carrier's events are filed under the number: it cannot change then.
+                if shipment
+                    .tracking_number
+                    .as_deref()
+                    .is_some_and(|n| n != number)
+                    && shipments::has_events(conn, shipment.id)?
+                {
+                    errors.push(FieldError::new(
+                        format!("tracking_numbers[{i}].tracking_number"),
+                        "carrier_reported",
                     ));
                     continue;
                 }
@@ -801,11 +826,17 @@ pub fn record_tracking(
     }
     // A number already on another parcel of this carrier.
     for (i, (shipment_id, number, _)) in updates.iter().enumerate() {
-        if shipments::tracking_taken(conn, batch.carrier, number, *shipment_id)? {
-            errors.push(FieldError::new(
-                format!("tracking_numbers[{i}].tracking_number"),
-                "duplicate",
-            ));
+        if let Some(owner) = shipments::tracking_owner(conn, batch.carrier, number, *shipment_id)? {
+            let code = orders::find(conn, owner)?
+                .map(|o| o.code)
+                .unwrap_or_default();
+            errors.push(
+                FieldError::new(
+                    format!("tracking_numbers[{i}].tracking_number"),
+                    "tracking_in_use",
+                )
+                .with("order_code", code),
+            );
         }
     }
     if !errors.is_empty() {
@@ -842,9 +873,7 @@ pub fn hand_over(
     let list = shipments::of_batch(conn, id)?;
     let rows = orders_of(conn, id)?;
     if rows.is_empty() {
-        return Err(ApiError::new(ErrorKind::OrderNotDispatchable)
-            .with("order_list", order_list(&[]))
-            .extra("orders", Vec::<String>::new()));
+        return Err(nothing_to_dispatch());
     }
     check_fit(&batch, &rows)?;
     check_ship_by(conn, &rows, batch.dispatch_date)?;
@@ -914,7 +943,7 @@ pub fn parcels(conn: &mut DbConn, batch: &BatchRow, now: NaiveDateTime) -> ApiRe
     rows.sort_by_key(|o| o.id);
     let ship_by = ship_by_dates(conn, &rows)?;
     // Weight per unit and the sender, per window.
-    let mut per_window: HashMap<i64, (Option<i64>, String, String)> = HashMap::new();
+    let mut per_window: HashMap<i64, (Option<i64>, String, String, String)> = HashMap::new();
     for order in &rows {
         if per_window.contains_key(&order.window_id) {
             continue;
@@ -930,7 +959,12 @@ pub fn parcels(conn: &mut DbConn, batch: &BatchRow, now: NaiveDateTime) -> ApiRe
             .ok_or_else(|| ApiError::internal("a window's producer is missing"))?;
         per_window.insert(
             order.window_id,
-            (per_unit, producer.display_name, producer.contact_phone),
+            (
+                per_unit,
+                product.title,
+                producer.display_name,
+                producer.contact_phone,
+            ),
         );
     }
     let facts: Vec<(i64, i64, i64)> = rows
@@ -942,7 +976,7 @@ pub fn parcels(conn: &mut DbConn, batch: &BatchRow, now: NaiveDateTime) -> ApiRe
         list.into_iter().map(|s| (s.order_id, s)).collect();
     let mut out = Vec::with_capacity(views.len());
     for ((order_id, window_id, units), view) in facts.into_iter().zip(views) {
-        let (per_unit, sender_name, sender_phone) = per_window[&window_id].clone();
+        let (per_unit, product_title, sender_name, sender_phone) = per_window[&window_id].clone();
         let shipment = by_order
             .remove(&order_id)
             .ok_or_else(|| ApiError::internal("a batch order without its shipment"))?;
@@ -951,6 +985,7 @@ pub fn parcels(conn: &mut DbConn, batch: &BatchRow, now: NaiveDateTime) -> ApiRe
             order: view,
             weight_grams: per_unit.map(|g| g.saturating_mul(units)),
             ship_by: ship_by.get(&window_id).copied().flatten(),
+            product_title,
             sender_name,
             sender_phone,
         });
@@ -958,14 +993,16 @@ pub fn parcels(conn: &mut DbConn, batch: &BatchRow, now: NaiveDateTime) -> ApiRe
     Ok(out)
 }
 
-/// `กล่อง 5 กก. × 2, 1 กก. × 1`.
-pub fn items_line(order: &orders::Order) -> String {
-    order
+/// `ลำไยอีดอ เกรด AA: กล่อง 5 กก. × 2, 1 กก. × 1`.
+pub fn items_line(parcel: &Parcel) -> String {
+    let lines = parcel
+        .order
         .lines
         .iter()
         .map(|l| format!("{} × {}", l.name, l.quantity))
         .collect::<Vec<_>>()
-        .join(", ")
+        .join(", ");
+    format!("{}: {lines}", parcel.product_title)
 }
 
 /// The batch as the API shows it.
@@ -984,7 +1021,7 @@ pub fn view(conn: &mut DbConn, batch: BatchRow, now: NaiveDateTime) -> ApiResult
                 None => (p.order.buyer.name.clone(), p.order.buyer.phone.clone()),
             };
             BatchOrder {
-                items: items_line(&p.order),
+                items: items_line(&p),
                 order_code: p.order.code.clone(),
                 order_status: p.order.status,
                 recipient_name,

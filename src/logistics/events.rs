@@ -78,7 +78,8 @@ pub struct CarrierEvent {
     pub status_code: Option<String>,
     /// The normalised status (required unless a Thailand Post `status_code` gives it).
     pub status: Option<EventStatus>,
-    /// When it happened, with its offset (RFC 3339).
+    /// When it happened, with its offset (RFC 3339): at most a day ahead of the server's clock
+    /// and at most a year before it.
     pub occurred_at: DateTime<FixedOffset>,
     #[validate(length(max = 200))]
     #[schema(max_length = 200)]
@@ -221,6 +222,34 @@ fn statuses(carrier: Carrier, events: &[CarrierEvent]) -> ApiResult<Vec<Shipment
     }
 }
 
+/// Refuses events timed more than a day ahead of the server's clock or more than a year before
+/// it: a wrong clock (or a wrong year) would otherwise decide a parcel's status for good.
+fn check_times(events: &[CarrierEvent], now: NaiveDateTime) -> ApiResult<()> {
+    let latest = now + chrono::Duration::days(1);
+    let earliest = now - chrono::Duration::days(366);
+    let mut errors = Vec::new();
+    for (i, e) in events.iter().enumerate() {
+        let at = e.occurred_at.naive_utc();
+        let field = format!("events[{i}].occurred_at");
+        if at > latest {
+            errors.push(
+                FieldError::new(field, "too_large")
+                    .with("max", crate::clock::to_bangkok(latest).to_rfc3339()),
+            );
+        } else if at < earliest {
+            errors.push(
+                FieldError::new(field, "too_small")
+                    .with("min", crate::clock::to_bangkok(earliest).to_rfc3339()),
+            );
+        }
+    }
+    if errors.is_empty() {
+        Ok(())
+    } else {
+        Err(ApiError::validation(errors))
+    }
+}
+
 /// Records a carrier's events and brings each touched shipment (and order) to what its events
 /// say, in the caller's transaction.
 pub fn receive(
@@ -230,6 +259,7 @@ pub fn receive(
     pepper: &[u8],
     now: NaiveDateTime,
 ) -> ApiResult<EventsReceipt> {
+    check_times(&input.events, now)?;
     let statuses = statuses(carrier, &input.events)?;
     let mut results = Vec::with_capacity(input.events.len());
     let mut touched: Vec<(usize, i64)> = Vec::new();

@@ -2,7 +2,8 @@
 //! thermal printer (the size Thai carriers' label printers take) or four to an A4 sheet. Each
 //! label carries the recipient, the sender (the producer, on behalf of the LAO), the order code
 //! as a QR code (what staff scan at a pickup point), the tracking number as a Code 128 barcode
-//! once known (the symbology carriers print on S10 labels), and the items.
+//! once known (the symbology carriers print on S10 labels), and the items. An order of several
+//! boxes gets a label on each (`กล่อง 1/3` …).
 
 use base64::Engine;
 use serde::Deserialize;
@@ -63,7 +64,8 @@ pub fn barcode_svg(number: &str) -> Option<String> {
     ))
 }
 
-fn label(batch: &BatchRow, lao: &LaoRow, parcel: &Parcel) -> String {
+/// The label of box `number` of `parcel`'s boxes.
+fn label(batch: &BatchRow, lao: &LaoRow, parcel: &Parcel, number: i32) -> String {
     let order = &parcel.order;
     let (recipient, phone, address) = match &order.delivery.address {
         Some(a) => (a.recipient_name.clone(), a.phone.clone(), a.one_line_th()),
@@ -78,11 +80,18 @@ fn label(batch: &BatchRow, lao: &LaoRow, parcel: &Parcel) -> String {
                 .unwrap_or_default(),
         ),
     };
-    let lao_address = [
-        lao.address.clone().unwrap_or_default(),
-        lao.postal_code.clone().unwrap_or_default(),
-    ]
-    .join(" ");
+    let lao_address = [lao.address.as_deref(), lao.postal_code.as_deref()]
+        .into_iter()
+        .flatten()
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .collect::<Vec<_>>()
+        .join(" ");
+    let sender_lao = if lao_address.is_empty() {
+        lao.full_name_th()
+    } else {
+        format!("{} {lao_address}", lao.full_name_th())
+    };
     let tracking = match parcel.shipment.tracking_number.as_deref() {
         Some(number) => {
             let bars = barcode_svg(number).unwrap_or_default();
@@ -100,9 +109,9 @@ fn label(batch: &BatchRow, lao: &LaoRow, parcel: &Parcel) -> String {
         .unwrap_or_default();
     format!(
         r#"<section class="label" data-order-code="{code_attr}">
-<header><strong>{carrier}</strong> · ส่ง {date} · รอบ #{batch_id} · {parcels} กล่อง</header>
+<header><strong>{carrier}</strong> · ส่ง {date} · รอบ #{batch_id} · กล่อง {number}/{parcels}</header>
 <div class="to"><h2>ผู้รับ</h2><p class="name">{recipient}</p><p>โทร {phone}</p><p class="address">{address}</p></div>
-<div class="from"><h2>ผู้ส่ง</h2><p>{sender} โทร {sender_phone}</p><p>ในนาม {lao_name} {lao_address}</p></div>
+<div class="from"><h2>ผู้ส่ง</h2><p>{sender} โทร {sender_phone}</p><p>ในนาม {sender_lao}</p></div>
 <div class="codes"><figure class="qr"><img src="{qr}" alt="คิวอาร์โค้ดรหัสคำสั่งซื้อ {code}" data-code="{code_attr}" width="120" height="120"><figcaption>{code}</figcaption></figure>{tracking}</div>
 <div class="items"><h2>สินค้า</h2><p>{items}</p>{ship_by}</div>
 </section>"#,
@@ -117,10 +126,9 @@ fn label(batch: &BatchRow, lao: &LaoRow, parcel: &Parcel) -> String {
         address = esc(&address),
         sender = esc(&parcel.sender_name),
         sender_phone = esc(&crate::spreadsheet::national_phone(&parcel.sender_phone)),
-        lao_name = esc(&lao.full_name_th()),
-        lao_address = esc(lao_address.trim()),
+        sender_lao = esc(&sender_lao),
         qr = qr_data_uri(&order.code),
-        items = esc(&items_line(order)),
+        items = esc(&items_line(parcel)),
     )
 }
 
@@ -146,7 +154,11 @@ body { margin: 0; font-family: "Sarabun", "Noto Sans Thai", "Tahoma", sans-serif
 
 /// The label page of a batch.
 pub fn page(batch: &BatchRow, lao: &LaoRow, parcels: &[Parcel], format: LabelFormat) -> String {
-    let labels: Vec<String> = parcels.iter().map(|p| label(batch, lao, p)).collect();
+    // One label per box: a parcel of three boxes gets three labels, 1/3 to 3/3.
+    let labels: Vec<String> = parcels
+        .iter()
+        .flat_map(|p| (1..=p.shipment.parcels.max(1)).map(move |n| label(batch, lao, p, n)))
+        .collect();
     let (page_css, body) = match format {
         LabelFormat::Thermal => (
             "@page { size: 100mm 150mm; margin: 0; } .label { page-break-after: always; border: 0; }",

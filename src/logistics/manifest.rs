@@ -241,7 +241,7 @@ fn fields(parcel: &Parcel) -> Fields {
         province,
         postal_code,
         full_address,
-        items: items_line(order),
+        items: items_line(parcel),
         weight_grams: parcel.weight_grams,
         parcels: i64::from(parcel.shipment.parcels),
         tracking: parcel.shipment.tracking_number.clone(),
@@ -260,12 +260,23 @@ fn kg_cell(grams: Option<i64>) -> Cell {
     grams.map_or(Cell::Empty, |g| Cell::Text(kilograms(g)))
 }
 
+/// A text cell on one line: carriers' bulk uploads read one row per line, so tabs and line
+/// breaks people typed (a name, a note) become spaces.
 fn text(s: &str) -> Cell {
     if s.is_empty() {
-        Cell::Empty
-    } else {
-        Cell::Text(s.to_string())
+        return Cell::Empty;
     }
+    let one_line: String = s
+        .chars()
+        .map(|c| {
+            if c.is_control() || c == '\u{2028}' || c == '\u{2029}' {
+                ' '
+            } else {
+                c
+            }
+        })
+        .collect();
+    Cell::Text(one_line)
 }
 
 fn row(profile: Profile, n: usize, f: &Fields) -> Vec<Cell> {

@@ -45,17 +45,26 @@ pub fn orders_in_open_batches(
     Ok(out)
 }
 
-/// Whether another shipment of the carrier already has this tracking number.
-pub fn tracking_taken(
+/// The order of another shipment of the carrier that already has this tracking number.
+pub fn tracking_owner(
     conn: &mut DbConn,
     carrier: Carrier,
     number: &str,
     except: i64,
-) -> QueryResult<bool> {
-    let n: i64 = sh::table
+) -> QueryResult<Option<i64>> {
+    sh::table
         .filter(sh::carrier.eq(carrier.to_string()))
         .filter(sh::tracking_number.eq(number))
         .filter(sh::id.ne(except))
+        .select(sh::order_id)
+        .first(conn)
+        .optional()
+}
+
+/// Whether the carrier has reported on the shipment.
+pub fn has_events(conn: &mut DbConn, shipment_id: i64) -> QueryResult<bool> {
+    let n: i64 = shipment_events::table
+        .filter(shipment_events::shipment_id.eq(shipment_id))
         .count()
         .get_result(conn)?;
     Ok(n > 0)

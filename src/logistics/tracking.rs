@@ -15,21 +15,30 @@ use super::model::{Carrier, ShipmentStatus};
 pub enum TrackingError {
     /// Not two letters, nine digits and two letters (`EF582568151TH`).
     S10Format,
+    /// An S10 number of another country's post: Thailand Post's own end in `TH`.
+    S10Country,
     /// The ninth digit is not the S10 check digit of the eight before it.
     S10CheckDigit,
     /// Not 8–20 letters and digits with at least one digit.
     Format,
-    /// Empty or longer than 40 characters (local deliveries).
+    /// Longer than 40 characters (local deliveries).
     Length,
+    /// Nothing but spaces (local deliveries).
+    Blank,
+    /// Control characters (a line break, a tab) in a local delivery's note.
+    Control,
 }
 
 impl TrackingError {
     pub fn code(self) -> &'static str {
         match self {
             TrackingError::S10Format => "invalid_s10_format",
+            TrackingError::S10Country => "invalid_s10_country",
             TrackingError::S10CheckDigit => "invalid_s10_check_digit",
             TrackingError::Format => "invalid_tracking_format",
             TrackingError::Length => "too_long",
+            TrackingError::Blank => "blank",
+            TrackingError::Control => "control_characters",
         }
     }
 }
@@ -53,7 +62,8 @@ pub fn s10_check_digit(serial: &str) -> Option<u8> {
     })
 }
 
-/// Checks an S10 identifier such as `EF582568151TH` (already upper-case, no spaces).
+/// Checks an S10 identifier such as `EF582568151TH` (already upper-case, no spaces), of any
+/// country.
 pub fn check_s10(number: &str) -> Result<(), TrackingError> {
     let b = number.as_bytes();
     let shaped = b.len() == 13
@@ -70,15 +80,19 @@ pub fn check_s10(number: &str) -> Result<(), TrackingError> {
 }
 
 /// A tracking number as typed (spaces, hyphens, lower case) in the form the carrier prints,
-/// checked for the carrier: S10 for Thailand Post, 8–20 letters and digits (one digit at least)
-/// for Flash, Kerry and J&T, any 1–40 visible characters for a local driver.
+/// checked for the carrier: S10 ending in `TH` for Thailand Post, 8–20 letters and digits (one
+/// digit at least) for Flash, Kerry and J&T, 1–40 characters without control characters for a
+/// local driver.
 pub fn normalize(carrier: Carrier, raw: &str) -> Result<String, TrackingError> {
     if carrier == Carrier::Local || carrier == Carrier::Pickup {
         let trimmed = raw.trim();
-        if trimmed.is_empty()
-            || trimmed.chars().count() > 40
-            || trimmed.chars().any(char::is_control)
-        {
+        if trimmed.is_empty() {
+            return Err(TrackingError::Blank);
+        }
+        if trimmed.chars().any(char::is_control) {
+            return Err(TrackingError::Control);
+        }
+        if trimmed.chars().count() > 40 {
             return Err(TrackingError::Length);
         }
         return Ok(trimmed.to_string());
@@ -90,6 +104,10 @@ pub fn normalize(carrier: Carrier, raw: &str) -> Result<String, TrackingError> {
         .to_ascii_uppercase();
     if carrier == Carrier::ThailandPost {
         check_s10(&number)?;
+        // Parcels a Thai producer posts are Thailand Post's own: the code ends in TH.
+        if !number.ends_with("TH") {
+            return Err(TrackingError::S10Country);
+        }
         return Ok(number);
     }
     let general = (8..=20).contains(&number.len())
@@ -181,7 +199,20 @@ mod tests {
             normalize(Carrier::Local, " รถนายสมชาย เที่ยว 2 "),
             Ok("รถนายสมชาย เที่ยว 2".into())
         );
-        assert_eq!(normalize(Carrier::Local, "  "), Err(TrackingError::Length));
+        assert_eq!(normalize(Carrier::Local, "  "), Err(TrackingError::Blank));
+        assert_eq!(
+            normalize(Carrier::Local, "a\nb"),
+            Err(TrackingError::Control)
+        );
+        assert_eq!(
+            normalize(Carrier::Local, &"ก".repeat(41)),
+            Err(TrackingError::Length)
+        );
+        // A valid S10 number of another country's post is not Thailand Post's.
+        assert_eq!(
+            normalize(Carrier::ThailandPost, "RR123456785CN"),
+            Err(TrackingError::S10Country)
+        );
     }
 
     #[test]

@@ -788,9 +788,10 @@ async fn cases(w: &World) -> Vec<Case> {
             route: "/v1/dispatch-batches",
             path: one("/v1/dispatch-batches".into()),
             // The window has one ready order: the first caller allowed batches it, the next
-            // allowed ones find nothing left (409), the others are refused first.
+            // allowed ones find nothing left (409), the others are refused first (403: windows
+            // are public, so another LAO's is not hidden).
             body: dispatch_window_body,
-            expect: [401, 201, 403, 404, 403, 404, 409, 404, 404, 409],
+            expect: [401, 201, 403, 403, 403, 403, 409, 403, 403, 409],
         },
         Case {
             method: M::GET,

@@ -176,8 +176,18 @@ async fn batches_take_ready_orders_once_and_change_until_handover() {
     .await;
     assert_eq!(
         (status, problem["code"].as_str()),
-        (409, Some("order_not_dispatchable"))
+        (409, Some("nothing_to_dispatch"))
     );
+    // Neither a window nor orders: the field is named.
+    let (status, problem) = post(
+        &w.app,
+        &w.staff.token,
+        "/v1/dispatch-batches",
+        json!({"carrier": "flash", "dispatch_date": "2026-06-03"}),
+    )
+    .await;
+    assert_eq!(status, 422, "{problem}");
+    assert_eq!(problem["errors"][0]["code"], "required");
 
     // Edits while open: take b out (it is free again), change the date.
     let res = w
@@ -234,6 +244,30 @@ async fn batches_take_ready_orders_once_and_change_until_handover() {
         "tracking_numbers[0].tracking_number"
     );
     assert_eq!(problem["errors"][0]["code"], "invalid_s10_check_digit");
+    // Another country's S10 number, and one order named twice: each refused by its field.
+    let (status, problem) = post(
+        &w.app,
+        &w.staff.token,
+        &format!("/v1/dispatch-batches/{id}/tracking-numbers"),
+        json!({"tracking_numbers": [
+            {"order_code": a.0, "tracking_number": "RR123456785CN"},
+            {"order_code": a.0, "tracking_number": "EF582568151TH"}]}),
+    )
+    .await;
+    assert_eq!(status, 422, "{problem}");
+    let errors: Vec<(&str, &str)> = problem["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| (e["field"].as_str().unwrap(), e["code"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        errors,
+        vec![
+            ("tracking_numbers[0].tracking_number", "invalid_s10_country"),
+            ("tracking_numbers[1].order_code", "repeated"),
+        ]
+    );
     let (status, batch) = post(
         &w.app,
         &w.staff.token,
@@ -387,6 +421,8 @@ async fn each_manifest_profile_reads_back_as_the_orders() {
         "0891110001",
     );
     body["delivery"] = carrier_delivery("=HYPERLINK(\"http://x\",\"คลิก\")");
+    // A line break typed into the address: carriers' uploads want one line per parcel.
+    body["delivery"]["address"]["address_line"] = json!("99/1\nถนนอินทรคีรี");
     let (status, first) = place(&w.app, &body, None).await;
     assert_eq!(status, 201, "{first}");
     let first = first["code"].as_str().unwrap().to_string();
@@ -448,7 +484,7 @@ async fn each_manifest_profile_reads_back_as_the_orders() {
             &rows[0],
             "Item description1(Name|Size/Weight|color|quantity)"
         ),
-        "กล่อง 5 กก. × 1, 1 กก. × 2"
+        "ลำไยอีดอ เกรด AA: กล่อง 5 กก. × 1, 1 กก. × 2"
     );
 
     let (h, rows) = manifest(&w.app, &w.staff.token, id, "kerry").await;
@@ -563,8 +599,9 @@ async fn labels_carry_the_order_code_as_qr_and_the_tracking_number_as_barcode() 
         &w.app,
         &w.staff.token,
         &format!("/v1/dispatch-batches/{id}/tracking-numbers"),
-        json!({"tracking_numbers": codes_made.iter().zip(&numbers).skip(1)
-            .map(|(c, n)| json!({"order_code": c, "tracking_number": n})).collect::<Vec<_>>()}),
+        json!({"tracking_numbers": codes_made.iter().zip(&numbers).enumerate().skip(1)
+            .map(|(i, (c, n))| json!({"order_code": c, "tracking_number": n, "parcels": if i == 4 { 2 } else { 1 }}))
+            .collect::<Vec<_>>()}),
     )
     .await;
     assert_eq!(status, 200, "{body}");
@@ -589,14 +626,23 @@ async fn labels_carry_the_order_code_as_qr_and_the_tracking_number_as_barcode() 
         .match_indices("<section class=\"label\"")
         .map(|(i, _)| i)
         .collect();
-    assert_eq!(labels.len(), 5);
-    for (i, at) in labels.iter().enumerate() {
+    // The last order has two boxes: a label on each.
+    assert_eq!(labels.len(), 6);
+    for (label_no, at) in labels.iter().enumerate() {
+        let i = label_no.min(4);
         let code = attr_after(&html, *at, "data-order-code");
         assert_eq!(code, codes_made[i]);
         let qr = attr_after(&html, *at, "src");
         assert_eq!(decode_qr(qr), codes_made[i], "the QR reads the order code");
-        let end = labels.get(i + 1).copied().unwrap_or(html.len());
+        let end = labels.get(label_no + 1).copied().unwrap_or(html.len());
         let label = &html[*at..end];
+        let boxes = match label_no {
+            4 => "กล่อง 1/2",
+            5 => "กล่อง 2/2",
+            _ => "กล่อง 1/1",
+        };
+        assert!(label.contains(boxes), "{boxes}: {label}");
+        assert!(label.contains("ลำไยอีดอ เกรด AA: กล่อง 5 กก. × 2"), "{label}");
         assert!(
             label.contains("ผู้รับ ") && label.contains("089-123-4567"),
             "{label}"
@@ -630,7 +676,7 @@ async fn labels_carry_the_order_code_as_qr_and_the_tracking_number_as_barcode() 
     let html = res.text().await.unwrap();
     assert!(html.contains("size: A4"));
     assert_eq!(html.matches("<div class=\"sheet\">").count(), 2);
-    assert_eq!(html.matches("<section class=\"label\"").count(), 5);
+    assert_eq!(html.matches("<section class=\"label\"").count(), 6);
 }
 
 /// The modules (1 bar, 0 space) of the first barcode SVG in `html`, read from its rectangles.
@@ -949,11 +995,11 @@ async fn signed_carrier_events_deliver_orders_once_in_any_order() {
 
     // a: delivered arrives before accepted and in-transit; b: a failed attempt, then delivered.
     let events_body = json!({"events": [
-        {"id": "tp-a-501", "tracking_number": na, "status_code": "501", "occurred_at": "2026-06-03T10:15:00+07:00", "location": "ปณ.แม่สอด", "description": "นำจ่ายสำเร็จ"},
-        {"id": "tp-a-103", "tracking_number": na, "status_code": "103", "occurred_at": "2026-06-01T16:00:00+07:00", "location": "ปณ.แม่สอด", "description": "รับฝาก"},
-        {"id": "tp-a-206", "tracking_number": na, "status_code": "206", "occurred_at": "2026-06-02T08:00:00+07:00"},
-        {"id": "tp-b-401", "tracking_number": nb, "status_code": "401", "occurred_at": "2026-06-02T11:00:00+07:00", "description": "ผู้รับไม่อยู่"},
-        {"id": "tp-x-101", "tracking_number": "EE123456785TH", "status_code": "101", "occurred_at": "2026-06-02T11:00:00+07:00"},
+        {"id": "tp-a-501", "tracking_number": na, "status_code": "501", "occurred_at": "2026-06-02T08:15:00+07:00", "location": "ปณ.แม่สอด", "description": "นำจ่ายสำเร็จ"},
+        {"id": "tp-a-103", "tracking_number": na, "status_code": "103", "occurred_at": "2026-06-01T10:00:00+07:00", "location": "ปณ.แม่สอด", "description": "รับฝาก"},
+        {"id": "tp-a-206", "tracking_number": na, "status_code": "206", "occurred_at": "2026-06-01T20:00:00+07:00"},
+        {"id": "tp-b-401", "tracking_number": nb, "status_code": "401", "occurred_at": "2026-06-01T18:00:00+07:00", "description": "ผู้รับไม่อยู่"},
+        {"id": "tp-x-101", "tracking_number": "EE123456785TH", "status_code": "101", "occurred_at": "2026-06-01T18:00:00+07:00"},
     ]});
 
     // Missing, wrong and stale signatures: 401, nothing recorded.
@@ -1028,7 +1074,7 @@ async fn signed_carrier_events_deliver_orders_once_in_any_order() {
     assert_eq!(view["shipment"]["status"], "delivered");
     assert_eq!(
         view["shipment"]["delivered_at"],
-        "2026-06-03T10:15:00+07:00"
+        "2026-06-02T08:15:00+07:00"
     );
     let history: Vec<&str> = view["shipment"]["history"]
         .as_array()
@@ -1068,8 +1114,8 @@ async fn signed_carrier_events_deliver_orders_once_in_any_order() {
     // b: the second attempt succeeds; an earlier in-transit event straggling in after it changes
     // nothing.
     let later = json!({"events": [
-        {"id": "tp-b-501", "tracking_number": nb, "status_code": "501", "occurred_at": "2026-06-03T09:00:00+07:00"},
-        {"id": "tp-b-201", "tracking_number": nb, "status_code": "201", "occurred_at": "2026-06-01T20:00:00+07:00"},
+        {"id": "tp-b-501", "tracking_number": nb, "status_code": "501", "occurred_at": "2026-06-02T07:00:00+07:00"},
+        {"id": "tp-b-201", "tracking_number": nb, "status_code": "201", "occurred_at": "2026-06-01T12:00:00+07:00"},
     ]});
     let (status, receipt) = json(
         signed(&w.app, "thailand_post", SECRET_TP, &later, now_unix())
@@ -1086,8 +1132,26 @@ async fn signed_carrier_events_deliver_orders_once_in_any_order() {
     assert_eq!(failed.len(), 1);
     assert_eq!(failed[0]["tracking_number"], nb);
 
+    // A number the carrier reported under cannot change; an event timed years ahead is refused.
+    let (status, problem) = post(
+        &w.app,
+        &w.staff.token,
+        &format!("/v1/dispatch-batches/{id}/tracking-numbers"),
+        json!({"tracking_numbers": [{"order_code": a.0, "tracking_number": s10(33_333_333)}]}),
+    )
+    .await;
+    assert_eq!(status, 422, "{problem}");
+    assert_eq!(problem["errors"][0]["code"], "carrier_reported");
+    let future = json!({"events": [{"id": "tp-b-999", "tracking_number": nb, "status_code": "203", "occurred_at": "9999-12-31T23:59:59+07:00"}]});
+    let res = signed(&w.app, "thailand_post", SECRET_TP, &future, now_unix())
+        .send()
+        .await
+        .unwrap();
+    let problem = assert_problem(res, 422, "validation_failed").await;
+    assert_eq!(problem_fields(&problem), vec!["events[0].occurred_at"]);
+
     // Other carriers send normalised statuses; without one the event is refused whole.
-    let bad = json!({"events": [{"id": "f-1", "tracking_number": "TH0112ABCD1A", "status_code": "X9", "occurred_at": "2026-06-03T09:00:00+07:00"}]});
+    let bad = json!({"events": [{"id": "f-1", "tracking_number": "TH0112ABCD1A", "status_code": "X9", "occurred_at": "2026-06-02T07:00:00+07:00"}]});
     let res = signed(&w.app, "flash", SECRET_FLASH, &bad, now_unix())
         .send()
         .await
