@@ -214,6 +214,49 @@ pub struct Config {
     )]
     pub carrier_event_secrets: Option<String>,
 
+    /// Where product photos are stored: a directory (`file:///srv/khongdee/media`; default:
+    /// `media` under the data directory), or S3-compatible object storage
+    /// (`s3://bucket` or `s3://bucket/prefix`, with the `KHONGDEE_S3_*` settings) when several
+    /// processes serve.
+    #[arg(long, env = "KHONGDEE_MEDIA_STORE", global = true)]
+    pub media_store: Option<String>,
+
+    /// The S3 endpoint (`https://s3.ap-southeast-1.amazonaws.com`, a MinIO or other
+    /// S3-compatible server); none: AWS itself.
+    #[arg(long, env = "KHONGDEE_S3_ENDPOINT", global = true)]
+    pub s3_endpoint: Option<String>,
+
+    /// The S3 region.
+    #[arg(
+        long,
+        env = "KHONGDEE_S3_REGION",
+        default_value = "ap-southeast-1",
+        global = true
+    )]
+    pub s3_region: String,
+
+    /// The S3 access key id (none: the `AWS_*` environment or the instance's role).
+    #[arg(
+        long,
+        env = "KHONGDEE_S3_ACCESS_KEY_ID",
+        global = true,
+        hide_env_values = true
+    )]
+    pub s3_access_key_id: Option<String>,
+
+    /// The S3 secret access key.
+    #[arg(
+        long,
+        env = "KHONGDEE_S3_SECRET_ACCESS_KEY",
+        global = true,
+        hide_env_values = true
+    )]
+    pub s3_secret_access_key: Option<String>,
+
+    /// Largest photo upload in bytes (413 above).
+    #[arg(long, env = "KHONGDEE_MAX_PHOTO_BYTES", default_value_t = 15 * 1024 * 1024, global = true)]
+    pub max_photo_bytes: usize,
+
     /// Milliseconds between the webhook dispatcher's looks at the outbox.
     #[arg(
         long,
@@ -270,6 +313,12 @@ impl Config {
             webhook_timeout_secs: 15,
             webhook_poll_ms: 1000,
             carrier_event_secrets: None,
+            media_store: None,
+            s3_endpoint: None,
+            s3_region: "ap-southeast-1".into(),
+            s3_access_key_id: None,
+            s3_secret_access_key: None,
+            max_photo_bytes: 15 * 1024 * 1024,
             promptpay_order_reference: true,
         }
     }

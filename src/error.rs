@@ -89,6 +89,9 @@ pub enum ErrorKind {
     CarrierBlackout,
     TrackingMissing,
     InvalidSignature,
+    // Photos.
+    ImageTooLarge,
+    UnreadableImage,
     // OAuth 2.0 token endpoint errors (RFC 6749 §5.2); the code is also the `error` member.
     OAuthInvalidRequest,
     InvalidGrant,
@@ -517,6 +520,24 @@ impl ErrorKind {
                 t(
                     "The request's signature was refused: {reason}",
                     "ลายเซ็นของคำขอถูกปฏิเสธ: {reason}",
+                ),
+            ),
+            ImageTooLarge => info(
+                422,
+                "image_too_large",
+                t("Image too large", "รูปภาพมีขนาดใหญ่เกินไป"),
+                t(
+                    "The image is {width} × {height} pixels; photos of at most {max_pixels} pixels and {max_side} pixels a side are taken.",
+                    "รูปภาพมีขนาด {width} × {height} พิกเซล รับได้ไม่เกิน {max_pixels} พิกเซล และด้านละไม่เกิน {max_side} พิกเซล",
+                ),
+            ),
+            UnreadableImage => info(
+                422,
+                "unreadable_image",
+                t("Unreadable image", "อ่านรูปภาพไม่ได้"),
+                t(
+                    "The file could not be read as an image; it may be cut short or damaged ({reason}).",
+                    "อ่านไฟล์นี้เป็นรูปภาพไม่ได้ ไฟล์อาจไม่สมบูรณ์หรือเสียหาย ({reason})",
                 ),
             ),
             OAuthInvalidRequest => info(

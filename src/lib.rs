@@ -16,6 +16,7 @@ pub mod i18n;
 pub mod idempotency;
 pub mod laos;
 pub mod logistics;
+pub mod media;
 pub mod observability;
 pub mod openapi;
 pub mod ops;
@@ -68,6 +69,8 @@ pub struct AppState {
     pub rate_limits: Arc<auth::ratelimit::RateLimits>,
     /// Key of citizen-id hashes (see `thai_ids::CitizenId::beneficiary_hash`).
     pub citizen_id_pepper: Arc<Vec<u8>>,
+    /// Where product photos are kept (a directory or S3-compatible storage).
+    pub media: Arc<media::storage::PhotoStore>,
 }
 
 impl AppState {
@@ -129,6 +132,9 @@ pub fn prepare(config: Config, clock: SharedClock) -> Result<AppState, StartupEr
     logistics::events::parse_secrets(config.carrier_event_secrets.as_deref())
         .map_err(|e| StartupError::Data(format!("KHONGDEE_CARRIER_EVENT_SECRETS: {e}")))?;
     logistics::install();
+    let media = media::storage::PhotoStore::from_config(&config)
+        .map_err(|e| StartupError::Data(format!("KHONGDEE_MEDIA_STORE: {e}")))?;
+    media::install();
     if let Some(hashes) = config.password_hash_concurrency {
         auth::password::set_concurrency(hashes);
     }
@@ -145,6 +151,7 @@ pub fn prepare(config: Config, clock: SharedClock) -> Result<AppState, StartupEr
         tokens: Arc::new(tokens),
         rate_limits: Arc::new(auth::ratelimit::RateLimits::new(&config)),
         citizen_id_pepper: Arc::new(citizen_id_pepper),
+        media: Arc::new(media),
         pool,
         db_stats,
         backend: url.backend(),
@@ -177,7 +184,7 @@ fn register_routes(cfg: &mut ServiceConfig, names: Option<&openapi::SchemaNames>
         // One `ServiceConfig` for all rooms: a scope's own `configure` would merge each room's
         // schemas into a map, where a clash between rooms no longer shows.
         let list = names.map(openapi::SchemaNames::list);
-        let rooms: [(&'static str, RoomRoutes); 10] = [
+        let rooms: [(&'static str, RoomRoutes); 11] = [
             ("auth", auth::routes),
             ("geo", geo::routes),
             ("laos", laos::routes),
@@ -188,6 +195,7 @@ fn register_routes(cfg: &mut ServiceConfig, names: Option<&openapi::SchemaNames>
             ("stats", stats::routes),
             ("webhooks", webhooks::handlers::routes),
             ("logistics", logistics::handlers::routes),
+            ("media", media::handlers::routes),
         ];
         for (room, room_routes) in rooms {
             room_routes(cfg);

@@ -348,10 +348,12 @@ pub async fn create_product(
                 &producer.place(&lao),
             )?;
             let product_id = products::create(conn, &producer, &new, now)?;
-            products::find(conn, product_id)?.ok_or_else(|| ApiError::not_found(PRODUCT))
+            let row =
+                products::find(conn, product_id)?.ok_or_else(|| ApiError::not_found(PRODUCT))?;
+            products::view(conn, row)
         })
         .await?;
-    Ok(HttpResponse::Created().json(Product::from(product)))
+    Ok(HttpResponse::Created().json(product))
 }
 
 /// Search products
@@ -377,7 +379,12 @@ pub async fn list_products(
     let page = state
         .db(move |conn| {
             let rows = products::search(conn, &filter, after, limit)?;
-            Ok(page_from(rows, limit, |row| row.0.id).map(Product::from))
+            let page = page_from(rows, limit, |row| row.0.id);
+            let items = products::views(conn, page.items)?;
+            Ok(Page {
+                items,
+                next_cursor: page.next_cursor,
+            })
         })
         .await?;
     Ok(web::Json(page))
@@ -399,9 +406,12 @@ pub async fn get_product(
 ) -> ApiResult<web::Json<Product>> {
     let id = id.into_inner();
     let product = state
-        .db(move |conn| products::find(conn, id)?.ok_or_else(|| ApiError::not_found(PRODUCT)))
+        .db(move |conn| {
+            let row = products::find(conn, id)?.ok_or_else(|| ApiError::not_found(PRODUCT))?;
+            products::view(conn, row)
+        })
         .await?;
-    Ok(web::Json(product.into()))
+    Ok(web::Json(product))
 }
 
 /// Change a product
@@ -438,8 +448,9 @@ pub async fn update_product(
                 &producer.place(&lao),
             )?;
             products::update(conn, &row, &changes, now)?;
-            products::find(conn, id)?.ok_or_else(|| ApiError::not_found(PRODUCT))
+            let row = products::find(conn, id)?.ok_or_else(|| ApiError::not_found(PRODUCT))?;
+            products::view(conn, row)
         })
         .await?;
-    Ok(web::Json(product.into()))
+    Ok(web::Json(product))
 }

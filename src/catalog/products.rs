@@ -193,6 +193,87 @@ pub struct ProducerSummary {
     pub kind: ProducerKind,
 }
 
+/// One stored size of a photo.
+#[derive(Clone, Debug, Serialize, ToSchema)]
+pub struct PhotoSize {
+    /// Pixels.
+    pub width: u32,
+    pub height: u32,
+    /// `webp`, `jpeg` or `png`.
+    pub format: String,
+    /// `/v1/media/{sha256}.{ext}`: the address changes with the content, so it is cached for a
+    /// year.
+    pub url: String,
+    pub bytes: i64,
+}
+
+/// A product photo with its sizes, for `srcset` (uploaded through the media room; see
+/// [`set_photo_lookup`]).
+#[derive(Clone, Debug, Serialize, ToSchema)]
+pub struct ProductPhoto {
+    pub id: i64,
+    /// 1 = first.
+    pub position: i32,
+    /// The product's cover photo (one per product).
+    pub cover: bool,
+    pub alt_th: Option<String>,
+    pub alt_en: Option<String>,
+    /// Of the full-size image, after its EXIF orientation was applied.
+    pub width: u32,
+    pub height: u32,
+    /// The full-size image, metadata stripped.
+    pub original: PhotoSize,
+    /// 320, 800 and 1600 px on the long side (no larger than the original), each as WebP and
+    /// JPEG, smallest first.
+    pub sizes: Vec<PhotoSize>,
+}
+
+/// Reads the photos of products by product id, in their order (the media room's, set at
+/// start-up).
+pub type PhotoLookup =
+    fn(&mut DbConn, &[i64]) -> QueryResult<std::collections::HashMap<i64, Vec<ProductPhoto>>>;
+
+static PHOTO_LOOKUP: std::sync::OnceLock<PhotoLookup> = std::sync::OnceLock::new();
+
+/// The hook through which the media room (above) shows photos in product and window views,
+/// without catalog calling up into it. Set once; later calls are ignored.
+pub fn set_photo_lookup(lookup: PhotoLookup) {
+    let _ = PHOTO_LOOKUP.set(lookup);
+}
+
+/// The photos of products, by product id (empty without the media room).
+pub fn photos_of(
+    conn: &mut DbConn,
+    product_ids: &[i64],
+) -> QueryResult<std::collections::HashMap<i64, Vec<ProductPhoto>>> {
+    match PHOTO_LOOKUP.get() {
+        Some(lookup) if !product_ids.is_empty() => lookup(conn, product_ids),
+        _ => Ok(std::collections::HashMap::new()),
+    }
+}
+
+/// Products as the API shows them, with their photos (one more query for all of them).
+pub fn views(conn: &mut DbConn, rows: Vec<ProductJoined>) -> QueryResult<Vec<Product>> {
+    let ids: Vec<i64> = rows.iter().map(|r| r.0.id).collect();
+    let mut photos = photos_of(conn, &ids)?;
+    Ok(rows
+        .into_iter()
+        .map(|row| {
+            let id = row.0.id;
+            let mut product = Product::from(row);
+            product.photos = photos.remove(&id).unwrap_or_default();
+            product
+        })
+        .collect())
+}
+
+/// One product as the API shows it.
+pub fn view(conn: &mut DbConn, row: ProductJoined) -> ApiResult<Product> {
+    views(conn, vec![row])?
+        .pop()
+        .ok_or_else(|| ApiError::internal("a product's view went missing"))
+}
+
 /// A product, as storefronts and LAO pages show it.
 #[derive(Clone, Debug, Serialize, ToSchema)]
 #[schema(example = json!({
@@ -215,7 +296,10 @@ pub struct Product {
     pub description: Option<String>,
     /// The producer's story, as the programme asks LAOs to tell it.
     pub story: Option<String>,
+    /// Photo addresses given by URL (kept as given; prefer uploaded `photos`).
     pub photo_urls: Vec<String>,
+    /// Uploaded photos, in order, each in several sizes (`POST /v1/products/{id}/photos`).
+    pub photos: Vec<ProductPhoto>,
     /// Facebook, TikTok and YouTube clips.
     pub clips: Vec<Clip>,
     /// The LAO's programme hashtags followed by the product's own: post them with the product.
@@ -251,6 +335,7 @@ impl From<ProductJoined> for Product {
             description: p.description,
             story: p.story,
             photo_urls: parse_list(&p.photo_urls),
+            photos: Vec::new(),
             clips: parse_list(&p.clip_urls)
                 .into_iter()
                 .filter_map(|url| clip_platform(&url).map(|platform| Clip { url, platform }))

@@ -745,6 +745,37 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    product_photos (id) {
+        id -> BigInt,
+        product_id -> BigInt,
+        position -> Integer,
+        cover -> Bool,
+        alt_th -> Nullable<Text>,
+        alt_en -> Nullable<Text>,
+        source_kind -> Text,
+        source_bytes -> BigInt,
+        width -> Integer,
+        height -> Integer,
+        created_by -> Text,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    photo_files (id) {
+        id -> BigInt,
+        photo_id -> BigInt,
+        role -> Text,
+        width -> Integer,
+        height -> Integer,
+        format -> Text,
+        file_name -> Text,
+        bytes -> BigInt,
+    }
+}
+
 diesel::joinable!(districts -> provinces (province_code));
 diesel::joinable!(producers -> laos (lao_id));
 diesel::joinable!(products -> producers (producer_id));
@@ -780,6 +811,8 @@ diesel::joinable!(webhook_deliveries -> webhook_endpoints (endpoint_id));
 diesel::joinable!(webhook_attempts -> webhook_deliveries (delivery_id));
 diesel::joinable!(shipments -> dispatch_batches (batch_id));
 diesel::joinable!(shipment_events -> shipments (shipment_id));
+diesel::joinable!(product_photos -> products (product_id));
+diesel::joinable!(photo_files -> product_photos (photo_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     app_settings,
@@ -827,4 +860,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     shipments,
     shipment_events,
     carrier_blackouts,
+    product_photos,
+    photo_files,
 );

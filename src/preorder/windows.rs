@@ -365,6 +365,8 @@ pub struct Window {
     pub status_th: String,
     pub lifecycle: Lifecycle,
     pub product: Ref,
+    /// The product's photos, each in several sizes (for `srcset`).
+    pub photos: Vec<crate::catalog::products::ProductPhoto>,
     pub crop: CropRef,
     pub producer: Ref,
     pub lao: LaoSummary,
@@ -417,6 +419,8 @@ pub struct Loaded {
     pub province: Province,
     pub variants: Vec<VariantRow>,
     pub pickups: Vec<PickupRow>,
+    /// The product's uploaded photos, in order.
+    pub photos: Vec<crate::catalog::products::ProductPhoto>,
     /// Units of holds past their expiry that nothing has expired yet.
     pub stale_held: i64,
     /// Units of unpaid orders past their deadline that nothing has expired yet.
@@ -478,6 +482,7 @@ impl Loaded {
                 id: self.product.id,
                 name: self.product.title,
             },
+            photos: self.photos,
             crop: CropRef {
                 slug: self.crop.slug,
                 name_th: self.crop.name_th,
@@ -615,6 +620,8 @@ fn complete(
     {
         *stale.entry(window_id).or_default() += units;
     }
+    let product_ids: Vec<i64> = rows.iter().map(|r| r.1.id).collect();
+    let photos = crate::catalog::products::photos_of(conn, &product_ids)?;
     let mut stale_sold: HashMap<i64, i64> = HashMap::new();
     for (window_id, units) in crate::orders::lifecycle::stale_unpaid_units(conn, &ids, now)? {
         *stale_sold.entry(window_id).or_default() += units;
@@ -625,6 +632,7 @@ fn complete(
             |(row, product, crop, producer, lao, district, province)| Loaded {
                 variants: variants.remove(&row.id).unwrap_or_default(),
                 pickups: pickups.remove(&row.id).unwrap_or_default(),
+                photos: photos.get(&product.id).cloned().unwrap_or_default(),
                 stale_held: stale.get(&row.id).copied().unwrap_or(0),
                 stale_sold: stale_sold.get(&row.id).copied().unwrap_or(0),
                 row,

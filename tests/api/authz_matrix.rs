@@ -58,6 +58,26 @@ fn next_pickup_body(_: usize) -> Option<Value> {
     Some(json!({"code": code}))
 }
 
+/// A small PNG uploaded to a product by the LAO's staff; the photo.
+async fn upload_photo(w: &World, product: i64) -> Value {
+    let img = image::RgbImage::from_pixel(40, 30, image::Rgb([200, 120, 40]));
+    let mut png = std::io::Cursor::new(Vec::new());
+    img.write_to(&mut png, image::ImageFormat::Png).unwrap();
+    let (status, body) = json(
+        w.app
+            .post(&format!("/v1/products/{product}/photos"))
+            .bearer_auth(&w.staff.token)
+            .header("content-type", "image/png")
+            .body(png.into_inner())
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, 201, "{body}");
+    body
+}
+
 /// A batch of the LAO's staff with one ready carrier order; its id and the order's code.
 async fn staff_batch(w: &World, window: &Value, n: usize) -> (i64, String) {
     let code = crate::logistics::ready_order(w, window, true, n).await.0;
@@ -254,6 +274,16 @@ async fn cases(w: &World) -> Vec<Case> {
         blackouts_to_delete.push(format!("/v1/carriers/flash/blackouts/{id}"));
     }
     let batch_path = |tail: &str| vec![format!("/v1/dispatch-batches/{batch}{tail}")];
+    // Photos: a product of the world's producer with one photo to change, and one photo for
+    // each caller to try to delete.
+    let photo_product = crate::market::product(w).await;
+    let photo_id = |body: Value| body["id"].as_i64().unwrap();
+    let photo = photo_id(upload_photo(w, photo_product).await);
+    let mut photos_to_delete = Vec::new();
+    for _ in 0..10 {
+        let id = photo_id(upload_photo(w, photo_product).await);
+        photos_to_delete.push(format!("/v1/products/{photo_product}/photos/{id}"));
+    }
     let one = |p: String| vec![p];
     use Method as M;
     vec![
@@ -866,6 +896,28 @@ async fn cases(w: &World) -> Vec<Case> {
             path: batches_to_cancel,
             body: none,
             expect: [401, 200, 403, 404, 403, 404, 200, 404, 404, 404],
+        },
+        Case {
+            method: M::POST,
+            route: "/v1/products/{id}/photos",
+            path: one(format!("/v1/products/{photo_product}/photos")),
+            body: none,
+            // Without a body: allowed callers reach the upload and are told the file is missing.
+            expect: [401, 422, 403, 403, 403, 403, 422, 403, 403, 422],
+        },
+        Case {
+            method: M::PATCH,
+            route: "/v1/products/{id}/photos/{photo_id}",
+            path: one(format!("/v1/products/{photo_product}/photos/{photo}")),
+            body: |n| Some(json!({"alt_th": format!("ภาพที่ {n}")})),
+            expect: [401, 200, 403, 403, 403, 403, 200, 403, 403, 200],
+        },
+        Case {
+            method: M::DELETE,
+            route: "/v1/products/{id}/photos/{photo_id}",
+            path: photos_to_delete,
+            body: none,
+            expect: [401, 204, 403, 403, 403, 403, 204, 403, 403, 204],
         },
         Case {
             method: M::POST,

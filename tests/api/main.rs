@@ -16,6 +16,7 @@ mod lao_import;
 mod laos;
 mod logistics;
 mod market;
+mod media;
 mod migrations;
 mod openapi;
 mod ops;
