@@ -132,8 +132,11 @@ fn image_error(e: ImageError) -> ApiError {
             .with("height", u64::from(height))
             .with("max_pixels", images::MAX_PIXELS)
             .with("max_side", u64::from(images::MAX_SIDE)),
-        ImageError::Unreadable(reason) => ApiError::new(ErrorKind::UnreadableImage)
-            .with("reason", Param::both(reason.clone(), reason)),
+        // The decoder's words are English; in Thai the problem says what it means.
+        ImageError::Unreadable(reason) => ApiError::new(ErrorKind::UnreadableImage).with(
+            "reason",
+            Param::both(reason, "ข้อมูลภาพอ่านได้ไม่ครบหรือผิดรูปแบบ"),
+        ),
     }
 }
 
