@@ -359,7 +359,8 @@ pub async fn create_product(
 /// Search products
 ///
 /// Public: active products of active producers, filtered by crop, province, district, LAO,
-/// producer or title, in id order. Each page is read in one query.
+/// producer or title, in id order. Each page is read in one query, its products'
+/// photos in one or two more, whatever the page size.
 #[utoipa::path(
     tag = "catalog",
     params(ProductFilter),

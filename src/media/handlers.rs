@@ -133,10 +133,8 @@ fn image_error(e: ImageError) -> ApiError {
             .with("max_pixels", images::MAX_PIXELS)
             .with("max_side", u64::from(images::MAX_SIDE)),
         // The decoder's words are English; in Thai the problem says what it means.
-        ImageError::Unreadable(reason) => ApiError::new(ErrorKind::UnreadableImage).with(
-            "reason",
-            Param::both(reason, "ข้อมูลภาพอ่านได้ไม่ครบหรือผิดรูปแบบ"),
-        ),
+        ImageError::Unreadable(reason) => ApiError::new(ErrorKind::UnreadableImage)
+            .with("reason", Param::both(reason, "ข้อมูลภาพอ่านได้ไม่ครบหรือผิดรูปแบบ")),
     }
 }
 

@@ -568,7 +568,11 @@ async fn product_search_by_crop_and_province_is_one_query_and_pages_stably() {
         titles,
         vec!["ลำไย 1", "ลำไย 2", "ลำไย 3", "ลำไย 4", "ลำไย 5", "ลำไย 6"]
     );
-    assert_eq!(queries_for_one, 1, "a product search is one query");
+    // The page, then the photos of its products (none here, so their files are not read).
+    assert_eq!(
+        queries_for_one, 2,
+        "a product search is the page and its photos"
+    );
     assert_eq!(
         queries_for_six, queries_for_one,
         "no query per product (N+1)"
