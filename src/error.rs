@@ -92,6 +92,7 @@ pub enum ErrorKind {
     // Photos.
     ImageTooLarge,
     UnreadableImage,
+    StorageUnavailable,
     // OAuth 2.0 token endpoint errors (RFC 6749 §5.2); the code is also the `error` member.
     OAuthInvalidRequest,
     InvalidGrant,
@@ -529,6 +530,15 @@ impl ErrorKind {
                 t(
                     "The image is {width} × {height} pixels; photos of at most {max_pixels} pixels and {max_side} pixels a side are taken.",
                     "รูปภาพมีขนาด {width} × {height} พิกเซล รับได้ไม่เกิน {max_pixels} พิกเซล และด้านละไม่เกิน {max_side} พิกเซล",
+                ),
+            ),
+            StorageUnavailable => info(
+                503,
+                "storage_unavailable",
+                t("Photo storage unavailable", "ที่เก็บรูปภาพไม่พร้อมใช้งาน"),
+                t(
+                    "The photo storage cannot be reached right now; try again shortly.",
+                    "ขณะนี้ติดต่อที่เก็บรูปภาพไม่ได้ กรุณาลองใหม่อีกครั้ง",
                 ),
             ),
             UnreadableImage => info(

@@ -103,6 +103,15 @@ pub fn digits(value: &str) -> Result<(), validator::ValidationError> {
 }
 
 /// A `validator` check that a string is not only white space.
+/// Text on one line without control characters (NUL, tabs, line breaks): alt texts, labels.
+pub fn one_line(value: &str) -> Result<(), validator::ValidationError> {
+    if value.chars().any(char::is_control) {
+        Err(validator::ValidationError::new("control_characters"))
+    } else {
+        Ok(())
+    }
+}
+
 pub fn not_blank(value: &str) -> Result<(), validator::ValidationError> {
     if value.trim().is_empty() {
         Err(validator::ValidationError::new("blank"))

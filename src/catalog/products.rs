@@ -201,14 +201,14 @@ pub struct PhotoSize {
     pub height: u32,
     /// `webp`, `jpeg` or `png`.
     pub format: String,
-    /// `/v1/media/{sha256}.{ext}`: the address changes with the content, so it is cached for a
-    /// year.
+    /// `/v1/media/{sha256}-{upload}.{ext}`: the address changes with the content, so it is
+    /// cached for a year.
     pub url: String,
     pub bytes: i64,
 }
 
-/// A product photo with its sizes, for `srcset` (uploaded through the media room; see
-/// [`set_photo_lookup`]).
+/// A product photo with its sizes, for `srcset` (uploaded with
+/// `POST /v1/products/{id}/photos`).
 #[derive(Clone, Debug, Serialize, ToSchema)]
 pub struct ProductPhoto {
     pub id: i64,
@@ -221,7 +221,7 @@ pub struct ProductPhoto {
     /// Of the full-size image, after its EXIF orientation was applied.
     pub width: u32,
     pub height: u32,
-    /// The full-size image, metadata stripped.
+    /// The full-size image, metadata stripped: JPEG, or PNG when it has transparency.
     pub original: PhotoSize,
     /// 320, 800 and 1600 px on the long side (no larger than the original), each as WebP and
     /// JPEG, smallest first.

@@ -44,6 +44,20 @@ fn processing_slots() -> &'static tokio::sync::Semaphore {
     })
 }
 
+/// 503 `storage_unavailable`: the photo store (a directory or S3) failed.
+fn store_failed(e: object_store::Error) -> ApiError {
+    ApiError::new(ErrorKind::StorageUnavailable)
+        .retry_after(10)
+        .caused_by(format!("photo store: {e}"))
+}
+
+fn form_error(e: impl std::fmt::Display) -> ApiError {
+    ApiError::new(ErrorKind::MalformedForm).with(
+        "reason",
+        Param::both(e.to_string(), "ข้อมูลฟอร์มไม่ครบหรือผิดรูปแบบ"),
+    )
+}
+
 fn too_large(limit: usize) -> ApiError {
     ApiError::new(ErrorKind::PayloadTooLarge).with("limit", limit as u64)
 }
@@ -56,7 +70,7 @@ where
 {
     let mut out = Vec::new();
     while let Some(chunk) = stream.next().await {
-        let chunk = chunk.map_err(|e| ApiError::bad_request(e.to_string()))?;
+        let chunk = chunk.map_err(form_error)?;
         if out.len() + chunk.len() > limit {
             return Err(too_large(limit));
         }
@@ -85,9 +99,15 @@ async fn read_upload(
     let mut file = None;
     let mut text = query;
     while let Some(field) = form.next().await {
-        let field = field.map_err(|e| ApiError::bad_request(e.to_string()))?;
+        let field = field.map_err(form_error)?;
         let name = field.name().unwrap_or("").to_string();
         match name.as_str() {
+            // One photo per request: a second file would be dropped silently otherwise.
+            "file" if file.is_some() => {
+                return Err(ApiError::validation(vec![FieldError::new(
+                    "file", "repeated",
+                )]));
+            }
             "file" => file = Some(read_limited(field, limit).await?),
             "alt_th" | "alt_en" => {
                 let bytes = read_limited(field, 4 * 1024).await?;
@@ -178,10 +198,13 @@ pub async fn upload_photo(
     payload: web::Payload,
 ) -> ApiResult<HttpResponse> {
     let product_id = id.into_inner();
-    // Who may, before reading megabytes.
+    // Who may, and whether there is room, before reading megabytes.
     let who = principal.clone();
     state
-        .db(move |conn| photos::managed_product(conn, &who, product_id))
+        .db(move |conn| {
+            photos::managed_product(conn, &who, product_id)?;
+            photos::check_room(conn, product_id)
+        })
         .await?;
     let limit = state.config.max_photo_bytes;
     let (bytes, text) = read_upload(&req, payload, query.0, limit).await?;
@@ -202,26 +225,40 @@ pub async fn upload_photo(
         .map_err(ApiError::internal)?
         .map_err(image_error)?;
     drop(slot);
-    // Files first (content-addressed: a retry rewrites the same names), then the rows.
-    for (_, rendition, name) in photos::files_of(&processed) {
-        state
-            .media
-            .put(&name, rendition.bytes.clone())
-            .await
-            .map_err(|e| ApiError::database_unavailable(format!("photo store: {e}")))?;
+    // Files first, under this upload's own names, then the rows; if the rows are refused (a
+    // 21st photo meanwhile, the database down), the files go again.
+    let upload = photos::new_upload_id();
+    let names: Vec<String> = photos::files_of(&processed, &upload)
+        .into_iter()
+        .map(|(_, _, name)| name)
+        .collect();
+    for (_, rendition, name) in photos::files_of(&processed, &upload) {
+        if let Err(e) = state.media.put(&name, rendition.bytes.clone()).await {
+            remove_files(&state, &names).await;
+            return Err(store_failed(e));
+        }
     }
     let now = state.clock.now_naive();
     let actor = principal.actor_label();
-    let photo = state
+    let recorded = state
         .db_tx(move |conn| {
             photos::managed_product(conn, &principal, product_id)?;
-            let row = photos::record(conn, product_id, &processed, size, &text, &actor, now)?;
+            let row = photos::record(
+                conn, product_id, &processed, size, &text, &upload, &actor, now,
+            )?;
             photos::of_product(conn, product_id)?
                 .into_iter()
                 .find(|p| p.id == row.id)
                 .ok_or_else(|| ApiError::internal("a new photo vanished"))
         })
-        .await?;
+        .await;
+    let photo = match recorded {
+        Ok(photo) => photo,
+        Err(e) => {
+            remove_files(&state, &names).await;
+            return Err(e);
+        }
+    };
     Ok(HttpResponse::Created()
         .insert_header((
             header::LOCATION,
@@ -326,23 +363,28 @@ pub async fn delete_photo(
             photos::delete(conn, product_id, photo_id, now)
         })
         .await?;
-    for name in unused {
-        // A file left behind costs space, not correctness: log and go on.
-        if let Err(e) = state.media.delete(&name).await {
+    remove_files(&state, &unused).await;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// Removes files no row names (any more): a file left behind costs space, not correctness, so
+/// a failure is logged and the answer stands.
+async fn remove_files(state: &AppState, names: &[String]) {
+    for name in names {
+        if let Err(e) = state.media.delete(name).await {
             tracing::warn!(file = %name, error = %e, "could not remove a photo file");
         }
     }
-    Ok(HttpResponse::NoContent().finish())
 }
 
 /// A photo file
 ///
-/// Public: `{sha256}.{webp|jpg|png}` as the photo views list them. The content never changes
+/// Public: `{sha256}-{upload}.{webp|jpg|png}` as the photo views list them. The content never changes
 /// under a name, so it is cached for a year (`immutable`), with the hash as its `ETag`
 /// (`If-None-Match` answers 304).
 #[utoipa::path(
     tag = "media",
-    params(("file" = String, Path, description = "`{sha256}.{ext}`")),
+    params(("file" = String, Path, description = "`{sha256}-{upload}.{ext}`")),
     responses(
         (status = 200, description = "The image", content(
             (Vec<u8> = "image/webp"),
@@ -362,14 +404,24 @@ pub async fn media_file(
     let name = file.into_inner();
     let format =
         photos::valid_file_name(&name).ok_or_else(|| ApiError::not_found(photos::PHOTO))?;
-    let hash = name.split('.').next().unwrap_or_default().to_string();
+    let hash = name
+        .split(['-', '.'])
+        .next()
+        .unwrap_or_default()
+        .to_string();
     let etag = format!("\"{hash}\"");
     let cache = "public, max-age=31536000, immutable";
     let matches = req
         .headers()
         .get(header::IF_NONE_MATCH)
         .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.split(',').any(|t| t.trim() == etag || t.trim() == "*"));
+        // Weak comparison (RFC 9110 §13.1.2): `W/"…"` matches too.
+        .is_some_and(|v| {
+            v.split(',').any(|t| {
+                let t = t.trim();
+                t == "*" || t.strip_prefix("W/").unwrap_or(t) == etag
+            })
+        });
     if matches {
         return Ok(HttpResponse::NotModified()
             .insert_header((header::ETAG, etag))
@@ -380,7 +432,7 @@ pub async fn media_file(
         .media
         .get(&name)
         .await
-        .map_err(|e| ApiError::database_unavailable(format!("photo store: {e}")))?
+        .map_err(store_failed)?
         .ok_or_else(|| ApiError::not_found(photos::PHOTO))?;
     Ok(HttpResponse::Ok()
         .content_type(format.mime())

@@ -64,14 +64,22 @@ pub struct FileRow {
 #[into_params(parameter_in = Query)]
 pub struct PhotoText {
     /// What the photo shows, in Thai (for screen readers and when images do not load).
-    #[validate(length(max = 300))]
+    #[validate(length(max = 300), custom(function = "crate::validate::one_line"))]
     #[param(max_length = 300)]
     #[schema(max_length = 300)]
     pub alt_th: Option<String>,
-    #[validate(length(max = 300))]
+    #[validate(length(max = 300), custom(function = "crate::validate::one_line"))]
     #[param(max_length = 300)]
     #[schema(max_length = 300)]
     pub alt_en: Option<String>,
+}
+
+fn only_true(cover: &bool) -> Result<(), validator::ValidationError> {
+    if *cover {
+        Ok(())
+    } else {
+        Err(validator::ValidationError::new("not_allowed"))
+    }
 }
 
 /// Changes to a photo.
@@ -79,43 +87,72 @@ pub struct PhotoText {
 #[serde(deny_unknown_fields)]
 #[schema(example = json!({"alt_th": "ลำไยอีดอช่อใหญ่ในสวนป้าแก้ว", "position": 1, "cover": true}))]
 pub struct PhotoChanges {
-    #[validate(length(max = 300))]
+    #[validate(length(max = 300), custom(function = "crate::validate::one_line"))]
     #[schema(max_length = 300)]
     pub alt_th: Option<String>,
-    #[validate(length(max = 300))]
+    #[validate(length(max = 300), custom(function = "crate::validate::one_line"))]
     #[schema(max_length = 300)]
     pub alt_en: Option<String>,
     /// Move to this place (1 = first); the others shift.
     #[validate(range(min = 1, max = 20))]
     #[schema(minimum = 1, maximum = 20)]
     pub position: Option<i32>,
-    /// `true` makes it the product's cover photo.
+    /// `true` makes it the product's cover photo (to change the cover, make another one the
+    /// cover; `false` is refused).
+    #[validate(custom(function = "only_true"))]
     pub cover: Option<bool>,
 }
 
-/// The file name of stored bytes: `{sha256}.{ext}`.
-pub fn file_name(bytes: &[u8], format: OutputFormat) -> String {
+/// The file name of stored bytes: `{sha256}-{upload}.{ext}`, the content's hash and the
+/// upload's own 16 hex digits. Each upload's files are its own: deleting a photo can never take
+/// a file another photo (of the same content) still shows, and a refused upload removes exactly
+/// what it wrote.
+pub fn file_name(bytes: &[u8], format: OutputFormat, upload: &str) -> String {
     let hash: String = Sha256::digest(bytes)
         .iter()
         .map(|b| format!("{b:02x}"))
         .collect();
-    format!("{hash}.{}", format.extension())
+    format!("{hash}-{upload}.{}", format.extension())
 }
 
-/// Whether `name` is a file name this room makes (64 hex digits, a known extension): anything
-/// else is never looked up in the store.
+/// A new upload's 16 hex digits.
+pub fn new_upload_id() -> String {
+    use rand::Rng;
+    format!("{:016x}", rand::thread_rng().r#gen::<u64>())
+}
+
+fn lower_hex(s: &str, len: usize) -> bool {
+    s.len() == len
+        && s.bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+}
+
+/// Whether `name` is a file name this room makes (`{64 hex}-{16 hex}.{jpg|webp|png}`) and its
+/// format; anything else is never looked up in the store.
 pub fn valid_file_name(name: &str) -> Option<OutputFormat> {
-    let (hash, ext) = name.split_once('.')?;
-    if hash.len() != 64
-        || !hash
-            .bytes()
-            .all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase())
-    {
+    let (stem, ext) = name.split_once('.')?;
+    let (hash, upload) = stem.split_once('-')?;
+    if !lower_hex(hash, 64) || !lower_hex(upload, 16) {
         return None;
     }
     [OutputFormat::Jpeg, OutputFormat::Webp, OutputFormat::Png]
         .into_iter()
         .find(|f| f.extension() == ext)
+}
+
+/// Refuses a 21st photo before anything is read or processed (checked again when it is
+/// recorded).
+pub fn check_room(conn: &mut DbConn, product_id: i64) -> ApiResult<()> {
+    let count: i64 = product_photos::table
+        .filter(product_photos::product_id.eq(product_id))
+        .count()
+        .get_result(conn)?;
+    if count >= MAX_PHOTOS {
+        return Err(ApiError::validation(vec![
+            FieldError::new("file", "too_many").with("max", MAX_PHOTOS),
+        ]));
+    }
+    Ok(())
 }
 
 fn format_name(format: OutputFormat) -> &'static str {
@@ -126,11 +163,14 @@ fn format_name(format: OutputFormat) -> &'static str {
     }
 }
 
-/// The files of a processed photo, named: the original first.
-pub fn files_of(processed: &Processed) -> Vec<(&'static str, &Rendition, String)> {
+/// The files of a processed photo, named for the upload: the original first.
+pub fn files_of<'a>(
+    processed: &'a Processed,
+    upload: &str,
+) -> Vec<(&'static str, &'a Rendition, String)> {
     std::iter::once(("original", &processed.original))
         .chain(processed.renditions.iter().map(|r| ("size", r)))
-        .map(|(role, r)| (role, r, file_name(&r.bytes, r.format)))
+        .map(|(role, r)| (role, r, file_name(&r.bytes, r.format, upload)))
         .collect()
 }
 
@@ -155,6 +195,7 @@ pub fn record(
     processed: &Processed,
     source_bytes: usize,
     text: &PhotoText,
+    upload: &str,
     actor: &str,
     now: NaiveDateTime,
 ) -> ApiResult<PhotoRow> {
@@ -194,7 +235,7 @@ pub fn record(
         ))
         .returning(product_photos::id)
         .get_result(conn)?;
-    for (role, rendition, name) in files_of(processed) {
+    for (role, rendition, name) in files_of(processed, upload) {
         diesel::insert_into(photo_files::table)
             .values((
                 photo_files::photo_id.eq(id),
@@ -286,8 +327,8 @@ pub fn update(
     Ok(())
 }
 
-/// Deletes a photo; the next one becomes the cover if it was. Returns the names of files no
-/// other photo uses, for the caller to remove from the store once the transaction commits.
+/// Deletes a photo; the next one becomes the cover if it was. Returns its files' names, for the
+/// caller to remove from the store once the transaction commits (no other photo has them).
 pub fn delete(
     conn: &mut DbConn,
     product_id: i64,
@@ -301,10 +342,6 @@ pub fn delete(
         .load(conn)?;
     diesel::delete(photo_files::table.filter(photo_files::photo_id.eq(photo.id))).execute(conn)?;
     diesel::delete(product_photos::table.find(photo.id)).execute(conn)?;
-    let still_used: Vec<String> = photo_files::table
-        .filter(photo_files::file_name.eq_any(&names))
-        .select(photo_files::file_name)
-        .load(conn)?;
     let rows = ordered(conn, product_id)?;
     renumber(conn, &rows, now)?;
     if photo.cover
@@ -314,10 +351,7 @@ pub fn delete(
             .set(product_photos::cover.eq(true))
             .execute(conn)?;
     }
-    Ok(names
-        .into_iter()
-        .filter(|n| !still_used.contains(n))
-        .collect())
+    Ok(names)
 }
 
 fn size_view(f: &FileRow) -> PhotoSize {

@@ -1,7 +1,7 @@
 //! Where photo files live: a local directory or S3-compatible object storage, behind the
 //! `object_store` crate's one interface (`ObjectStore`), so the rest of the room does not know
-//! which. Files are named by the SHA-256 of their content (`{hash}.{ext}`) and never change:
-//! writing one twice is harmless, and any process can serve any file.
+//! which. Files are named by the SHA-256 of their content and the upload
+//! (`{hash}-{upload}.{ext}`) and never change: any process can serve any file.
 
 use std::path::Path;
 use std::sync::Arc;
@@ -40,9 +40,20 @@ impl PhotoStore {
             if bucket.is_empty() {
                 return Err("s3://bucket names no bucket".into());
             }
+            // A store that does not answer fails the request in about ten seconds, not minutes.
+            let retry = object_store::RetryConfig {
+                max_retries: 2,
+                retry_timeout: std::time::Duration::from_secs(10),
+                ..Default::default()
+            };
+            let client = object_store::ClientOptions::new()
+                .with_connect_timeout(std::time::Duration::from_secs(3))
+                .with_timeout(std::time::Duration::from_secs(10));
             let mut builder = AmazonS3Builder::from_env()
                 .with_bucket_name(bucket)
-                .with_region(&config.s3_region);
+                .with_region(&config.s3_region)
+                .with_retry(retry)
+                .with_client_options(client);
             let mut at = String::from("AWS");
             if let Some(endpoint) = config.s3_endpoint.as_deref() {
                 builder = builder

@@ -175,6 +175,14 @@ async fn check_files(app: &TestApp, photo: &Value) -> image::DynamicImage {
             .await
             .unwrap();
         assert_eq!(res.status(), 304);
+        // A weak tag matches too (RFC 9110: If-None-Match compares weakly).
+        let res = app
+            .get(url)
+            .header("if-none-match", format!("W/{etag}"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 304);
         if file == photo["original"] {
             original = Some(img);
         }
@@ -375,6 +383,79 @@ async fn png_and_webp_are_taken_and_ordered_with_one_cover() {
     );
     let (status, _, _) = fetch(&w.app, second["original"]["url"].as_str().unwrap()).await;
     assert_eq!(status, 404);
+
+    // The same content uploaded twice: each photo has its own files, so deleting one never
+    // takes the other's.
+    let bytes = png(300, 200);
+    let (_, a) = upload_raw(&w.app, &w.staff.token, product, &bytes, "image/png").await;
+    let (_, b) = upload_raw(&w.app, &w.staff.token, product, &bytes, "image/png").await;
+    assert_ne!(a["original"]["url"], b["original"]["url"]);
+    let res = w
+        .app
+        .delete(&format!("/v1/products/{product}/photos/{}", a["id"]))
+        .bearer_auth(&w.staff.token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 204);
+    check_files(&w.app, &b).await;
+
+    // Refusals of the texts and the form: a NUL or a line break in an alt text, `cover: false`,
+    // two files in one form.
+    let res = w
+        .app
+        .patch(&format!("/v1/products/{product}/photos/{}", b["id"]))
+        .bearer_auth(&w.staff.token)
+        .json(&json!({"alt_th": "ก\u{0}ข", "cover": false}))
+        .send()
+        .await
+        .unwrap();
+    let problem = assert_problem(res, 422, "validation_failed").await;
+    let codes: Vec<&str> = problem["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["code"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        codes,
+        vec!["control_characters", "not_allowed"],
+        "{problem}"
+    );
+    let form = file_form(&bytes, "a.png", "image/png").part(
+        "file",
+        Part::bytes(bytes.clone())
+            .file_name("b.png")
+            .mime_str("image/png")
+            .unwrap(),
+    );
+    let (status, problem) = upload_form(&w.app, &w.staff.token, product, form).await;
+    assert_eq!(status, 422, "{problem}");
+    assert_eq!(problem["errors"][0]["code"], "repeated");
+}
+
+#[tokio::test]
+async fn a_twenty_first_photo_is_refused_before_it_is_read() {
+    let w = World::new().await;
+    let product = product(&w).await;
+    let small = png(40, 30);
+    for _ in 0..20 {
+        let (status, body) = upload_raw(&w.app, &w.staff.token, product, &small, "image/png").await;
+        assert_eq!(status, 201, "{body}");
+    }
+    // Even an unreadable body: the count is checked first.
+    let (status, problem) = upload_raw(&w.app, &w.staff.token, product, b"junk", "image/png").await;
+    assert_eq!(status, 422, "{problem}");
+    assert_eq!(problem["errors"][0]["code"], "too_many");
+    let (_, list) = json(
+        w.app
+            .get(&format!("/v1/products/{product}/photos"))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(list.as_array().unwrap().len(), 20);
 }
 
 #[tokio::test]
@@ -613,4 +694,19 @@ async fn photos_live_in_s3_compatible_storage_too() {
         .await
         .unwrap();
     assert_eq!(listing.matches("<Key>").count(), 0, "{listing}");
+
+    // The store down: 503 naming the photo storage (not the database), with Retry-After.
+    drop(moto);
+    let res = w
+        .app
+        .get(&format!(
+            "/v1/media/{}-{}.jpg",
+            "a".repeat(64),
+            "b".repeat(16)
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert!(res.headers().contains_key("retry-after"));
+    assert_problem(res, 503, "storage_unavailable").await;
 }
