@@ -151,6 +151,14 @@ ACCEPTED = [
     ("validation_failed", "events", "too_large"),
     ("validation_failed", "events", "too_small"),
     ("validation_failed", "last_date", "too_large"),
+    # Photos: the content decides (not JPEG, PNG or WebP; cut short; over 40 megapixels), a
+    # product holds 20, and `cover` takes only `true` (another photo becomes the cover).
+    ("unsupported_media_type", None, None),
+    ("unreadable_image", None, None),
+    ("image_too_large", None, None),
+    ("validation_failed", "file", "too_many"),
+    ("validation_failed", "file", "required"),
+    ("validation_failed", "cover", "not_allowed"),
 ]
 
 

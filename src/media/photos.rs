@@ -65,12 +65,12 @@ pub struct FileRow {
 pub struct PhotoText {
     /// What the photo shows, in Thai (for screen readers and when images do not load).
     #[validate(length(max = 300), custom(function = "crate::validate::one_line"))]
-    #[param(max_length = 300)]
-    #[schema(max_length = 300)]
+    #[param(max_length = 300, pattern = r"^[^\x00-\x1F\x7F-\x9F]*$")]
+    #[schema(max_length = 300, pattern = r"^[^\x00-\x1F\x7F-\x9F]*$")]
     pub alt_th: Option<String>,
     #[validate(length(max = 300), custom(function = "crate::validate::one_line"))]
-    #[param(max_length = 300)]
-    #[schema(max_length = 300)]
+    #[param(max_length = 300, pattern = r"^[^\x00-\x1F\x7F-\x9F]*$")]
+    #[schema(max_length = 300, pattern = r"^[^\x00-\x1F\x7F-\x9F]*$")]
     pub alt_en: Option<String>,
 }
 
@@ -88,10 +88,10 @@ fn only_true(cover: &bool) -> Result<(), validator::ValidationError> {
 #[schema(example = json!({"alt_th": "ลำไยอีดอช่อใหญ่ในสวนป้าแก้ว", "position": 1, "cover": true}))]
 pub struct PhotoChanges {
     #[validate(length(max = 300), custom(function = "crate::validate::one_line"))]
-    #[schema(max_length = 300)]
+    #[schema(max_length = 300, pattern = r"^[^\x00-\x1F\x7F-\x9F]*$")]
     pub alt_th: Option<String>,
     #[validate(length(max = 300), custom(function = "crate::validate::one_line"))]
-    #[schema(max_length = 300)]
+    #[schema(max_length = 300, pattern = r"^[^\x00-\x1F\x7F-\x9F]*$")]
     pub alt_en: Option<String>,
     /// Move to this place (1 = first); the others shift.
     #[validate(range(min = 1, max = 20))]
