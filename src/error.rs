@@ -992,6 +992,13 @@ pub const FIELD_TEXTS: &[(&str, Text)] = &[
         ),
     ),
     (
+        "range_too_long",
+        t(
+            "is more than {max_days} days after `{other}`",
+            "ห่างจาก `{other}` เกิน {max_days} วัน",
+        ),
+    ),
+    (
         "invalid_month",
         t("is not a month such as 2026-06", "ไม่ใช่เดือนในรูปแบบ 2026-06"),
     ),

@@ -113,6 +113,7 @@ ACCEPTED = [
     ("validation_failed", "pickup_points", "too_few"),
     # A window's variants have distinct names; a hold or order names each variant once.
     ("validation_failed", "variants", "duplicate"),
+    ("validation_failed", "variants", "repeated"),
     ("validation_failed", "lines", "duplicate"),
     # Rules that depend on stored data: a window that limits units per buyer needs the
     # buyer's phone; a crop's unit cannot change while products use it.
@@ -127,7 +128,10 @@ ACCEPTED = [
     ("invalid_parameter", None, "invalid_date"),
     # One period: a day, a month, a quarter, a fiscal year or a range.
     ("invalid_parameter", "period", "one_of"),
-    # A range of dates names both ends.
+    # A range of dates names both ends, at most ten years apart.
+    ("invalid_parameter", "to", "range_too_long"),
+    # A window's smallest order (its minimum items of its smallest variant) fits its capacity.
+    ("validation_failed", "min_items_per_order", "exceeds_capacity"),
     ("invalid_parameter", "from", "required"),
     ("invalid_parameter", "to", "required"),
     # Webhook URLs: the host decides (a private or loopback address, http to a public host, a
@@ -159,6 +163,9 @@ ACCEPTED = [
     ("validation_failed", "file", "too_many"),
     ("validation_failed", "file", "required"),
     ("validation_failed", "cover", "not_allowed"),
+    # A multipart part whose headers carry control characters (a part named with raw bytes):
+    # the multipart parser cannot read it.
+    ("malformed_form", None, None),
 ]
 
 

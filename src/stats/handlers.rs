@@ -85,6 +85,7 @@ pub struct SalesQuery {
     pub channel: Option<SaleChannel>,
     /// Only one crop, by slug.
     #[validate(length(max = 64))]
+    #[param(max_length = 64)]
     pub crop: Option<String>,
     /// A report token (`kdr_…`), for tools that cannot send headers (Google Sheets'
     /// `IMPORTDATA`). Prefer the `Authorization` header where possible: URLs end up in logs.
@@ -1024,7 +1025,12 @@ pub async fn coverage(
                 super::periods::Period::fiscal_year_of(query.date.unwrap_or(today))
             });
             let year = super::periods::Period::fiscal_year(fiscal_year);
-            let as_of = query.date.unwrap_or(today).min(year.to);
+            let as_of = match query.date {
+                Some(date) => date.min(year.to),
+                // A fiscal year that has not begun is shown as of its first day: nothing is
+                // reported yet. Only an explicit `date` before it is refused.
+                None => today.clamp(year.from, year.to),
+            };
             if as_of < year.from {
                 return Err(
                     ApiError::new(crate::error::ErrorKind::InvalidParameter).field(

@@ -210,7 +210,9 @@ impl PeriodQuery {
             }
             if (to - from).num_days() > MAX_RANGE_DAYS {
                 return Err(param_error(
-                    FieldError::new("to", "too_large").with("max", MAX_RANGE_DAYS),
+                    FieldError::new("to", "range_too_long")
+                        .with("max_days", MAX_RANGE_DAYS)
+                        .with("other", "from"),
                 ));
             }
             return Ok(Period { from, to });

@@ -401,7 +401,8 @@ pub struct Coverage {
     pub name_th: String,
     /// B.E.
     pub fiscal_year: i32,
-    /// The Bangkok day the figures are as of (today, or the end of a past fiscal year).
+    /// The Bangkok day the figures are as of (today; the end of a past fiscal year; the first
+    /// day of one not begun).
     pub as_of: NaiveDate,
     /// Every LAO of the area: the denominator.
     pub laos: i64,

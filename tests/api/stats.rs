@@ -320,6 +320,18 @@ async fn officers_read_their_own_area_and_staff_their_own_lao() {
         let body = assert_problem(res, status, "invalid_parameter").await;
         assert_eq!(body["errors"][0]["field"], field, "{query}: {body}");
     }
+    // A range of more than ten years names its limit in days, in Thai too.
+    let res = w
+        .app
+        .get("/v1/stats/sales?level=national&from=2020-01-01&to=2030-12-31")
+        .bearer_auth(&w.admin.token)
+        .header("accept-language", "th")
+        .send()
+        .await
+        .unwrap();
+    let body = assert_problem(res, 400, "invalid_parameter").await;
+    assert_eq!(body["errors"][0]["code"], "range_too_long", "{body}");
+    assert_eq!(body["errors"][0]["message"], "ห่างจาก `from` เกิน 3660 วัน");
     let res = w
         .app
         .get("/v1/stats/sales?level=province&code=99")
@@ -1611,6 +1623,25 @@ async fn lao_reports_are_frozen_reviewed_versioned_and_counted_in_coverage() {
     assert_eq!(district["submitted_meets_target"], false);
     assert_eq!(district["not_reported"][0]["dla_code"], MAE_PA);
     assert_eq!(district["not_reported"].as_array().unwrap().len(), 1);
+    // A fiscal year that has not begun: as of its first day, nothing reported yet; a `date`
+    // before it is refused.
+    let (status, next) = cov(
+        "level=district&code=6306&fiscal_year=2571",
+        &w.district_officer,
+    )
+    .await;
+    assert_eq!(status, 200, "{next}");
+    assert_eq!(
+        (next["as_of"].as_str(), next["submitted"].as_i64()),
+        (Some("2027-10-01"), Some(0))
+    );
+    let (status, refused) = cov(
+        "level=district&code=6306&fiscal_year=2571&date=2026-06-01",
+        &w.district_officer,
+    )
+    .await;
+    assert_eq!(status, 400, "{refused}");
+    assert_eq!(refused["errors"][0]["code"], "before_fiscal_year");
 
     let (status, v2) = submit(
         &w.staff,
