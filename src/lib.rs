@@ -71,6 +71,9 @@ pub struct AppState {
     pub citizen_id_pepper: Arc<Vec<u8>>,
     /// Where product photos are kept (a directory or S3-compatible storage).
     pub media: Arc<media::storage::PhotoStore>,
+    /// Each carrier's secret for signed tracking events (`KHONGDEE_CARRIER_EVENT_SECRETS`),
+    /// read once at start-up.
+    pub carrier_secrets: Arc<std::collections::HashMap<logistics::model::Carrier, String>>,
 }
 
 impl AppState {
@@ -129,7 +132,7 @@ pub fn prepare(config: Config, clock: SharedClock) -> Result<AppState, StartupEr
         catalog::crops::load_shipped(&mut conn, clock.now_naive())
             .map_err(|e| StartupError::Data(format!("loading crops failed: {e}")))?;
     }
-    logistics::events::parse_secrets(config.carrier_event_secrets.as_deref())
+    let carrier_secrets = logistics::events::parse_secrets(config.carrier_event_secrets.as_deref())
         .map_err(|e| StartupError::Data(format!("KHONGDEE_CARRIER_EVENT_SECRETS: {e}")))?;
     logistics::install();
     let media = media::storage::PhotoStore::from_config(&config)
@@ -152,6 +155,7 @@ pub fn prepare(config: Config, clock: SharedClock) -> Result<AppState, StartupEr
         rate_limits: Arc::new(auth::ratelimit::RateLimits::new(&config)),
         citizen_id_pepper: Arc::new(citizen_id_pepper),
         media: Arc::new(media),
+        carrier_secrets: Arc::new(carrier_secrets),
         pool,
         db_stats,
         backend: url.backend(),

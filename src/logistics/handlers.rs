@@ -71,8 +71,7 @@ pub struct CarrierInfo {
 pub async fn list_carriers(state: web::Data<AppState>) -> ApiResult<web::Json<Vec<CarrierInfo>>> {
     use strum::IntoEnumIterator;
     let today = crate::clock::to_bangkok(state.clock.now_naive()).date_naive();
-    let secrets = events::parse_secrets(state.config.carrier_event_secrets.as_deref())
-        .map_err(ApiError::internal)?;
+    let secrets = state.carrier_secrets.clone();
     let list = state
         .db(move |conn| {
             let mut out = Vec::new();
@@ -203,10 +202,8 @@ pub async fn carrier_events(
     body: web::Bytes,
 ) -> ApiResult<web::Json<EventsReceipt>> {
     let carrier = carrier.into_inner();
-    let secrets = events::parse_secrets(state.config.carrier_event_secrets.as_deref())
-        .map_err(ApiError::internal)?;
     events::verify(
-        secrets.get(&carrier).map(String::as_str),
+        state.carrier_secrets.get(&carrier).map(String::as_str),
         req.headers(),
         &body,
     )?;
