@@ -941,9 +941,10 @@ pub fn parcels(conn: &mut DbConn, batch: &BatchRow, now: NaiveDateTime) -> ApiRe
     let list = shipments::of_batch(conn, batch.id)?;
     let mut rows = orders::find_many(conn, &list.iter().map(|s| s.order_id).collect::<Vec<_>>())?;
     rows.sort_by_key(|o| o.id);
-    let ship_by = ship_by_dates(conn, &rows)?;
-    // Weight per unit and the sender, per window.
-    let mut per_window: HashMap<i64, (Option<i64>, String, String, String)> = HashMap::new();
+    // Weight per unit, ship-by date, product and sender, read once per window.
+    #[allow(clippy::type_complexity)]
+    let mut per_window: HashMap<i64, (Option<i64>, Option<NaiveDate>, String, String, String)> =
+        HashMap::new();
     for order in &rows {
         if per_window.contains_key(&order.window_id) {
             continue;
@@ -961,6 +962,7 @@ pub fn parcels(conn: &mut DbConn, batch: &BatchRow, now: NaiveDateTime) -> ApiRe
             order.window_id,
             (
                 per_unit,
+                ship_by(&window),
                 product.title,
                 producer.display_name,
                 producer.contact_phone,
@@ -976,7 +978,8 @@ pub fn parcels(conn: &mut DbConn, batch: &BatchRow, now: NaiveDateTime) -> ApiRe
         list.into_iter().map(|s| (s.order_id, s)).collect();
     let mut out = Vec::with_capacity(views.len());
     for ((order_id, window_id, units), view) in facts.into_iter().zip(views) {
-        let (per_unit, product_title, sender_name, sender_phone) = per_window[&window_id].clone();
+        let (per_unit, ship_by, product_title, sender_name, sender_phone) =
+            per_window[&window_id].clone();
         let shipment = by_order
             .remove(&order_id)
             .ok_or_else(|| ApiError::internal("a batch order without its shipment"))?;
@@ -984,7 +987,7 @@ pub fn parcels(conn: &mut DbConn, batch: &BatchRow, now: NaiveDateTime) -> ApiRe
             shipment,
             order: view,
             weight_grams: per_unit.map(|g| g.saturating_mul(units)),
-            ship_by: ship_by.get(&window_id).copied().flatten(),
+            ship_by,
             product_title,
             sender_name,
             sender_phone,

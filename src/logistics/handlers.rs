@@ -580,7 +580,7 @@ pub async fn manifest_csv(
             let batch = batches::readable(conn, &principal, id)?;
             let profile = query.0.carrier.unwrap_or(Profile::of(batch.carrier));
             let parcels = batches::parcels(conn, &batch, now)?;
-            let body = manifest::write(profile, &batch, &parcels).map_err(ApiError::internal)?;
+            let body = manifest::write(profile, &parcels).map_err(ApiError::internal)?;
             Ok((profile, body))
         })
         .await?;

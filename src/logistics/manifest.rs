@@ -28,7 +28,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::batches::{Parcel, items_line};
-use super::model::{BatchRow, Carrier};
+use super::model::Carrier;
 use crate::spreadsheet::{Cell, SheetError, SheetWriter};
 
 /// A manifest layout.
@@ -375,11 +375,7 @@ fn row(profile: Profile, n: usize, f: &Fields) -> Vec<Cell> {
 }
 
 /// The manifest file of a batch.
-pub fn write(
-    profile: Profile,
-    _batch: &BatchRow,
-    parcels: &[Parcel],
-) -> Result<Vec<u8>, SheetError> {
+pub fn write(profile: Profile, parcels: &[Parcel]) -> Result<Vec<u8>, SheetError> {
     let mut sheet = SheetWriter::new(profile.headers().iter().copied());
     for (i, parcel) in parcels.iter().enumerate() {
         sheet.row(row(profile, i + 1, &fields(parcel)))?;
