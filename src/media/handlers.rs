@@ -228,12 +228,10 @@ pub async fn upload_photo(
     // Files first, under this upload's own names, then the rows; if the rows are refused (a
     // 21st photo meanwhile, the database down), the files go again.
     let upload = photos::new_upload_id();
-    let names: Vec<String> = photos::files_of(&processed, &upload)
-        .into_iter()
-        .map(|(_, _, name)| name)
-        .collect();
-    for (_, rendition, name) in photos::files_of(&processed, &upload) {
-        if let Err(e) = state.media.put(&name, rendition.bytes.clone()).await {
+    let files = photos::files_of(&processed, &upload);
+    let names: Vec<String> = files.iter().map(|(_, _, name)| name.clone()).collect();
+    for (_, rendition, name) in &files {
+        if let Err(e) = state.media.put(name, rendition.bytes.clone()).await {
             remove_files(&state, &names).await;
             return Err(store_failed(e));
         }
