@@ -224,12 +224,23 @@ impl DbManager {
                 DbConn::Sqlite(c)
             }
             DatabaseUrl::Postgres(url) => {
+                init_openssl();
                 DbConn::Postgres(PgConnection::establish(&with_connect_timeout(url))?)
             }
         };
         conn.set_instrumentation(QueryCounter(self.stats.clone()));
         Ok(conn)
     }
+}
+
+/// Initialises OpenSSL, once per process, the way rust-openssl does: with
+/// `OPENSSL_INIT_NO_ATEXIT`, so that no `OPENSSL_cleanup` runs at process exit while other
+/// threads (pooled connections, webhook clients) may still be using it, which crashes the
+/// process (openssl/openssl#6214). OpenSSL decides this on its first initialisation, and libpq,
+/// which shares the vendored OpenSSL, would otherwise initialise it first, with the handler.
+/// Call it before the first PostgreSQL connection; later calls do nothing.
+pub fn init_openssl() {
+    openssl_sys::init();
 }
 
 /// libpq waits forever for an unreachable host unless told otherwise.

@@ -50,6 +50,8 @@ impl TestDatabase {
             .filter(|u| !u.is_empty())
         {
             Some(admin_url) => {
+                // Before libpq's first connection (see the function).
+                khongdee::db::init_openssl();
                 let name = format!("khongdee_test_{}", uuid::Uuid::new_v4().simple());
                 let mut admin = diesel::PgConnection::establish(&admin_url).unwrap_or_else(|e| {
                     panic!("TEST_DATABASE_URL is set but PostgreSQL cannot be reached: {e}")
