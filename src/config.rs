@@ -183,6 +183,22 @@ pub struct Config {
     )]
     pub rate_limit_authenticated_per_minute: u32,
 
+    /// Requests a minute per publishable key and IP address on the embedded form's routes
+    /// (`/v1/embed/{key}/…`). Many buyers of one village may share a mobile carrier's address.
+    #[arg(
+        long,
+        env = "KHONGDEE_RATE_LIMIT_EMBED",
+        default_value_t = 120,
+        global = true
+    )]
+    pub rate_limit_embed_per_minute: u32,
+
+    /// The address buyers and LAO websites reach this API at (`https://api.example.org`), for
+    /// the links in the embed loader and pages. Unset: taken from each request's scheme and
+    /// `Host`, which is right unless a proxy in front rewrites them.
+    #[arg(long, env = "KHONGDEE_PUBLIC_URL", global = true)]
+    pub public_url: Option<String>,
+
     /// Let webhooks reach loopback addresses (127.0.0.0/8, ::1, `localhost`), over http too:
     /// for tests and development only. Private and reserved addresses stay refused.
     #[arg(
@@ -308,6 +324,8 @@ impl Config {
             rate_limit_token_per_minute: 20,
             rate_limit_anonymous_per_minute: 600,
             rate_limit_authenticated_per_minute: 3000,
+            rate_limit_embed_per_minute: 120,
+            public_url: None,
             password_hash_concurrency: None,
             webhooks_allow_loopback: false,
             webhook_timeout_secs: 15,

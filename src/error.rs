@@ -93,6 +93,8 @@ pub enum ErrorKind {
     ImageTooLarge,
     UnreadableImage,
     StorageUnavailable,
+    // The embedded form.
+    OriginNotAllowed,
     // OAuth 2.0 token endpoint errors (RFC 6749 §5.2); the code is also the `error` member.
     OAuthInvalidRequest,
     InvalidGrant,
@@ -539,6 +541,15 @@ impl ErrorKind {
                 t(
                     "The photo storage cannot be reached right now; try again shortly.",
                     "ขณะนี้ติดต่อที่เก็บรูปภาพไม่ได้ กรุณาลองใหม่อีกครั้ง",
+                ),
+            ),
+            OriginNotAllowed => info(
+                403,
+                "origin_not_allowed",
+                t("Website not allowed", "เว็บไซต์นี้ไม่ได้รับอนุญาต"),
+                t(
+                    "This LAO's form may be used only from the websites it lists in `allowed_origins`, and this request came from {source}.",
+                    "แบบฟอร์มของ อปท. นี้ใช้ได้เฉพาะจากเว็บไซต์ที่ อปท. ระบุไว้ใน `allowed_origins` แต่คำขอนี้มาจาก{source}",
                 ),
             ),
             UnreadableImage => info(

@@ -9,6 +9,7 @@ pub mod catalog;
 pub mod clock;
 pub mod config;
 pub mod db;
+pub mod embed;
 pub mod error;
 pub mod extract;
 pub mod geo;
@@ -181,6 +182,7 @@ type RoomRoutes = fn(&mut ServiceConfig);
 fn register_routes(cfg: &mut ServiceConfig, names: Option<&openapi::SchemaNames>) {
     let top = names.map(openapi::SchemaNames::list);
     ops::routes(cfg);
+    embed::handlers::pages(cfg);
     if let Some(list) = &top {
         cfg.service(list.after("ops"));
     }
@@ -188,7 +190,7 @@ fn register_routes(cfg: &mut ServiceConfig, names: Option<&openapi::SchemaNames>
         // One `ServiceConfig` for all rooms: a scope's own `configure` would merge each room's
         // schemas into a map, where a clash between rooms no longer shows.
         let list = names.map(openapi::SchemaNames::list);
-        let rooms: [(&'static str, RoomRoutes); 11] = [
+        let rooms: [(&'static str, RoomRoutes); 12] = [
             ("auth", auth::routes),
             ("geo", geo::routes),
             ("laos", laos::routes),
@@ -200,6 +202,7 @@ fn register_routes(cfg: &mut ServiceConfig, names: Option<&openapi::SchemaNames>
             ("webhooks", webhooks::handlers::routes),
             ("logistics", logistics::handlers::routes),
             ("media", media::handlers::routes),
+            ("embed", embed::handlers::routes),
         ];
         for (room, room_routes) in rooms {
             room_routes(cfg);
@@ -314,6 +317,7 @@ pub fn build_app(
         .split_for_parts();
     app.wrap(from_fn(observability::problem_middleware))
         .wrap(from_fn(auth::ratelimit::rate_limit_middleware))
+        .wrap(from_fn(embed::handlers::cors_middleware))
         .wrap(from_fn(observability::metrics_middleware))
         .wrap(TracingLogger::<observability::RequestSpan>::new())
         .wrap(from_fn(observability::request_id_middleware))

@@ -24,7 +24,7 @@ use crate::error::ApiError;
 use crate::laos::LaoType;
 
 /// Bumped when the demo data set grows, so that `seed --demo` adds what is new.
-const DEMO_VERSION: &str = "3";
+const DEMO_VERSION: &str = "4";
 const DEMO_MARKER: &str = "demo_seed_version";
 
 /// The password of every demo account.
@@ -32,6 +32,10 @@ pub const DEMO_PASSWORD: &str = "khongdee-demo-2569";
 /// The demo storefront's client credentials.
 pub const DEMO_CLIENT_ID: &str = "kd_demo_storefront";
 pub const DEMO_CLIENT_SECRET: &str = "kds_demo_storefront_secret_2569";
+/// The demo publishable key of the embedded form, for เทศบาลนครแม่สอด (`/embed/demo?key=…`).
+pub const DEMO_EMBED_KEY: &str = "pk_demomaesot2569khongdee";
+/// The LAO the demo key sells for.
+const DEMO_EMBED_LAO: &str = "3630690";
 
 struct DemoLao {
     code: &'static str,
@@ -423,6 +427,7 @@ pub struct SeedReport {
     pub products: usize,
     pub calendar_entries: usize,
     pub windows: usize,
+    pub embed_keys: usize,
 }
 
 /// Whether the database holds no data of its own yet (shipped reference data does not count).
@@ -462,9 +467,24 @@ pub fn seed_demo(
             report.calendar_entries += seed_season(conn, season, now)?;
         }
         report.windows += seed_windows(conn, now)?;
+        report.embed_keys += seed_embed_key(conn, now)?;
         settings::set(conn, DEMO_MARKER, DEMO_VERSION, now)?;
         Ok(report)
     })
+}
+
+fn seed_embed_key(conn: &mut DbConn, now: NaiveDateTime) -> Result<usize, ApiError> {
+    let Some(lao) = crate::laos::model::find_by_code(conn, DEMO_EMBED_LAO)? else {
+        return Ok(0);
+    };
+    let known = crate::embed::keys::list(conn, lao.id)?
+        .iter()
+        .any(|k| k.public_key == DEMO_EMBED_KEY);
+    if known {
+        return Ok(0);
+    }
+    crate::embed::keys::insert(conn, lao.id, DEMO_EMBED_KEY, "ตัวอย่าง (demo)", "system", now)?;
+    Ok(1)
 }
 
 fn seed_lao(conn: &mut DbConn, demo: &DemoLao, now: NaiveDateTime) -> Result<usize, ApiError> {

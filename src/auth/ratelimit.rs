@@ -28,7 +28,8 @@
 //!
 //! - `RateLimit-Policy: "anonymous";q=600;w=60`: the quota policy. The policy name is
 //!   `"token"` (`POST /v1/auth/token`, per client id or IP), `"authenticated"` (per user or
-//!   partner client) or `"anonymous"` (per IP address); `q` is the configured requests a
+//!   partner client), `"embed"` (`/v1/embed/{key}/…`, per publishable key and IP address) or
+//!   `"anonymous"` (per IP address); `q` is the configured requests a
 //!   minute and `w` the window in seconds, always 60.
 //! - `RateLimit: "anonymous";r=597;t=1`: the service limit. `r` is the requests left now;
 //!   `t`, the draft's effective window, is the seconds within which the caller can use no more
@@ -216,6 +217,7 @@ pub struct RateLimits {
     token: Limiter,
     anonymous: Limiter,
     authenticated: Limiter,
+    embed: Limiter,
     checks: AtomicU64,
 }
 
@@ -229,6 +231,7 @@ impl RateLimits {
                 "authenticated",
                 config.rate_limit_authenticated_per_minute,
             ),
+            embed: Limiter::new("embed", config.rate_limit_embed_per_minute),
             checks: AtomicU64::new(0),
         }
     }
@@ -240,7 +243,12 @@ impl RateLimits {
     fn check(&self, limiter: &Limiter, key: String, now: u64) -> Result<u64, u64> {
         // Forget idle keys now and then, so memory stays bounded.
         if self.checks.fetch_add(1, Ordering::Relaxed) % 4096 == 4095 {
-            for limiter in [&self.token, &self.anonymous, &self.authenticated] {
+            for limiter in [
+                &self.token,
+                &self.anonymous,
+                &self.authenticated,
+                &self.embed,
+            ] {
                 limiter.forget_idle(now);
             }
         }
@@ -254,6 +262,12 @@ fn exempt(path: &str) -> bool {
         path,
         "/healthz" | "/readyz" | "/metrics" | "/openapi.json" | "/docs" | "/"
     ) || path.starts_with("/problems")
+}
+
+/// The publishable key of an embedded form's route (`/v1/embed/{key}/…`).
+fn embed_key(path: &str) -> Option<&str> {
+    let key = path.strip_prefix("/v1/embed/")?.split('/').next()?;
+    (!key.is_empty()).then_some(key)
 }
 
 fn client_ip(req: &ServiceRequest) -> String {
@@ -317,6 +331,10 @@ pub async fn rate_limit_middleware<B: MessageBody + 'static>(
             .map(|id| format!("client:{id}|ip:{ip}"))
             .unwrap_or_else(|| format!("ip:{ip}"));
         (&limits.token, key)
+    } else if let Some(key) = embed_key(req.path()) {
+        // The embedded form: per publishable key and address, so that one busy LAO site does
+        // not use up another's quota, and one address cannot flood a key.
+        (&limits.embed, format!("embed:{key}|ip:{}", client_ip(&req)))
     } else {
         // A token that verifies identifies the caller; anything else counts as anonymous.
         let subject = bearer_token(req.request())

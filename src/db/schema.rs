@@ -811,7 +811,20 @@ diesel::joinable!(webhook_deliveries -> webhook_endpoints (endpoint_id));
 diesel::joinable!(webhook_attempts -> webhook_deliveries (delivery_id));
 diesel::joinable!(shipments -> dispatch_batches (batch_id));
 diesel::joinable!(shipment_events -> shipments (shipment_id));
+diesel::table! {
+    embed_keys (id) {
+        id -> BigInt,
+        lao_id -> BigInt,
+        public_key -> Text,
+        label -> Text,
+        created_by -> Text,
+        created_at -> Timestamp,
+        revoked_at -> Nullable<Timestamp>,
+    }
+}
+
 diesel::joinable!(product_photos -> products (product_id));
+diesel::joinable!(embed_keys -> laos (lao_id));
 diesel::joinable!(photo_files -> product_photos (photo_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
@@ -862,4 +875,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     carrier_blackouts,
     product_photos,
     photo_files,
+    embed_keys,
 );

@@ -650,20 +650,62 @@ pub async fn payment_info(
                 reference,
                 now,
             )?;
-            Ok(PaymentInfo {
-                qr_svg: format!("/v1/orders/{}/payment/qr.svg", order.code),
-                qr_png: format!("/v1/orders/{}/payment/qr.png", order.code),
-                code: order.code,
-                amount_satang: order.total_satang,
-                currency: "THB",
-                promptpay_payload: payload,
-                payee,
-                promptpay_id_masked: target.masked(),
-                due_at: order.payment_due_at.map(to_bangkok),
-            })
+            Ok(payment_info_of(order, payee, &target, payload))
         })
         .await?;
     Ok(web::Json(info))
+}
+
+fn payment_info_of(
+    order: OrderRow,
+    payee: String,
+    target: &PromptPayId,
+    payload: String,
+) -> PaymentInfo {
+    PaymentInfo {
+        qr_svg: format!("/v1/orders/{}/payment/qr.svg", order.code),
+        qr_png: format!("/v1/orders/{}/payment/qr.png", order.code),
+        code: order.code,
+        amount_satang: order.total_satang,
+        currency: "THB",
+        promptpay_payload: payload,
+        payee,
+        promptpay_id_masked: target.masked(),
+        due_at: order.payment_due_at.map(to_bangkok),
+    }
+}
+
+/// The order whose buyer holds `secret`, in full (404 `not_found` for a wrong code or secret),
+/// with how to pay it by PromptPay while it waits for payment (`None` once paid, cancelled or
+/// expired, or when its producer takes no PromptPay). For pages that show a buyer their order,
+/// such as the embedded form's confirmation.
+pub fn buyer_order(
+    conn: &mut DbConn,
+    code: &str,
+    secret: &str,
+    with_reference: bool,
+    now: chrono::NaiveDateTime,
+) -> ApiResult<(Order, Option<PaymentInfo>)> {
+    let order = order_by_path(conn, code)?;
+    let caller = Caller {
+        principal: None,
+        secret: Some(secret),
+        phone: None,
+    };
+    model::standing(conn, &order, caller)?.full_view()?;
+    let payment = match payable(conn, code, None, Some(secret), with_reference, now) {
+        Ok((row, payee, target, payload)) => Some(payment_info_of(row, payee, &target, payload)),
+        Err(e)
+            if matches!(
+                e.kind(),
+                ErrorKind::OrderNotPayable | ErrorKind::PromptPayNotAvailable
+            ) =>
+        {
+            None
+        }
+        Err(e) => return Err(e),
+    };
+    Ok((model::view(conn, order, now)?, payment))
 }
 
 /// The payment payload of the order a QR route names, for a caller with full access.

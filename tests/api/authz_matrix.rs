@@ -284,6 +284,22 @@ async fn cases(w: &World) -> Vec<Case> {
         let id = photo_id(upload_photo(w, photo_product).await);
         photos_to_delete.push(format!("/v1/products/{photo_product}/photos/{id}"));
     }
+    // Publishable keys of the LAO, one for each caller to try to revoke.
+    let mut keys_to_revoke = Vec::new();
+    for _ in 0..10 {
+        let (status, body) = json(
+            w.app
+                .post(&format!("/v1/laos/{MAE_SOT}/embed-keys"))
+                .bearer_auth(&w.staff.token)
+                .json(&json!({"label": "เว็บไซต์"}))
+                .send()
+                .await
+                .unwrap(),
+        )
+        .await;
+        assert_eq!(status, 201, "{body}");
+        keys_to_revoke.push(format!("/v1/embed-keys/{}", body["id"]));
+    }
     let one = |p: String| vec![p];
     use Method as M;
     vec![
@@ -918,6 +934,27 @@ async fn cases(w: &World) -> Vec<Case> {
             path: photos_to_delete,
             body: none,
             expect: [401, 204, 403, 403, 403, 403, 204, 403, 403, 204],
+        },
+        Case {
+            method: M::GET,
+            route: "/v1/laos/{dla_code}/embed-keys",
+            path: one(format!("/v1/laos/{MAE_SOT}/embed-keys")),
+            body: none,
+            expect: [401, 200, 200, 403, 200, 403, 200, 403, 403, 403],
+        },
+        Case {
+            method: M::POST,
+            route: "/v1/laos/{dla_code}/embed-keys",
+            path: one(format!("/v1/laos/{MAE_SOT}/embed-keys")),
+            body: |n| Some(json!({"label": format!("เว็บไซต์ {n}")})),
+            expect: [401, 201, 403, 403, 403, 403, 201, 403, 403, 403],
+        },
+        Case {
+            method: M::DELETE,
+            route: "/v1/embed-keys/{id}",
+            path: keys_to_revoke,
+            body: none,
+            expect: [401, 204, 403, 403, 403, 403, 204, 403, 403, 403],
         },
         Case {
             method: M::POST,

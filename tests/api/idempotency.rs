@@ -346,6 +346,10 @@ impl Call<'_> {
         if let Some(secret) = self.secret {
             req = req.header("X-Order-Secret", secret);
         }
+        if self.path.starts_with("/v1/embed/") {
+            // The embedded form's own page: same origin.
+            req = req.header("Origin", &app.address);
+        }
         let res = req.send().await.unwrap();
         let status = res.status().as_u16();
         let replayed = res.headers().get("idempotent-replayed").is_some();
@@ -374,6 +378,18 @@ async fn a_stored_answer_is_replayed_only_to_its_own_caller() {
     let (_, paid) = place(&w.app, &new_order("0891234567"), None).await;
     let paid_code = paid["code"].as_str().unwrap().to_string();
     let (_, sold_out) = window_pair(&w).await;
+    let (status, embed_key) = json(
+        w.app
+            .post(&format!("/v1/laos/{MAE_SOT}/embed-keys"))
+            .bearer_auth(&w.staff.token)
+            .json(&json!({"label": "เว็บไซต์"}))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, 201, "{embed_key}");
+    let pk = embed_key["key"].as_str().unwrap().to_string();
 
     let post = reqwest::Method::POST;
     // (route as the spec names it, the first caller's request, other callers' requests with
@@ -590,6 +606,47 @@ async fn a_stored_answer_is_replayed_only_to_its_own_caller() {
                     body: json!({"variant_id": sold_out_variant(&w, sold_out).await, "quantity": 1, "buyer_name": "ก", "buyer_phone": "0891234567"}),
                 },
                 409,
+            )],
+        ),
+        // The embedded form: anonymous buyers, told apart by their phone.
+        (
+            "POST /v1/embed/{key}/orders",
+            Call {
+                method: post.clone(),
+                path: format!("/v1/embed/{pk}/orders"),
+                token: None,
+                secret: None,
+                body: new_order("0822222222"),
+            },
+            vec![(
+                Call {
+                    method: post.clone(),
+                    path: format!("/v1/embed/{pk}/orders"),
+                    token: None,
+                    secret: None,
+                    body: new_order("0833333333"),
+                },
+                201,
+            )],
+        ),
+        (
+            "POST /v1/embed/{key}/windows/{id}/waitlist",
+            Call {
+                method: post.clone(),
+                path: format!("/v1/embed/{pk}/windows/{sold_out}/waitlist"),
+                token: None,
+                secret: None,
+                body: json!({"variant_id": sold_out_variant(&w, sold_out).await, "quantity": 1, "buyer_name": "ก", "buyer_phone": "0822222222"}),
+            },
+            vec![(
+                Call {
+                    method: post.clone(),
+                    path: format!("/v1/embed/{pk}/windows/{sold_out}/waitlist"),
+                    token: None,
+                    secret: None,
+                    body: json!({"variant_id": sold_out_variant(&w, sold_out).await, "quantity": 1, "buyer_name": "ก", "buyer_phone": "0833333333"}),
+                },
+                201,
             )],
         ),
     ];

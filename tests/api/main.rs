@@ -9,6 +9,7 @@ mod authz_matrix;
 mod calendar;
 mod catalog;
 mod concurrency;
+mod embed;
 mod errors;
 mod geo;
 mod idempotency;
