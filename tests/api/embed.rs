@@ -872,10 +872,11 @@ async fn the_form_takes_an_order_in_a_real_browser() {
     }
     let (w, key, window) = form_world().await;
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let scratch = tempfile::tempdir().unwrap();
     let shots = if std::env::var("UPDATE_SCREENSHOTS").is_ok() {
         dir.join("docs/screenshots")
     } else {
-        std::env::temp_dir().join(format!("khongdee-shots-{}", std::process::id()))
+        scratch.path().to_path_buf()
     };
     std::fs::create_dir_all(&shots).unwrap();
     let api = w.app.url("").trim_end_matches('/').to_string();
