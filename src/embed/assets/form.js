@@ -3,8 +3,10 @@
    [data-khongdee-form] element in its own shadow root. */
 (() => {
 'use strict';
-if (window.khongdee) return window.khongdee.mount();
+const G = window.__khongdeeEmbed;
+if (G && typeof G.mount == 'function') return G.mount();
 
+const pl = n => n + (n == 1 ? ' item' : ' items');
 const st = (a, b) => ({ open: a[0], scheduled: a[1], upcoming: a[1], sold_out: a[2], closed: a[3], harvested: a[4], fulfilled: a[5], cancelled: a[6], draft: a[7], _: b });
 const D = {
   th: {
@@ -15,8 +17,13 @@ const D = {
     opens: d => 'เปิดรับสั่งจอง ' + d, closed: 'รอบนี้ปิดรับสั่งจองแล้ว',
     choose: 'เลือกสินค้าและจำนวน', left: n => 'เหลือ ' + n + ' ชิ้น', out: 'หมดแล้ว', dec: n => 'ลดจำนวน ' + n, inc: n => 'เพิ่มจำนวน ' + n,
     limits: (a, b) => b ? 'สั่งได้ ' + a + '–' + b + ' ชิ้นต่อคำสั่งจอง' : 'สั่งอย่างน้อย ' + a + ' ชิ้น',
+    upTo: n => 'สั่งได้สูงสุด ' + n + ' ชิ้นต่อคำสั่งจอง', perBuyer: (n, u) => 'จำกัด ' + n + ' ' + u + ' ต่อผู้ซื้อ 1 ราย',
+    bl: (r, m, u) => 'เบอร์โทรนี้สั่งได้อีก ' + r + ' ' + u + ' (จำกัด ' + m + ' ' + u + ' ต่อผู้ซื้อ 1 ราย) กรุณาลดจำนวน หรือตรวจสอบเบอร์โทรศัพท์',
+    onlyU: (n, u) => 'เหลือเพียง ' + n + ' ' + u, soldOut: 'สินค้าหมดแล้ว',
+    unk: 'เรากำลังตรวจสอบว่าคำสั่งจองของท่านส่งถึงหรือไม่ จึงแก้ไขข้อมูลไม่ได้ในขณะนี้ กดส่งอีกครั้งได้ ระบบจะไม่สั่งซ้ำ',
+    provFirst: 'เลือกจังหวัดก่อน', distFirst: 'เลือกอำเภอก่อน', geoErr: 'โหลดรายชื่อพื้นที่ไม่สำเร็จ',
     wlVar: 'หมดแล้ว ลงชื่อรอ', delivery: 'วิธีรับสินค้า', pickup: 'รับเองที่จุดรับสินค้า', carrier: 'จัดส่งทางพัสดุ',
-    fee: 'ค่าส่ง', per: u => ' ต่อ ' + u, free: 'ส่งฟรี', point: 'จุดรับสินค้า', address: 'ที่อยู่จัดส่ง',
+    fee: 'ค่าส่ง', per: u => ' ต่อ' + u, free: 'ส่งฟรี', point: 'จุดรับสินค้า', address: 'ที่อยู่จัดส่ง',
     rn: 'ชื่อผู้รับ', rp: 'เบอร์โทรผู้รับ', al: 'บ้านเลขที่ หมู่ ถนน', prov: 'จังหวัด', dist: 'อำเภอ/เขต', sub: 'ตำบล/แขวง',
     pc: 'รหัสไปรษณีย์', d5: 'ตัวเลข 5 หลัก', pick: 'เลือก…', pcs: c => 'รหัสไปรษณีย์ของตำบลนี้: ' + c,
     you: 'ข้อมูลผู้สั่ง', name: 'ชื่อ-นามสกุล', phone: 'เบอร์โทรศัพท์', email: 'อีเมล (ไม่บังคับ)', line: 'LINE ID (ไม่บังคับ)',
@@ -47,7 +54,12 @@ const D = {
     st: st(['Open', 'Opens soon', 'Sold out', 'Closed', 'Harvested', 'Fulfilled', 'Cancelled', 'Draft']),
     opens: d => 'Orders open ' + d, closed: 'This window no longer takes orders.',
     choose: 'Choose items', left: n => n + ' left', out: 'Sold out', dec: n => 'Fewer: ' + n, inc: n => 'More: ' + n,
-    limits: (a, b) => b ? a + '–' + b + ' items per order' : 'At least ' + a + ' items per order',
+    limits: (a, b) => b ? a + '–' + b + ' items per order' : 'At least ' + pl(a) + ' per order',
+    upTo: n => 'up to ' + n + ' per order', perBuyer: (n, u) => 'limit ' + n + ' ' + u + ' per buyer',
+    bl: (r, m, u) => 'This phone number may order ' + r + ' ' + u + ' more (limit ' + m + ' ' + u + ' per buyer). Order fewer or check the phone number.',
+    onlyU: (n, u) => 'Only ' + n + ' ' + u + ' left.', soldOut: 'Sold out.',
+    unk: 'We are checking whether your order went through, so the form is locked for now. Press send again: it will not order twice.',
+    provFirst: 'Choose a province first', distFirst: 'Choose a district first', geoErr: 'The list of places could not be loaded.',
     wlVar: 'Sold out: join the waiting list', delivery: 'How you receive it', pickup: 'Pick up', carrier: 'Delivery by carrier',
     fee: 'Delivery fee', per: u => ' per ' + u, free: 'Free delivery', point: 'Pickup point', address: 'Delivery address',
     rn: 'Recipient name', rp: 'Recipient phone', al: 'House number, village, road', prov: 'Province', dist: 'District', sub: 'Subdistrict',
@@ -57,7 +69,7 @@ const D = {
     resend: 'Send the order again', sending: 'Sending…', failed: 'Sending failed. Please try again.',
     req: 'Please fill in this field.', reqSel: 'Please choose one.', badPhone: 'Not a Thai phone number (e.g. 081 234 5678).',
     badEmail: 'Not an email address.', badPc: c => 'The postal code must be ' + c + '.', noItems: 'Please choose at least one item.',
-    minItems: n => 'Order at least ' + n + ' items.', maxItems: n => 'Order at most ' + n + ' items.', only: n => 'Only ' + n + ' left.',
+    minItems: n => 'Order at least ' + pl(n) + '.', maxItems: n => 'Order at most ' + pl(n) + '.', only: n => 'Only ' + pl(n) + ' left.',
     fix: 'Please correct the fields marked below.',
     net: 'Could not reach the server. Check your connection and send again: you will not order twice.',
     wait: s => 'Please try again in ' + s + ' seconds.', refreshed: 'Availability has been updated.',
@@ -97,7 +109,8 @@ const uuid = () => {
   const x = [...b].map(n => (n + 256).toString(16).slice(1)).join('');
   return x.slice(0, 8) + '-' + x.slice(8, 12) + '-' + x.slice(12, 16) + '-' + x.slice(16, 20) + '-' + x.slice(20);
 };
-const okPhone = p => /^0([689]\d{8}|[2-57]\d{7})$/.test(p.replace(/[ ().-]/g, '').replace(/^(\+66|0066|00(?=[689]))0?/, '0'));
+const a9 = s => s.replace(/[\u0e50-\u0e59]/g, c => c.charCodeAt(0) - 3664);
+const okPhone = p => /^0([689]\d{8}|[2-57]\d{7})$/.test(a9(p).replace(/[ ().-]/g, '').replace(/^(\+66|0066|00(?=[689]))0?/, '0'));
 const FIELDS = {
   lines: 'lines', 'buyer.name': 'name', 'buyer.phone': 'phone', 'buyer.email': 'email', 'buyer.line_id': 'line', note: 'note',
   delivery: 'dm', 'delivery.method': 'dm', 'delivery.pickup_point_id': 'pp', 'delivery.address': 'al',
@@ -112,7 +125,7 @@ function App(el) {
   const S = {
     lang: ds.lang == 'en' ? 'en' : 'th', view: 'load', data: null, win: null, q: {}, err: {}, busy: false, idem: null,
     f: { dm: '', pp: '', prov: '', dist: '', sub: '', pc: '', rn: '', rp: '', al: '', name: '', phone: '', email: '', line: '', note: '' },
-    w: { v: '', q: '1', n: '', p: '', e: '' }, wl: false, wlDone: null, done: null, fresh: false, netFail: false, loaded: 0,
+    w: { v: '', q: '1', n: '', p: '', e: '' }, wl: false, wlDone: null, done: null, fresh: false, unk: false, wunk: false, loaded: 0,
     gp: null, gd: {}, gs: {}
   };
   let t = D[S.lang];
@@ -246,8 +259,9 @@ function App(el) {
   // A text field bound to obj[p].
   const txt = (k, label, a, tag, obj = S.f, p = k) =>
     field(k, label, { value: obj[p] || '', oninput: ev => { obj[p] = ev.target.value; changed(k); }, ...a }, tag);
-  const sel = (k, label, items, value, onchange) => field(k, label, { onchange, required: true, value: value || '' }, 'select', null,
-    [h('option', { value: '' }, items ? t.pick : t.loading), (items || []).map(i => h('option', { value: i.code }, nm(i)))]);
+  // A geography picker: `wait` says what its first option reads until its items are there.
+  const sel = (k, label, items, value, onchange, wait) => field(k, label, { onchange, required: true, value: value || '' }, 'select', null,
+    [h('option', { value: '' }, items ? t.pick : wait || t.loading), [...items || []].sort((a, b) => nm(a).localeCompare(nm(b), S.lang)).map(i => h('option', { value: i.code }, nm(i)))]);
   function radios(k, legend, opts, value, onchange) {
     const e = S.err[k];
     return h('fieldset', { id: 'k-' + k },
@@ -267,23 +281,24 @@ function App(el) {
     if (d) methods.push(['carrier', t.carrier, d.fee_satang ? t.fee + ' ' + money(d.fee_satang) + (d.fee_kind == 'per_unit' ? t.per(unit) : '') : t.free]);
     if (methods.length == 1 && !f.dm) f.dm = methods[0][0];
     if (f.dm == 'pickup' && pts.length == 1) f.pp = String(pts[0].id);
-    const lim = t.limits(w.min_items_per_order || 1, w.max_items_per_order);
-    return h('form', { novalidate: true, onsubmit: submit, class: 'order' },
+    const lim = [t.limits(w.min_items_per_order || 1, w.max_items_per_order), w.max_units_per_buyer && t.perBuyer(w.max_units_per_buyer, unit)].filter(Boolean).join(' · ');
+    return freeze(S.unk, 'k-go', h('form', { novalidate: true, onsubmit: submit, class: 'order' },
       Hn(1, null, t.choose),
       h('fieldset', { id: 'k-lines', 'aria-describedby': 'k-lines-h' },
         h('legend', { class: 'sr' }, t.choose),
         h('p', { class: 'hint', id: 'k-lines-h' }, lim),
         vs.map(v => {
-          const k = 'q' + v.id, e = S.err[k] || S.err.lines, n = v.items_available;
+          const k = 'q' + v.id, e = S.err[k] || S.err.lines, n = v.items_available, left = Math.floor(w.available / v.units_per_item);
           return h('div', { class: 'var' },
             h('label', { for: 'k-' + k },
               h('span', { class: 'vn' }, v.name), h('span', { class: 'vp' }, money(v.price_satang)),
-              h('span', { class: n ? 'va' : 'va out' }, n ? t.left(n) : t.out)),
+              h('span', { class: n ? 'va' : 'va out' }, n ? t.left(left >= 0 ? left : n) + (n < left ? ' · ' + t.upTo(n) : '') : t.out)),
             n ? h('div', { class: 'step' },
               h('button', { type: 'button', class: 'sb', 'aria-label': t.dec(v.name), onclick: () => bump(v, -1) }, '−'),
               h('input', { id: 'k-' + k, type: 'number', inputmode: 'numeric', min: 0, max: n, step: 1, value: S.q[v.id] || 0,
                 'aria-invalid': e ? 'true' : null, 'aria-describedby': [S.err[k] && 'k-' + k + '-e', S.err.lines && 'k-lines-e'].filter(Boolean).join(' ') || null,
-                oninput: ev => { S.q[v.id] = Math.max(0, Math.floor(+ev.target.value) || 0); changed(k); changed('lines'); sums(); } }),
+                oninput: ev => { S.q[v.id] = Math.min(n, Math.max(0, Math.floor(+ev.target.value) || 0)); changed(k); changed('lines'); sums(); },
+                onchange: ev => { ev.target.value = S.q[v.id] || 0; } }),
               h('button', { type: 'button', class: 'sb', 'aria-label': t.inc(v.name), onclick: () => bump(v, 1) }, '+'))
               : h('button', { type: 'button', class: 'link', id: 'k-' + k, onclick: () => { S.wl = true; S.w.v = String(v.id); S.wlDone = null; render(); focus('k-wl'); } }, t.wlVar),
             errP(k));
@@ -300,7 +315,13 @@ function App(el) {
       f.dm == 'carrier' ? addrFields() : null,
       txt('note', t.note, { maxlength: 1000, rows: 2 }, 'textarea'),
       h('div', { class: 'sum', id: 'k-sum', 'aria-live': 'polite' }),
-      h('button', { type: 'submit', class: 'btn big', id: 'k-go', disabled: S.busy }, S.busy ? t.sending : S.netFail ? t.resend : t.submit));
+      S.unk ? h('p', { class: 'note', id: 'k-go-h' }, t.unk) : null,
+      h('button', { type: 'submit', class: 'btn big', id: 'k-go', disabled: S.busy, 'aria-describedby': S.unk ? 'k-go-h' : null }, S.busy ? t.sending : S.unk ? t.resend : t.submit)));
+  }
+  // While a submission's outcome is unknown, only its send button stays usable.
+  function freeze(on, btn, form) {
+    if (on) for (const n of form.elements) if (n.id != btn) n.disabled = true;
+    return form;
   }
 
   function addrFields() {
@@ -309,16 +330,17 @@ function App(el) {
       txt('rn', t.rn, { autocomplete: 'shipping name', required: true, maxlength: 200 }),
       txt('rp', t.rp, { type: 'tel', autocomplete: 'shipping tel', inputmode: 'tel', required: true, maxlength: 32 }),
       txt('al', t.al, { autocomplete: 'shipping address-line1', required: true, maxlength: 500 }),
-      sel('prov', t.prov, S.gp, f.prov, ev => { f.prov = ev.target.value; f.dist = f.sub = ''; changed('prov'); geo(); render(); }),
-      sel('dist', t.dist, f.prov && S.gd[f.prov], f.dist, ev => { f.dist = ev.target.value; f.sub = ''; changed('dist'); geo(); render(); }),
+      sel('prov', t.prov, S.gp, f.prov, ev => { f.prov = ev.target.value; f.dist = f.sub = ''; changed('prov'); geo(); render(); }, S.gerr && t.geoErr),
+      S.gerr ? h('p', { class: 'row' }, h('span', { class: 'err', id: 'k-geo-e' }, t.geoErr), h('button', { type: 'button', class: 'btn alt', id: 'k-geo', onclick: () => { S.gerr = false; render(); geo(); } }, t.retry)) : null,
+      sel('dist', t.dist, f.prov && S.gd[f.prov], f.dist, ev => { f.dist = ev.target.value; f.sub = ''; changed('dist'); geo(); render(); }, !f.prov ? t.provFirst : S.gerr && t.geoErr),
       sel('sub', t.sub, f.dist && S.gs[f.dist], f.sub, ev => {
         f.sub = ev.target.value; changed('sub');
         const s = (S.gs[f.dist] || []).find(x => x.code == f.sub);
         if (s && s.postal_codes.length == 1) { f.pc = s.postal_codes[0]; changed('pc'); }
         render();
-      }),
+      }, !f.dist ? t.distFirst : S.gerr && t.geoErr),
       field('pc', t.pc, { value: f.pc, inputmode: 'numeric', autocomplete: 'shipping postal-code', maxlength: 5, required: true,
-        oninput: ev => { f.pc = ev.target.value.trim(); changed('pc'); } }, 'input', pcs.length > 1 ? t.pcs(pcs.join(', ')) : null));
+        oninput: ev => { f.pc = a9(ev.target.value.trim()); changed('pc'); } }, 'input', pcs.length > 1 ? t.pcs(pcs.join(', ')) : null));
   }
 
   async function geo() {
@@ -327,7 +349,7 @@ function App(el) {
       if (!S.gp) { S.gp = await list('/v1/provinces'); render(); }
       if (f.prov && !S.gd[f.prov]) { const p = f.prov; S.gd[p] = await list('/v1/provinces/' + p + '/districts'); render(); }
       if (f.dist && !S.gs[f.dist]) { const d = f.dist; S.gs[d] = await list('/v1/districts/' + d + '/subdistricts'); render(); }
-    } catch (e) { say(e.net ? t.net : e.p.detail || t.loadErr); }
+    } catch (e) { S.gerr = true; render(); say(t.geoErr); }
   }
 
   function waitForm() {
@@ -338,16 +360,28 @@ function App(el) {
       Hn(1, { id: 'k-wl', tabindex: '-1' }, t.wl),
       S.wlDone ? h('p', { class: 'ok' }, t.wlDone(S.wlDone.position)) : [
         h('p', null, t.wlIntro),
-        h('form', { novalidate: true, onsubmit: joinWait },
+        freeze(S.wunk, 'k-wgo', h('form', { novalidate: true, onsubmit: joinWait },
           field('wv', t.item, { value: o.v, required: true, onchange: ev => { o.v = ev.target.value; changed('wv'); } }, 'select', null,
             vs.map(v => h('option', { value: v.id }, v.name + ' · ' + money(v.price_satang)))),
-          txt('wq', t.qty, { type: 'number', inputmode: 'numeric', min: 1, step: 1, required: true }, 0, o, 'q'),
+          txt('wq', t.qty, { type: 'number', inputmode: 'numeric', min: 1, step: 1, required: true, onchange: ev => { o.q = ev.target.value = Math.max(1, Math.floor(+ev.target.value) || 1); } }, 0, o, 'q'),
           txt('wn', t.name, { autocomplete: 'name', required: true, maxlength: 200 }, 0, o, 'n'),
           txt('wp', t.phone, { type: 'tel', autocomplete: 'tel', inputmode: 'tel', required: true, maxlength: 32 }, 0, o, 'p'),
           txt('we', t.email, { type: 'email', autocomplete: 'email', maxlength: 254 }, 0, o, 'e'),
+          S.wunk ? h('p', { class: 'note', id: 'k-wgo-h' }, t.unk) : null,
           h('div', { class: 'row' },
-            h('button', { type: 'submit', class: 'btn', id: 'k-wgo', disabled: S.busy }, S.busy ? t.sending : t.wlBtn),
-            w.status == 'open' ? h('button', { type: 'button', class: 'btn alt', onclick: () => { S.wl = false; render(); focus('k-h'); } }, t.close) : null))]);
+            h('button', { type: 'submit', class: 'btn', id: 'k-wgo', disabled: S.busy, 'aria-describedby': S.wunk ? 'k-wgo-h' : null }, S.busy ? t.sending : S.wunk ? t.resend : t.wlBtn),
+            w.status == 'open' ? h('button', { type: 'button', class: 'btn alt', onclick: () => { S.wl = false; render(); focus('k-h'); } }, t.close) : null)))]);
+  }
+
+  // `บ้านเลขที่ ต.แม่สอด อ.แม่สอด จ.ตาก 63110` (Bangkok: แขวง/เขต, no จ.); in English
+  // `address, Mae Sot, Mae Sot, Tak 63110` with the names the pickers loaded (else Thai ones).
+  function place(a) {
+    const en = o => o && o.name_en, p = (S.gp || []).find(x => x.code == a.province_code),
+      d = (S.gd[a.province_code] || []).find(x => x.code == a.district_code), s = (S.gs[a.district_code] || []).find(x => x.code == a.subdistrict_code);
+    if (S.lang == 'en') return [a.address_line, en(s) || a.subdistrict_name_th, en(d) || a.district_name_th, (en(p) || a.province_name_th) + ' ' + a.postal_code].join(', ');
+    const bkk = a.province_code == '10';
+    return [a.address_line, (bkk ? 'แขวง' : 'ต.') + a.subdistrict_name_th, (bkk ? /^เขต/.test(a.district_name_th) ? '' : 'เขต' : 'อ.') + a.district_name_th,
+      (bkk ? '' : 'จ.') + a.province_name_th, a.postal_code].join(' ');
   }
 
   function doneView() {
@@ -376,7 +410,7 @@ function App(el) {
     const steps = [unpaid && (pp ? t.n1(pp.due_at && when(pp.due_at)) : t.n1c), t.n2, t.n3(dates(o.window.harvest_start, o.window.harvest_end)),
       pt ? t.n4p(pt.name + ' (' + pt.address + ')', when(pt.starts_at, pt.ends_at)) : t.n4s];
     out.push(Hn(1, null, t.next), h('ol', { class: 'next' }, steps.filter(Boolean).map(s => h('li', null, s))));
-    if (ad) out.push(h('p', { class: 'muted' }, t.address + ': ' + [ad.recipient_name, ad.address_line, ad.subdistrict_name_th, ad.district_name_th, ad.province_name_th, ad.postal_code].join(' ')));
+    if (ad) out.push(h('p', { class: 'muted' }, t.address + ': ' + ad.recipient_name + ', ' + place(ad)));
     if (sec) {
       const link = (api || location.origin) + '/embed/form?key=' + encodeURIComponent(key) + '&lang=' + S.lang +
         '#order=' + encodeURIComponent(o.code) + '&secret=' + encodeURIComponent(sec);
@@ -388,7 +422,8 @@ function App(el) {
 
   // ---- state changes ----
   function changed(k) {
-    S.idem = S.widem = null; S.netFail = false;
+    if (!S.unk) S.idem = null;
+    if (!S.wunk) S.widem = null;
     if (S.err[k]) {
       delete S.err[k];
       const e = root.getElementById('k-' + k + '-e'), i = root.getElementById('k-' + k);
@@ -400,9 +435,11 @@ function App(el) {
         for (const r of i.querySelectorAll('[type=radio]')) { r.removeAttribute('aria-invalid'); r.removeAttribute('aria-describedby'); }
       }
       if (k == 'lines') for (const n of root.querySelectorAll('.step input')) if (!S.err[n.id.slice(2)]) { n.removeAttribute('aria-invalid'); n.removeAttribute('aria-describedby'); }
+      const a = alert.textContent;
+      if (!Object.keys(S.err).length && a.includes(t.fix)) alert.textContent = a.replace(t.fix, '').trim();
     }
     const go = root.getElementById('k-go');
-    if (go && !S.busy) go.textContent = t.submit;
+    if (go && !S.busy && !S.unk) go.textContent = t.submit;
   }
   function bump(v, d) {
     const n = Math.min(v.items_available, Math.max(0, (S.q[v.id] || 0) + d));
@@ -434,7 +471,7 @@ function App(el) {
     render(); focus('k-w' + id);
   }
   function again() {
-    S.done = null; S.fresh = false; S.q = {}; S.f.note = ''; S.err = {}; S.idem = null;
+    S.done = null; S.fresh = false; S.q = {}; S.f.note = ''; S.err = {}; S.idem = null; S.unk = false;
     S.view = S.win ? 'win' : 'load';
     render(); focus('k-h');
     load(!!S.win);
@@ -442,7 +479,7 @@ function App(el) {
 
   function validate() {
     const e = {}, f = S.f, w = S.win, s = totals(), min = w.min_items_per_order || 1, max = w.max_items_per_order;
-    for (const v of vars()) if ((S.q[v.id] || 0) > v.items_available) e['q' + v.id] = t.only(v.items_available);
+    for (const v of vars()) { const n = v.items_available; if ((S.q[v.id] || 0) > n) e['q' + v.id] = n < Math.floor(w.available / v.units_per_item) ? t.upTo(n) : t.only(n); }
     if (!s.items) e.lines = t.noItems;
     else if (s.items < min) e.lines = t.minItems(min);
     else if (max && s.items > max) e.lines = t.maxItems(max);
@@ -470,21 +507,21 @@ function App(el) {
   async function submit(ev) {
     ev.preventDefault();
     if (S.busy) return;
-    const w = S.win, f = S.f, e = validate();
+    const w = S.win, f = S.f, e = S.unk ? {} : validate();
     if (Object.keys(e).length) { S.err = e; render(); say(t.fix); firstErr(); return; }
-    const lines = vars().filter(v => S.q[v.id] > 0).map(v => ({ variant_id: v.id, quantity: S.q[v.id] }));
-    const body = {
+    const lines = S.unk ? S.body.lines : vars().filter(v => S.q[v.id] > 0).map(v => ({ variant_id: v.id, quantity: S.q[v.id] }));
+    const body = S.unk ? S.body : S.body = {
       window_id: w.id, lines,
-      buyer: { name: f.name.trim(), phone: f.phone.trim(), email: f.email.trim() || null, line_id: f.line.trim() || null },
+      buyer: { name: f.name.trim(), phone: a9(f.phone.trim()), email: f.email.trim() || null, line_id: f.line.trim() || null },
       delivery: f.dm == 'carrier'
-        ? { method: 'carrier', address: { recipient_name: f.rn.trim(), phone: f.rp.trim(), address_line: f.al.trim(), subdistrict_code: f.sub, postal_code: f.pc } }
+        ? { method: 'carrier', address: { recipient_name: f.rn.trim(), phone: a9(f.rp.trim()), address_line: f.al.trim(), subdistrict_code: f.sub, postal_code: f.pc } }
         : { method: 'pickup', pickup_point_id: +f.pp },
       note: f.note.trim() || null
     };
     S.idem = S.idem || uuid();
     await send('k-go', async () => {
       S.done = await req('POST', '/v1/embed/' + encodeURIComponent(key) + '/orders', body, { 'Idempotency-Key': S.idem });
-      S.fresh = true; S.view = 'done'; S.idem = null; S.err = {}; say('');
+      S.fresh = true; S.view = 'done'; S.idem = null; S.unk = false; S.err = {}; say('');
       render(); focus('k-h');
     }, lines);
   }
@@ -493,6 +530,7 @@ function App(el) {
     ev.preventDefault();
     if (S.busy) return;
     const o = S.w, e = {}, q = Math.floor(+o.q);
+    if (S.wunk) return send('k-wgo', wsend, []);
     if (!o.v) e.wv = t.reqSel;
     if (!(q >= 1)) e.wq = t.req;
     if (!o.n.trim()) e.wn = t.req;
@@ -500,18 +538,18 @@ function App(el) {
     if (o.e.trim() && !/^[^@\s]+@[^@\s]+\.[^@\s]+$/.test(o.e.trim())) e.we = t.badEmail;
     if (Object.keys(e).length) { S.err = e; render(); say(t.fix); firstErr(); return; }
     S.widem = S.widem || uuid();
-    await send('k-wgo', async () => {
-      S.wlDone = await req('POST', '/v1/embed/' + encodeURIComponent(key) + '/windows/' + S.win.id + '/waitlist',
-        { variant_id: +o.v, quantity: q, buyer_name: o.n.trim(), buyer_phone: o.p.trim(), buyer_email: o.e.trim() || null },
-        { 'Idempotency-Key': S.widem });
-      S.widem = null; S.err = {}; say('');
-      render(); focus('k-wl');
-    }, []);
+    S.wbody = { variant_id: +o.v, quantity: q, buyer_name: o.n.trim(), buyer_phone: a9(o.p.trim()), buyer_email: o.e.trim() || null };
+    await send('k-wgo', wsend, []);
+  }
+  async function wsend() {
+    S.wlDone = await req('POST', '/v1/embed/' + encodeURIComponent(key) + '/windows/' + S.win.id + '/waitlist', S.wbody, { 'Idempotency-Key': S.widem });
+    S.widem = null; S.wunk = false; S.err = {}; say('');
+    render(); focus('k-wl');
   }
 
   // Runs a submission with the button disabled; failures go next to fields or to the alert.
   async function send(btn, fn, lines) {
-    S.busy = true; S.netFail = false;
+    S.busy = true;
     const b = root.getElementById(btn);
     if (b) { b.disabled = true; b.textContent = t.sending; }
     say('');
@@ -521,27 +559,39 @@ function App(el) {
       fail(e, lines, btn);
     } finally { S.busy = false; }
   }
+  // Server text for buyers: no `code spans` (member names), no doubled spaces.
+  const clean = x => String(x || '').replace(/`[^`]*`/g, '').replace(/\s+([.,:;)])/g, '$1').replace(/\s{2,}/g, ' ').trim();
   function fail(e, lines, btn) {
     let msg = [];
+    const wl = btn == 'k-wgo', p = e.p || {}, c = p.code, w = S.win;
     S.err = {};
-    if (e.net) { S.netFail = true; msg.push(t.net); }
+    // The server stores a 4xx answer under its key and would replay it: a definite refusal
+    // created nothing, so the next attempt (after an edit) gets a new key. A network error, a
+    // 5xx, a 429 or a request still in flight leaves the outcome unknown: the key and the body
+    // stay and the form is frozen until a definite answer, so a retry can never order twice.
+    const unk = !!(e.net || e.status >= 500 || e.status == 429 || c == 'idempotency_in_flight');
+    if (wl) { S.wunk = unk; if (!unk) S.widem = null; } else { S.unk = unk; if (!unk) S.idem = null; }
+    if (e.net) msg.push(t.net);
     else {
-      const p = e.p;
-      if (p.detail || p.title) msg.push(p.detail || p.title);
+      const u = S.lang == 'th' ? w && w.unit_th : w && w.unit;
+      let m = c == 'validation_failed' || c == 'unknown_variant' ? '' : clean(p.detail || p.title);
+      if (c == 'buyer_limit' && p.remaining != null) m = t.bl(p.remaining, p.max_units, u);
+      else if (c == 'insufficient_capacity' && p.available != null) m = t.onlyU(p.available, u);
+      else if (c == 'sold_out') m = t.soldOut;
+      const k = FIELDS[p.field] || (/^(buyer_limit|insufficient_capacity|sold_out|order_limit)$/.test(c) ? (wl ? 'wq' : 'lines') : 0);
+      if (k && m) S.err[k] = m;
+      if (m) msg.push(m);
       for (const x of p.errors || []) {
-        const m = /^lines\[(\d+)\]/.exec(x.field), k = m ? (lines[m[1]] ? 'q' + lines[m[1]].variant_id : 'lines') : FIELDS[x.field];
-        if (k) S.err[k] = S.err[k] ? S.err[k] + ' ' + x.message : x.message;
-        else msg.push(x.message);
+        const r = /^lines\[(\d+)\]/.exec(x.field), k = r ? (lines[r[1]] ? 'q' + lines[r[1]].variant_id : 'lines') : FIELDS[x.field];
+        if (k) S.err[k] = S.err[k] ? S.err[k] + ' ' + clean(x.message) : clean(x.message);
+        else msg.push(clean(x.message));
       }
-      if (e.status == 429 && e.ra) msg.push(t.wait(e.ra));
-      if (/sold_out|capacity|window_/.test(p.code)) load(true, true);
-      // The server stores a 4xx answer under its key and would replay it: a definite refusal
-      // created nothing, so the next attempt gets a new key. Network errors, 5xx, 429 and a
-      // request still in flight keep the key, so a retry can never order twice.
-      if (e.status < 500 && e.status != 429 && p.code != 'idempotency_in_flight') S.idem = S.widem = null;
+      if (!msg.length && Object.keys(S.err).length) msg.push(t.fix);
+      if (e.status == 429 && e.ra && !/\d/.test(m)) msg.push(t.wait(e.ra));
+      if (/sold_out|capacity|window_/.test(c)) load(true, true);
     }
     render();
-    for (const k in S.err) if (!root.getElementById('k-' + k + '-e')) msg.push(S.err[k]);
+    for (const k in S.err) if (!root.getElementById('k-' + k + '-e') && !msg.includes(S.err[k])) msg.push(S.err[k]);
     say(msg.join(' ') || t.failed);
     if (root.querySelector('[aria-invalid="true"]')) firstErr(); else if (btn) focus(btn);
   }
@@ -593,6 +643,6 @@ function mount() {
     try { App(el); } catch (e) { console.error('khongdee form:', e); }
   }
 }
-window.khongdee = { mount };
+window.__khongdeeEmbed = { mount };
 if (document.readyState == 'loading') document.addEventListener('DOMContentLoaded', mount); else mount();
 })();

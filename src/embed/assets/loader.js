@@ -10,7 +10,8 @@
   m.dataset.api = new URL(s.src, location.href).origin;
   m.dataset.css = '__FORM_CSS__';
   function go() {
-    if (window.khongdee) return window.khongdee.mount();
+    var g = window.__khongdeeEmbed; // not window.khongdee: an element id="khongdee" would be that
+    if (g && typeof g.mount == 'function') return g.mount();
     if (d.querySelector('script[data-khongdee-app]')) return;
     k = d.createElement('script'); // async
     k.src = '__FORM_JS__';
