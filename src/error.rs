@@ -296,8 +296,8 @@ impl ErrorKind {
                 "window_not_open",
                 t("Not open yet", "ยังไม่เปิดรับจอง"),
                 t(
-                    "The pre-order window is not open yet; it opens at {opens_at}.",
-                    "รอบพรีออเดอร์นี้ยังไม่เปิด จะเปิดรับจองเมื่อ {opens_at}",
+                    "The pre-order window is not open yet; it opens on {opens} (Bangkok time).",
+                    "รอบพรีออเดอร์นี้ยังไม่เปิด จะเปิดรับจองวันที่ {opens}",
                 ),
             ),
             WindowClosed => info(
@@ -413,8 +413,8 @@ impl ErrorKind {
                 "idempotency_key_required",
                 t("Idempotency-Key required", "ต้องส่ง Idempotency-Key"),
                 t(
-                    "Partner clients send an Idempotency-Key header (a random UUID) with every order and every hold, so that a retry never orders or holds twice.",
-                    "ไคลเอนต์พาร์ทเนอร์ต้องส่งส่วนหัว Idempotency-Key (UUID แบบสุ่ม) ทุกครั้งที่สั่งซื้อหรือกันสินค้า เพื่อไม่ให้การส่งซ้ำกลายเป็นคำสั่งซื้อหรือการกันสินค้าซ้ำ",
+                    "This request needs an Idempotency-Key header (a random UUID, new for each order or hold; partner clients and the embedded form always send one), so that a retry never orders or holds twice.",
+                    "คำขอนี้ต้องมีส่วนหัว Idempotency-Key (UUID แบบสุ่ม ใหม่ทุกครั้งที่สั่งซื้อหรือกันสินค้า ไคลเอนต์พาร์ทเนอร์และแบบฟอร์มที่ฝังในเว็บไซต์ต้องส่งทุกครั้ง) เพื่อไม่ให้การส่งซ้ำกลายเป็นคำสั่งซื้อหรือการกันสินค้าซ้ำ",
                 ),
             ),
             IdempotencyInFlight => info(

@@ -262,6 +262,30 @@ pub const ENGLISH_MONTHS: [&str; 12] = [
 ];
 
 /// The Buddhist-Era year of a Common-Era year (2026 → 2569).
+/// A Bangkok date and time for people, in both languages: "15 Dec 2026, 09:00" and
+/// "15 ธ.ค. 2569 เวลา 09:00 น." (Buddhist Era).
+pub fn date_time_both(at: chrono::DateTime<chrono::FixedOffset>) -> (String, String) {
+    use chrono::{Datelike, Timelike};
+    let month = at.month0() as usize;
+    let en = format!(
+        "{} {} {}, {:02}:{:02}",
+        at.day(),
+        &ENGLISH_MONTHS[month][..3],
+        at.year(),
+        at.hour(),
+        at.minute()
+    );
+    let th = format!(
+        "{} {} {} เวลา {:02}:{:02} น.",
+        at.day(),
+        THAI_MONTHS_SHORT[month],
+        buddhist_year(at.year()),
+        at.hour(),
+        at.minute()
+    );
+    (en, th)
+}
+
 pub fn buddhist_year(ce_year: i32) -> i32 {
     ce_year + 543
 }

@@ -316,8 +316,8 @@ pub fn build_app(
         .default_service(web::to(observability::route_not_found))
         .split_for_parts();
     app.wrap(from_fn(observability::problem_middleware))
-        .wrap(from_fn(auth::ratelimit::rate_limit_middleware))
         .wrap(from_fn(embed::handlers::cors_middleware))
+        .wrap(from_fn(auth::ratelimit::rate_limit_middleware))
         .wrap(from_fn(observability::metrics_middleware))
         .wrap(TracingLogger::<observability::RequestSpan>::new())
         .wrap(from_fn(observability::request_id_middleware))

@@ -309,6 +309,23 @@ fn too_many_requests(req: &HttpRequest, limit: &ServiceLimit) -> HttpResponse {
         request_id.as_deref(),
     );
     limit.set_headers(response.headers_mut());
+    // The embedded form runs on other sites' pages: it may read how long to wait. (This
+    // middleware runs before the form's origin check, so that refused requests count too;
+    // a 429 says nothing about the LAO.)
+    if embed_key(req.path()).is_some()
+        && let Some(origin) = req.headers().get(actix_web::http::header::ORIGIN).cloned()
+    {
+        let headers = response.headers_mut();
+        headers.insert(actix_web::http::header::ACCESS_CONTROL_ALLOW_ORIGIN, origin);
+        headers.insert(
+            actix_web::http::header::ACCESS_CONTROL_EXPOSE_HEADERS,
+            HeaderValue::from_static("Retry-After, RateLimit, RateLimit-Policy"),
+        );
+        headers.append(
+            actix_web::http::header::VARY,
+            HeaderValue::from_static("Origin"),
+        );
+    }
     response
 }
 
@@ -333,8 +350,17 @@ pub async fn rate_limit_middleware<B: MessageBody + 'static>(
         (&limits.token, key)
     } else if let Some(key) = embed_key(req.path()) {
         // The embedded form: per publishable key and address, so that one busy LAO site does
-        // not use up another's quota, and one address cannot flood a key.
-        (&limits.embed, format!("embed:{key}|ip:{}", client_ip(&req)))
+        // not use up another's quota, and one address cannot flood a key. Each request also
+        // counts as an anonymous one of its address, so that inventing keys (each with a
+        // fresh bucket) gains nothing.
+        let ip = client_ip(&req);
+        let now = limits.now();
+        if let Err(tat) = limits.check(&limits.anonymous, format!("ip:{ip}"), now) {
+            let limit = limits.anonymous.policy.standing(tat, now);
+            let response = too_many_requests(req.request(), &limit);
+            return Ok(req.into_response(response));
+        }
+        (&limits.embed, format!("embed:{key}|ip:{ip}"))
     } else {
         // A token that verifies identifies the caller; anything else counts as anonymous.
         let subject = bearer_token(req.request())

@@ -187,6 +187,12 @@ async fn resolve(state: &AppState, req: &HttpRequest, key: String) -> ApiResult<
     state.db(move |conn| keys::resolve(conn, &key)).await
 }
 
+/// The key named in the path, revoked or not, and its LAO: for what a buyer already has (the
+/// saved order page), which an LAO's rotating its key must not break.
+async fn resolve_any(state: &AppState, key: String) -> ApiResult<(KeyRow, LaoRow)> {
+    state.db(move |conn| keys::resolve_any(conn, &key)).await
+}
+
 /// The LAO a form sells for.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct FormLao {
@@ -417,7 +423,7 @@ pub async fn get_embed_order(
     path: web::Path<(String, String)>,
 ) -> ApiResult<web::Json<EmbedOrder>> {
     let (key, code) = path.into_inner();
-    let (_, lao) = resolve(&state, &req, key).await?;
+    let (_, lao) = resolve_any(&state, key).await?;
     let secret = req
         .headers()
         .get(SECRET_HEADER)
@@ -516,8 +522,19 @@ fn own_base(state: &AppState, req: &HttpRequest) -> String {
     if let Some(url) = &state.config.public_url {
         return url.trim_end_matches('/').to_string();
     }
-    let info = req.connection_info();
-    format!("{}://{}", info.scheme(), info.host())
+    // The `Host` the client used, never `X-Forwarded-Host` or `Forwarded`, which anyone can
+    // send: behind a proxy that rewrites `Host`, set `KHONGDEE_PUBLIC_URL`.
+    let scheme = if req.app_config().secure() {
+        "https"
+    } else {
+        "http"
+    };
+    let host = req
+        .headers()
+        .get(header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .unwrap_or_else(|| req.app_config().host());
+    format!("{scheme}://{host}")
 }
 
 fn refuse(req: &HttpRequest, error: ApiError) -> HttpResponse {
@@ -748,9 +765,10 @@ pub async fn embed_asset(req: HttpRequest, file: web::Path<String>) -> ApiResult
     ))
 }
 
+/// The pages' parameters. Others are ignored: links shared on social networks come back with
+/// `fbclid`, `utm_source` and the like, and a buyer's saved link must still open.
 #[derive(Debug, Deserialize, Validate, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
-#[serde(deny_unknown_fields)]
 pub struct PageQuery {
     /// The LAO's publishable key.
     #[validate(length(max = 70))]
@@ -828,8 +846,9 @@ pub async fn embed_frame_page(
     query: ValidQuery<PageQuery>,
 ) -> ApiResult<HttpResponse> {
     let ValidQuery(query) = query;
-    let key = query.key.clone();
-    let (_, lao) = state.db(move |conn| keys::resolve(conn, &key)).await?;
+    // A revoked key still opens the page: it is also the buyers' saved order page. The form
+    // itself then cannot load (its content needs a live key).
+    let (_, lao) = resolve_any(&state, query.key.clone()).await?;
     let lang = query.lang.unwrap_or_default();
     let a = assets();
     let title = match lang {

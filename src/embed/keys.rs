@@ -179,12 +179,20 @@ pub fn revoke(conn: &mut DbConn, id: i64, now: NaiveDateTime) -> ApiResult<()> {
 /// The live key and its LAO (active or not: an LAO switched off shows no windows anyway), or
 /// 404 for a malformed, unknown or revoked key.
 pub fn resolve(conn: &mut DbConn, public_key: &str) -> ApiResult<(KeyRow, LaoRow)> {
+    let (row, lao) = resolve_any(conn, public_key)?;
+    if row.revoked_at.is_some() {
+        return Err(ApiError::not_found(EMBED_KEY));
+    }
+    Ok((row, lao))
+}
+
+/// The key, revoked or not, and its LAO, or 404: for reading what a buyer already has.
+pub fn resolve_any(conn: &mut DbConn, public_key: &str) -> ApiResult<(KeyRow, LaoRow)> {
     if !well_formed(public_key) {
         return Err(ApiError::not_found(EMBED_KEY));
     }
     let row: Option<KeyRow> = embed_keys::table
         .filter(embed_keys::public_key.eq(public_key))
-        .filter(embed_keys::revoked_at.is_null())
         .select(KeyRow::as_select())
         .first(conn)
         .optional()?;

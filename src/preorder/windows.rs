@@ -200,8 +200,11 @@ impl WindowRow {
         match self.status(now) {
             WindowStatus::Open | WindowStatus::SoldOut => Ok(()),
             WindowStatus::Draft | WindowStatus::Scheduled => {
+                let opens_at = to_bangkok(self.opens_at);
+                let (en, th) = crate::i18n::date_time_both(opens_at);
                 Err(ApiError::new(ErrorKind::WindowNotOpen)
-                    .with("opens_at", to_bangkok(self.opens_at).to_rfc3339())
+                    .with("opens", Param::both(en, th))
+                    .extra("opens_at", opens_at.to_rfc3339())
                     .extra("status", self.status(now)))
             }
             status => {

@@ -443,6 +443,18 @@ async fn an_order_from_the_form_is_the_laos_form_channel_once_per_submission() {
     assert_eq!(again["promptpay"]["promptpay_payload"], payload);
     assert_problem(read("wrong").send().await.unwrap(), 404, "not_found").await;
 
+    // A forwarded host does not make another site the API's own page.
+    let res = w
+        .app
+        .get(&format!("/v1/embed/{key}/form"))
+        .header("Origin", "https://evil.example")
+        .header("X-Forwarded-Host", "evil.example")
+        .header("Forwarded", "host=evil.example;proto=https")
+        .send()
+        .await
+        .unwrap();
+    assert_problem(res, 403, "origin_not_allowed").await;
+
     // Paid, it counts in the statistics under the LAO's form, and there is nothing left to pay.
     let res = w
         .app
@@ -498,6 +510,52 @@ async fn an_order_from_the_form_is_the_laos_form_channel_once_per_submission() {
         khongdee::i18n::untranslated_words(message).is_empty(),
         "{message}"
     );
+
+    // The LAO rotates its key: the buyer's saved page still opens and shows the order (from
+    // the API's own page), while the form itself stops taking orders with it.
+    let (_, keys) = json(
+        w.app
+            .get(&format!("/v1/laos/{MAE_SOT}/embed-keys"))
+            .bearer_auth(&w.staff.token)
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    let id = keys[0]["id"].as_i64().unwrap();
+    let res = w
+        .app
+        .delete(&format!("/v1/embed-keys/{id}"))
+        .bearer_auth(&w.staff.token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 204);
+    let res = w
+        .app
+        .get(&format!("/embed/form?key={key}&lang=th"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    let own = w.app.url("").trim_end_matches('/').to_string();
+    let (status, saved) = json(
+        w.app
+            .get(&format!("/v1/embed/{key}/orders/{code}"))
+            .header("Origin", &own)
+            .header("X-Order-Secret", secret)
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, 200, "{saved}");
+    assert_eq!(saved["order"]["code"], code);
+    let res = embed_order(&w.app, &key, &body, "6f1d7a52-4c1b-4e8e-9d3a-5b2c1e0f9a79")
+        .send()
+        .await
+        .unwrap();
+    assert_problem(res, 404, "not_found").await;
 }
 
 #[tokio::test]
@@ -617,19 +675,25 @@ async fn a_sold_out_window_offers_its_waiting_list_through_the_form() {
 
 #[tokio::test]
 async fn the_form_is_rate_limited_per_key_and_address_and_says_so_across_origins() {
-    let app = spawn_app_with(|c| c.rate_limit_embed_per_minute = 3).await;
+    let app = spawn_app_with(|c| {
+        c.rate_limit_embed_per_minute = 3;
+        c.rate_limit_anonymous_per_minute = 10;
+    })
+    .await;
     let w = World::with_app(app).await;
     allow_origins(&w, &[SITE]).await;
     let (_, first) = new_key(&w, &w.staff, MAE_SOT).await;
     let (_, second) = new_key(&w, &w.staff, MAE_SOT).await;
-    let form = |key: &Value| {
+    let form = |key: &str, origin: &str| {
         w.app
-            .get(&format!("/v1/embed/{}/form", key["key"].as_str().unwrap()))
-            .header("Origin", SITE)
+            .get(&format!("/v1/embed/{key}/form"))
+            .header("Origin", origin)
             .send()
     };
+    let first = first["key"].as_str().unwrap();
+    let second = second["key"].as_str().unwrap();
     for _ in 0..3 {
-        let res = form(&first).await.unwrap();
+        let res = form(first, SITE).await.unwrap();
         assert_eq!(res.status(), 200);
         assert!(
             res.headers()["ratelimit-policy"]
@@ -638,7 +702,7 @@ async fn the_form_is_rate_limited_per_key_and_address_and_says_so_across_origins
                 .contains("\"embed\"")
         );
     }
-    let res = form(&first).await.unwrap();
+    let res = form(first, SITE).await.unwrap();
     // The page may read the refusal and its delay.
     assert_eq!(res.headers()["access-control-allow-origin"], SITE);
     assert!(
@@ -649,12 +713,28 @@ async fn the_form_is_rate_limited_per_key_and_address_and_says_so_across_origins
     );
     assert!(res.headers().contains_key("retry-after"));
     assert_problem(res, 429, "rate_limited").await;
-    // Another key (another site of the LAO) has its own quota; so do the other public routes.
-    assert_eq!(form(&second).await.unwrap().status(), 200);
+    // Another key (another site of the LAO) has its own quota …
+    assert_eq!(form(second, SITE).await.unwrap().status(), 200);
+    // … and refused requests count against it too: a site that is not allowed cannot make
+    // the server look keys up without end.
+    for _ in 0..2 {
+        assert_eq!(
+            form(second, "https://evil.example").await.unwrap().status(),
+            403
+        );
+    }
     assert_eq!(
-        w.app.get("/v1/provinces").send().await.unwrap().status(),
-        200
+        form(second, "https://evil.example").await.unwrap().status(),
+        429
     );
+    // Inventing keys gains nothing: every request also counts as an anonymous one of its
+    // address (10 a minute here; 8 used so far).
+    let mut statuses = Vec::new();
+    for n in 0..3 {
+        let invented = format!("pk_invented{n:010}");
+        statuses.push(form(&invented, SITE).await.unwrap().status().as_u16());
+    }
+    assert_eq!(statuses, vec![404, 404, 429]);
 }
 
 #[tokio::test]
@@ -782,6 +862,16 @@ async fn the_files_are_content_hashed_cached_and_the_pages_strict() {
         !page.contains("<script>") && !page.contains("style="),
         "nothing inline"
     );
+    // Parameters a social network adds to a shared link are ignored.
+    let res = w
+        .app
+        .get(&format!(
+            "/embed/form?key={key}&lang=th&fbclid=IwAR0abc&utm_source=line"
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
     // A bad key or parameter is a problem, not a page.
     assert_problem(
         w.app
@@ -967,4 +1057,16 @@ async fn the_form_takes_an_order_in_a_real_browser() {
     assert_eq!(result["iframe_allowed"], "shown");
     assert_eq!(result["iframe_other"], "refused", "{result}");
     assert_eq!(result["script_other"], "refused", "{result}");
+    // A lost answer: the form locked the buyer's entries, the retry got the same order back
+    // (typed in Thai digits, the phone still reached the server), and there are two orders in
+    // all, the first buyer's and this one.
+    assert_eq!(result["locked_after_loss"], true, "{result}");
+    let after = result["orders_after_loss"].as_array().unwrap();
+    assert_eq!(after.len(), 2, "{after:?}");
+    assert!(
+        after
+            .iter()
+            .any(|o| o["code"] == result["lost_answer_code"]),
+        "{result}"
+    );
 }

@@ -19,13 +19,15 @@ async fn windows_open_and_close_by_the_clock() {
     let (status, body) = hold(&w.app, id, unit, 1, None).await;
     assert_eq!(status, 409, "{body}");
     assert_eq!(body["type"], "/problems/window_not_open");
+    // People read the date; programs read `opens_at`.
     assert!(
         body["detail"]
             .as_str()
             .unwrap()
-            .contains("2026-06-02T09:00:00+07:00"),
+            .contains("2 Jun 2026, 09:00"),
         "{body}"
     );
+    assert_eq!(body["opens_at"], "2026-06-02T09:00:00+07:00");
 
     w.app.clock.advance(Duration::hours(24));
     let (status, body) = hold(&w.app, id, unit, 1, None).await;

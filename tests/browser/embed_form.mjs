@@ -28,7 +28,7 @@ const log = (...a) => console.error('[browser]', ...a);
 
 // ---- host pages ---------------------------------------------------------------------------
 const esc = s => String(s).replace(/[&<>"]/g, c => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;' }[c]));
-function hostPage(kind, lang, windowId) {
+function hostPage(kind, lang, windowId, wrapId) {
   const win = windowId ? ` data-window="${esc(windowId)}"` : '';
   const embed = kind === 'iframe'
     ? `<iframe src="${esc(API)}/embed/form?key=${esc(KEY)}${windowId ? '&window=' + esc(windowId) : ''}&lang=${lang}" title="แบบฟอร์มสั่งจองล่วงหน้า" width="100%" height="900"></iframe>`
@@ -37,7 +37,7 @@ function hostPage(kind, lang, windowId) {
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>เทศบาลนครแม่สอด · สั่งจองผลผลิต</title></head>
 <body><header><h1>เทศบาลนครแม่สอด</h1><p>ตลาดนัดท้องถิ่นออนไลน์ เครือข่ายของดีบ้านเรา</p></header>
-<main>${embed}</main><footer><p>หน้าเว็บตัวอย่างของ อปท.</p></footer></body></html>`;
+<main>${wrapId ? `<section id="${esc(wrapId)}">${embed}</section>` : embed}</main><footer><p>หน้าเว็บตัวอย่างของ อปท.</p></footer></body></html>`;
 }
 // What an LAO with a strict policy sends: only the API may supply scripts, styles and data.
 const hostPolicy = `default-src 'none'; script-src ${API}; style-src ${API}; connect-src ${API}; img-src ${API} data:; frame-src ${API}; base-uri 'none'; form-action 'none'`;
@@ -49,7 +49,7 @@ function serve() {
       const kind = url.pathname === '/iframe' ? 'iframe' : url.pathname === '/script' ? 'script' : null;
       if (!kind) { res.writeHead(404).end(); return; }
       res.writeHead(200, { 'content-type': 'text/html; charset=utf-8', 'content-security-policy': hostPolicy });
-      res.end(hostPage(kind, url.searchParams.get('lang') || 'th', url.searchParams.get('window')));
+      res.end(hostPage(kind, url.searchParams.get('lang') || 'th', url.searchParams.get('window'), url.searchParams.get('wrap')));
     });
     server.listen(0, '127.0.0.1', () => resolve(server));
   });
@@ -195,6 +195,37 @@ try {
   await spage.getByText('โหลดแบบฟอร์มไม่สำเร็จ').waitFor({ timeout: 15000 });
   result.script_other = (await spage.getByRole('button', { name: 'ยืนยันสั่งจอง' }).count()) ? 'shown' : 'refused';
   result.script_other_console = otherConsole.filter(m => /CORS|Access-Control/i.test(m)).slice(0, 3);
+
+  // 5. The answer to an order is lost on the way back (the order was made): the form locks
+  // what the buyer entered, and sending again gets the same order back, never a second one.
+  // The host page also has an element with id="khongdee" (a global of the same name).
+  const lost = await phone.newPage();
+  let dropped = 0;
+  await lost.route('**/v1/embed/*/orders', async route => {
+    if (route.request().method() === 'POST' && dropped === 0) {
+      dropped += 1;
+      await route.fetch(); // reaches the server
+      await route.abort('connectionreset');
+    } else {
+      await route.continue();
+    }
+  });
+  await lost.goto(`${ALLOWED}/script?window=${WINDOW}&lang=th&wrap=khongdee`);
+  await lost.getByRole('button', { name: 'ยืนยันสั่งจอง' }).waitFor({ timeout: 15000 });
+  await lost.getByRole('button', { name: /^เพิ่มจำนวน/ }).first().click();
+  const lostPickup = lost.getByRole('radio', { name: /รับเองที่จุดรับสินค้า/ });
+  if (await lostPickup.count()) await lostPickup.first().check();
+  await lost.getByLabel('ชื่อ-นามสกุล', { exact: true }).fill('สมชาย ใจดี');
+  await lost.getByLabel('เบอร์โทรศัพท์', { exact: true }).fill('๐๘๖ ๑๑๑ ๐๐๐๒');
+  await lost.getByRole('button', { name: 'ยืนยันสั่งจอง' }).click();
+  const again = lost.getByRole('button', { name: 'ส่งคำสั่งจองอีกครั้ง' });
+  await again.waitFor({ timeout: 15000 });
+  result.locked_after_loss = await lost.getByLabel('ชื่อ-นามสกุล', { exact: true }).isDisabled();
+  await again.click();
+  await lost.getByRole('heading', { name: 'สั่งจองสำเร็จ' }).waitFor({ timeout: 15000 });
+  result.lost_answer_code = (await lost.locator('p.code').first().textContent()).trim();
+  const after = await api('GET', `/v1/orders?window_id=${WINDOW}&limit=50`);
+  result.orders_after_loss = after.items.map(o => ({ code: o.code, phone: o.buyer && o.buyer.phone }));
 } finally {
   await browser.close();
   allowedServer.close();
