@@ -3,7 +3,6 @@
 //! concurrent double submits, the buyer's QR, the waiting list, the rate limit per key and
 //! address, and the files and pages. The browser itself is driven in `tests/browser/`.
 
-use base64::Engine;
 use serde_json::{Value, json};
 
 use crate::helpers::*;
@@ -68,18 +67,6 @@ fn embed_order_from(
         .header("Origin", origin)
         .header("Idempotency-Key", idempotency)
         .json(body)
-}
-
-fn decode_qr(data_uri: &str) -> String {
-    let b64 = data_uri.strip_prefix("data:image/png;base64,").unwrap();
-    let png = base64::engine::general_purpose::STANDARD
-        .decode(b64)
-        .unwrap();
-    let img = image::load_from_memory(&png).unwrap().to_luma8();
-    let mut prepared = rqrr::PreparedImage::prepare(img);
-    let grids = prepared.detect_grids();
-    assert_eq!(grids.len(), 1);
-    grids[0].decode().unwrap().1
 }
 
 #[tokio::test]

@@ -755,3 +755,17 @@ fn preconditions_run_skip_or_fail_by_who_provides_them() {
 fn a_precondition_ci_provides_fails_the_test_in_ci() {
     precondition_in("../shared/data/laos/laos.csv", false, Provider::Ci, true);
 }
+
+/// Decodes the QR code of a `data:image/png;base64,…` image.
+pub fn decode_qr(data_uri: &str) -> String {
+    use base64::Engine;
+    let b64 = data_uri.strip_prefix("data:image/png;base64,").unwrap();
+    let png = base64::engine::general_purpose::STANDARD
+        .decode(b64)
+        .unwrap();
+    let img = image::load_from_memory(&png).unwrap().to_luma8();
+    let mut prepared = rqrr::PreparedImage::prepare(img);
+    let grids = prepared.detect_grids();
+    assert_eq!(grids.len(), 1);
+    grids[0].decode().unwrap().1
+}

@@ -2,7 +2,6 @@
 //! right codes, S10 tracking numbers, perishable and blackout refusals, pickup by order code,
 //! and signed carrier events (bad signatures, replays, events out of order).
 
-use base64::Engine;
 use serde_json::{Value, json};
 
 use crate::helpers::*;
@@ -555,19 +554,6 @@ async fn each_manifest_profile_reads_back_as_the_orders() {
         .unwrap();
     let problem = assert_problem(res, 400, "invalid_parameter").await;
     assert_eq!(problem_fields(&problem), vec!["carrier"]);
-}
-
-/// Decodes the QR code of a `data:image/png;base64,…` image.
-fn decode_qr(data_uri: &str) -> String {
-    let b64 = data_uri.strip_prefix("data:image/png;base64,").unwrap();
-    let png = base64::engine::general_purpose::STANDARD
-        .decode(b64)
-        .unwrap();
-    let img = image::load_from_memory(&png).unwrap().to_luma8();
-    let mut prepared = rqrr::PreparedImage::prepare(img);
-    let grids = prepared.detect_grids();
-    assert_eq!(grids.len(), 1);
-    grids[0].decode().unwrap().1
 }
 
 /// The value of `attr="…"` after `from` in `html`.
