@@ -536,6 +536,17 @@ pub const FORMATS: &[StringFormat] = &[
         pattern: || format!(r"[^{WHITE_SPACE}]"),
     },
     StringFormat {
+        name: "non-blank-line",
+        checked_by: "validate::not_blank, validate::one_line",
+        max_length: None,
+        // Something other than white space, and no control character (tabs, line breaks).
+        pattern: || {
+            format!(
+                r"^[^\x00-\x1F\x7F-\x9F]*[^{WHITE_SPACE}\x00-\x1F\x7F-\x9F][^\x00-\x1F\x7F-\x9F]*$"
+            )
+        },
+    },
+    StringFormat {
         name: "slug",
         checked_by: "catalog::crops::slug_chars",
         max_length: None,
@@ -959,6 +970,12 @@ mod tests {
         #[test]
         fn non_blank_strings_are_not_blank(s in described("non-blank")) {
             prop_assert!(crate::validate::not_blank(&s).is_ok(), "{s:?}");
+        }
+
+        #[test]
+        fn non_blank_lines_are_one_line_and_not_blank(s in described("non-blank-line")) {
+            prop_assert!(crate::validate::not_blank(&s).is_ok(), "{s:?}");
+            prop_assert!(crate::validate::one_line(&s).is_ok(), "{s:?}");
         }
 
         #[test]

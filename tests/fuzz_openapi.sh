@@ -24,7 +24,7 @@ KHONGDEE_BACKGROUND_TASKS=false \
 KHONGDEE_DATABASE_URL="sqlite://$work/fuzz.db" KHONGDEE_BIND="127.0.0.1:$PORT" \
   KHONGDEE_DATA_DIR="$work" KHONGDEE_LOG=warn KHONGDEE_ACCESS_TOKEN_TTL=14400 \
   KHONGDEE_RATE_LIMIT_ANONYMOUS=1000000 KHONGDEE_RATE_LIMIT_AUTHENTICATED=1000000 \
-  KHONGDEE_RATE_LIMIT_TOKEN=1000000 "$BIN" serve >"$work/server.log" 2>&1 &
+  KHONGDEE_RATE_LIMIT_TOKEN=1000000 KHONGDEE_RATE_LIMIT_EMBED=1000000 "$BIN" serve >"$work/server.log" 2>&1 &
 server=$!
 trap 'kill "$server" 2>/dev/null || true; rm -rf "$work"' EXIT
 for _ in $(seq 1 50); do curl -fs "http://127.0.0.1:$PORT/readyz" >/dev/null && break; sleep 0.2; done

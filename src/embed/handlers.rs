@@ -369,6 +369,7 @@ pub async fn place_embed_order(
     key: web::Path<String>,
     body: web::Bytes,
 ) -> ApiResult<HttpResponse> {
+    require_origin(&req)?;
     let (_, lao) = resolve(&state, &req, key.into_inner()).await?;
     let new: NewOrder = valid_json_bytes(&req, &body)?;
     let now = state.clock.now_naive();
@@ -476,6 +477,7 @@ pub async fn join_embed_waitlist(
     path: web::Path<(String, i64)>,
     body: web::Bytes,
 ) -> ApiResult<HttpResponse> {
+    require_origin(&req)?;
     let (key, id) = path.into_inner();
     let (_, lao) = resolve(&state, &req, key).await?;
     let new: NewEntry = valid_json_bytes(&req, &body)?;
@@ -537,6 +539,16 @@ fn own_base(state: &AppState, req: &HttpRequest) -> String {
     format!("{scheme}://{host}")
 }
 
+/// The form's writes come from browser pages, which always send `Origin` on a POST (the CORS
+/// middleware has checked it by then): a request without one is refused.
+fn require_origin(req: &HttpRequest) -> ApiResult<()> {
+    if req.headers().contains_key(header::ORIGIN) {
+        Ok(())
+    } else {
+        Err(origin_refused(None))
+    }
+}
+
 fn refuse(req: &HttpRequest, error: ApiError) -> HttpResponse {
     let request_id = req.extensions().get::<RequestId>().map(|r| r.0.clone());
     error.render(
@@ -565,7 +577,8 @@ fn origin_refused(origin: Option<&str>) -> ApiError {
 /// - a request with `Origin` gets `Access-Control-Allow-Origin` (that origin) when it is
 ///   allowed, and 403 `origin_not_allowed` otherwise; the API's own pages (the iframe) are
 ///   always allowed;
-/// - a request without `Origin` (not from a browser page) may read (`GET`) but not write.
+/// - a request without `Origin` (not from a browser page) may read (`GET`) but not write
+///   (refused by the writing handlers).
 ///
 /// Public reference reads get `Access-Control-Allow-Origin: *` ([`public_read`]).
 pub async fn cors_middleware<B: MessageBody + 'static>(
@@ -587,21 +600,23 @@ pub async fn cors_middleware<B: MessageBody + 'static>(
     let Some(state) = req.app_data::<web::Data<AppState>>().cloned() else {
         return Ok(next.call(req).await?.map_into_boxed_body());
     };
+    let preflight = req.method() == Method::OPTIONS
+        && req
+            .headers()
+            .contains_key(header::ACCESS_CONTROL_REQUEST_METHOD);
+    if !preflight && !matches!(*req.method(), Method::GET | Method::HEAD | Method::POST) {
+        // No route takes it: the router answers 405 with `Allow`.
+        return Ok(next.call(req).await?.map_into_boxed_body());
+    }
     let key = rest.split('/').next().unwrap_or_default().to_string();
     let origin = req
         .headers()
         .get(header::ORIGIN)
         .map(|v| v.to_str().unwrap_or("(not text)").to_string());
-    let preflight = req.method() == Method::OPTIONS
-        && req
-            .headers()
-            .contains_key(header::ACCESS_CONTROL_REQUEST_METHOD);
     let Some(origin) = origin else {
-        if matches!(*req.method(), Method::GET | Method::HEAD) {
-            return Ok(next.call(req).await?.map_into_boxed_body());
-        }
-        let response = refuse(req.request(), origin_refused(None));
-        return Ok(req.into_response(response));
+        // Not from a browser page: no CORS; the writing routes refuse it themselves
+        // ([`require_origin`]), so that a method no route takes still gets its 405.
+        return Ok(next.call(req).await?.map_into_boxed_body());
     };
     let own = own_base(&state, req.request());
     let resolved = if origins::allowed(&origin, &[], &own) {

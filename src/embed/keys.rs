@@ -83,7 +83,7 @@ pub struct NewEmbedKey {
         custom(function = "crate::validate::not_blank"),
         custom(function = "crate::validate::one_line")
     )]
-    #[schema(min_length = 1, max_length = 100, format = "non-blank")]
+    #[schema(min_length = 1, max_length = 100, format = "non-blank-line")]
     pub label: String,
 }
 
