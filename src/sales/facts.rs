@@ -94,6 +94,23 @@ impl SaleChannel {
         }
     }
 
+    pub fn name_en(self) -> &'static str {
+        match self {
+            SaleChannel::Partner => "Partner storefront",
+            SaleChannel::Embed => "LAO website form",
+            SaleChannel::Staff => "LAO staff",
+            SaleChannel::Facebook => "Facebook",
+            SaleChannel::Tiktok => "TikTok",
+            SaleChannel::Line => "LINE",
+            SaleChannel::Youtube => "YouTube",
+            SaleChannel::Instagram => "Instagram",
+            SaleChannel::Shopee => "Shopee",
+            SaleChannel::Lazada => "Lazada",
+            SaleChannel::Phone => "Phone",
+            SaleChannel::Other => "Other",
+        }
+    }
+
     /// Whether LAO staff may record a sale made on this channel (the others are pre-orders').
     pub fn is_recordable(self) -> bool {
         !matches!(

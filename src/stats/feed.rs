@@ -324,7 +324,10 @@ pub fn report(
             let (rows, keys) = SaleChannel::iter()
                 .map(|c| {
                     let key = c.to_string();
-                    (row(key.clone(), c.name_th().into(), key.clone()), key)
+                    (
+                        row(key.clone(), c.name_th().into(), c.name_en().into()),
+                        key,
+                    )
                 })
                 .unzip();
             (Dimension::Channel, rows, keys)

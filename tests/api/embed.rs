@@ -472,6 +472,8 @@ async fn an_order_from_the_form_is_the_laos_form_channel_once_per_submission() {
         .find(|r| r["key"] == "embed")
         .unwrap();
     assert_eq!(embed["sales"], 1, "{channels}");
+    assert_eq!(embed["name_th"], "ฟอร์ม อปท.");
+    assert_eq!(embed["name_en"], "LAO website form");
 
     // Every submission needs its key; field errors come back in the form's language.
     let res = w
