@@ -1046,6 +1046,8 @@ async fn the_form_takes_an_order_in_a_real_browser() {
     assert_eq!(result["iframe_allowed"], "shown");
     assert_eq!(result["iframe_other"], "refused", "{result}");
     assert_eq!(result["script_other"], "refused", "{result}");
+    // … and the console tells the site's web person where to look.
+    assert_eq!(result["script_other_hint"], true, "{result}");
     // A lost answer: the form locked the buyer's entries, the retry got the same order back
     // (typed in Thai digits, the phone still reached the server), and there are two orders in
     // all, the first buyer's and this one.

@@ -195,6 +195,7 @@ try {
   await spage.getByText('โหลดแบบฟอร์มไม่สำเร็จ').waitFor({ timeout: 15000 });
   result.script_other = (await spage.getByRole('button', { name: 'ยืนยันสั่งจอง' }).count()) ? 'shown' : 'refused';
   result.script_other_console = otherConsole.filter(m => /CORS|Access-Control/i.test(m)).slice(0, 3);
+  result.script_other_hint = otherConsole.some(m => m.includes("allowed_origins"));
 
   // 5. The answer to an order is lost on the way back (the order was made): the form locks
   // what the buyer entered, and sending again gets the same order back, never a second one.

@@ -612,7 +612,9 @@ function App(el) {
       if (note) setTimeout(() => { alert.textContent += ' ' + t.refreshed; }, 120);
     } catch (e) {
       if (quiet) return;
-      S.emsg = e.p && e.p.detail; S.view = 'err'; render();
+      // For the site's web person: a browser hides why a cross-origin call failed.
+      if (!e.p) console.warn('khongdee: the pre-order form could not load from ' + (api || location.origin) + '. If the network is fine, check that ' + location.origin + " is in the LAO's allowed_origins and that the publishable key is live.");
+      S.emsg = e.p && clean(e.p.detail); S.view = 'err'; render();
     }
   }
 
@@ -622,7 +624,7 @@ function App(el) {
       S.done = await req('GET', '/v1/embed/' + encodeURIComponent(key) + '/orders/' + encodeURIComponent(code), null, { 'X-Order-Secret': secret });
       S.view = 'done'; render();
     } catch (e) {
-      S.emsg = e.p && e.p.detail; S.view = 'err'; render();
+      S.emsg = e.p && clean(e.p.detail); S.view = 'err'; render();
     }
   }
 
