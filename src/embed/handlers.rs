@@ -977,6 +977,7 @@ pub async fn embed_demo_page(
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>{lao} · {heading}</title>
+<link rel="icon" href="data:,">
 <link rel="stylesheet" href="/embed/assets/{demo_css}">
 </head>
 <body>

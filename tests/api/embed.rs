@@ -950,6 +950,16 @@ async fn the_form_takes_an_order_in_a_real_browser() {
         return;
     }
     let (w, key, window) = form_world().await;
+    // Limits per order and per buyer, so that the form has its longest texts to fit.
+    let res = w
+        .app
+        .patch(&format!("/v1/windows/{}", window["id"]))
+        .bearer_auth(&w.staff.token)
+        .json(&json!({"max_items_per_order": 20, "max_units_per_buyer": 50}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200, "{}", res.text().await.unwrap());
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
     let scratch = tempfile::tempdir().unwrap();
     let shots = if std::env::var("UPDATE_SCREENSHOTS").is_ok() {
@@ -1020,6 +1030,8 @@ async fn the_form_takes_an_order_in_a_real_browser() {
     assert!(result["saved_link"].as_str().unwrap().contains("#order="));
     assert_eq!(result["saved_code"], code);
     assert_eq!(result["english"], true);
+    // No text spills out of its box at phone width (under the quantity buttons, say).
+    assert_eq!(result["phone_spilled"], json!([]), "{result}");
     // Nothing wider than a phone; no serious accessibility finding in any state.
     for overflow in [
         "phone_overflow_px",

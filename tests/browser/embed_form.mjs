@@ -82,6 +82,13 @@ function watch(page, into) {
 }
 
 const overflow = page => page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+// Texts that spill out of their box inside the form (under a neighbour) without widening the page.
+const spilled = page => page.evaluate(() => {
+  const root = document.querySelector('[data-khongdee-form]').shadowRoot;
+  return [...root.querySelectorAll('label, p, h2, h3, li, legend, .va')].filter(el => !el.closest('.sr'))
+    .filter(el => el.clientWidth > 1 && el.scrollWidth > el.clientWidth + 1) // not the 1 px screen-reader texts
+    .map(el => el.tagName + ': ' + el.textContent.trim().slice(0, 40));
+});
 
 async function shot(page, name) {
   if (SHOTS) await page.screenshot({ path: `${SHOTS}/${name}`, fullPage: true });
@@ -110,6 +117,7 @@ try {
   const submit = page.getByRole('button', { name: 'ยืนยันสั่งจอง' });
   await submit.waitFor({ timeout: 15000 });
   result.phone_overflow_px = await overflow(page);
+  result.phone_spilled = await spilled(page);
   await shot(page, 'embed-phone-th.png');
 
   // Two boxes of the first variant, pickup, the buyer; then a double click on "order".
