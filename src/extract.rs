@@ -43,6 +43,20 @@ pub struct ValidForm<T>(pub T);
 #[derive(Debug)]
 pub struct ValidQuery<T>(pub T);
 
+/// Whether the request's `If-None-Match` names `etag` (a quoted entity tag) or `*`, by the weak
+/// comparison GET uses (RFC 9110 §13.1.2: `W/"…"` matches too): the answer is then 304.
+pub fn etag_matches(req: &HttpRequest, etag: &str) -> bool {
+    req.headers()
+        .get(header::IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| {
+            v.split(',').any(|t| {
+                let t = t.trim();
+                t == "*" || t.strip_prefix("W/").unwrap_or(t) == etag
+            })
+        })
+}
+
 fn body_limit(req: &HttpRequest) -> usize {
     req.app_data::<web::Data<AppState>>()
         .map(|s| s.config.max_body_bytes)

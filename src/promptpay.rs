@@ -495,6 +495,16 @@ pub fn qr_png(payload: &str, module_px: u32) -> Result<Vec<u8>, PromptPayError> 
     Ok(png)
 }
 
+/// [`qr_png`] as a `data:image/png;base64,…` URI, for an `<img>` in a page or a JSON answer.
+pub fn qr_png_data_uri(payload: &str, module_px: u32) -> Result<String, PromptPayError> {
+    use base64::Engine;
+    let png = qr_png(payload, module_px)?;
+    Ok(format!(
+        "data:image/png;base64,{}",
+        base64::engine::general_purpose::STANDARD.encode(png)
+    ))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -26,7 +26,7 @@ use crate::laos::model::LaoRow;
 use crate::observability::RequestId;
 use crate::orders::model::Order;
 use crate::orders::place::{self, NewOrder};
-use crate::orders::{PaymentInfo, SECRET_HEADER, buyer_order};
+use crate::orders::{PaymentInfo, SECRET_HEADER, buyer_order, buyer_payment};
 use crate::preorder::waitlist::{self, Entry, NewEntry};
 use crate::preorder::windows::{self, ListStatus, WINDOW, Window, WindowFilter};
 use crate::validate::PhoneNumber;
@@ -54,12 +54,17 @@ pub fn pages(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
 // Key management
 
 fn lao_by_code(conn: &mut crate::db::DbConn, dla_code: &str) -> ApiResult<LaoRow> {
-    crate::laos::model::find_by_code(conn, dla_code)?.ok_or_else(|| {
-        ApiError::not_found(crate::i18n::Text {
-            en: "LAO",
-            th: "อปท.",
-        })
-    })
+    crate::laos::model::find_by_code(conn, dla_code)?
+        .ok_or_else(|| ApiError::not_found(crate::laos::model::LAO))
+}
+
+/// 404 unless the window belongs to the key's LAO (one indexed read, before anything is held
+/// or counted; the window's own rules come after).
+fn window_of_lao(conn: &mut crate::db::DbConn, id: i64, lao: &LaoRow) -> ApiResult<()> {
+    match windows::find_with_lao(conn, id)? {
+        Some((_, window_lao)) if window_lao.id == lao.id => Ok(()),
+        _ => Err(ApiError::not_found(WINDOW)),
+    }
 }
 
 /// An LAO's publishable keys
@@ -302,18 +307,13 @@ pub struct PromptPay {
 
 impl PromptPay {
     fn from_info(info: PaymentInfo) -> ApiResult<PromptPay> {
-        use base64::Engine;
-        let png =
-            crate::promptpay::qr_png(&info.promptpay_payload, 6).map_err(ApiError::internal)?;
         Ok(PromptPay {
+            qr_png: crate::promptpay::qr_png_data_uri(&info.promptpay_payload, 6)
+                .map_err(ApiError::internal)?,
             amount_satang: info.amount_satang,
             payee: info.payee,
             promptpay_id_masked: info.promptpay_id_masked,
             due_at: info.due_at,
-            qr_png: format!(
-                "data:image/png;base64,{}",
-                base64::engine::general_purpose::STANDARD.encode(png)
-            ),
             promptpay_payload: info.promptpay_payload,
         })
     }
@@ -380,21 +380,15 @@ pub async fn place_embed_order(
     idempotency::run(&state, &req, scope, &body, true, move |conn| {
         // A window of another LAO is not found here, before anything is held or counted.
         if let Some(id) = new.window_id {
-            let window = windows::load(conn, id, now)?;
-            if window.lao.id != lao.id {
-                return Err(ApiError::not_found(WINDOW));
-            }
+            window_of_lao(conn, id, &lao)?;
         }
         let order = place::place(conn, None, &new, &pepper, now)?;
         // A hold names its window itself: checked on the result, rolled back if it is not ours.
         same_lao(&order, &lao)?;
-        let secret = order.secret.clone().unwrap_or_default();
-        let (order, payment) = buyer_order(conn, &order.code, &secret, reference, now)?;
-        let order = Order {
-            secret: Some(secret),
-            ..order
-        };
-        let promptpay = payment.map(PromptPay::from_info).transpose()?;
+        let secret = order.secret.as_deref().unwrap_or_default();
+        let promptpay = buyer_payment(conn, &order.code, secret, reference, now)?
+            .map(PromptPay::from_info)
+            .transpose()?;
         Ok((StatusCode::CREATED, EmbedOrder { order, promptpay }))
     })
     .await
@@ -485,10 +479,7 @@ pub async fn join_embed_waitlist(
     let phone = PhoneNumber::parse(&new.buyer_phone).map(PhoneNumber::into_string);
     let scope = Scope::of(None, phone.as_deref().map(Proof::BuyerPhone));
     idempotency::run(&state, &req, scope, &body, true, move |conn| {
-        let window = windows::load(conn, id, now)?;
-        if window.lao.id != lao.id {
-            return Err(ApiError::not_found(WINDOW));
-        }
+        window_of_lao(conn, id, &lao)?;
         let row = waitlist::join(conn, id, None, &new, now)?;
         Ok((StatusCode::CREATED, waitlist::view(conn, row, now)?))
     })
@@ -682,11 +673,7 @@ fn file_response(
     etag: &str,
     cache: &str,
 ) -> HttpResponse {
-    let matches = req
-        .headers()
-        .get(header::IF_NONE_MATCH)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.split(',').any(|t| t.trim() == etag || t.trim() == "*"));
+    let matches = crate::extract::etag_matches(req, etag);
     let mut response = if matches {
         HttpResponse::NotModified()
     } else {

@@ -5,7 +5,6 @@
 //! once known (the symbology carriers print on S10 labels), and the items. An order of several
 //! boxes gets a label on each (`กล่อง 1/3` …).
 
-use base64::Engine;
 use serde::Deserialize;
 use utoipa::ToSchema;
 
@@ -34,13 +33,7 @@ fn attr(text: &str) -> String {
 
 /// The order code's QR as a PNG data URI.
 fn qr_data_uri(code: &str) -> String {
-    match crate::promptpay::qr_png(code, 6) {
-        Ok(png) => format!(
-            "data:image/png;base64,{}",
-            base64::engine::general_purpose::STANDARD.encode(png)
-        ),
-        Err(_) => String::new(),
-    }
+    crate::promptpay::qr_png_data_uri(code, 6).unwrap_or_default()
 }
 
 /// A Code 128 (set B) barcode as inline SVG; `None` for text Code 128 cannot carry.

@@ -409,18 +409,7 @@ pub async fn media_file(
         .to_string();
     let etag = format!("\"{hash}\"");
     let cache = "public, max-age=31536000, immutable";
-    let matches = req
-        .headers()
-        .get(header::IF_NONE_MATCH)
-        .and_then(|v| v.to_str().ok())
-        // Weak comparison (RFC 9110 §13.1.2): `W/"…"` matches too.
-        .is_some_and(|v| {
-            v.split(',').any(|t| {
-                let t = t.trim();
-                t == "*" || t.strip_prefix("W/").unwrap_or(t) == etag
-            })
-        });
-    if matches {
+    if crate::extract::etag_matches(&req, &etag) {
         return Ok(HttpResponse::NotModified()
             .insert_header((header::ETAG, etag))
             .insert_header((header::CACHE_CONTROL, cache))

@@ -693,19 +693,33 @@ pub fn buyer_order(
         phone: None,
     };
     model::standing(conn, &order, caller)?.full_view()?;
-    let payment = match payable(conn, code, None, Some(secret), with_reference, now) {
-        Ok((row, payee, target, payload)) => Some(payment_info_of(row, payee, &target, payload)),
+    let payment = buyer_payment(conn, code, secret, with_reference, now)?;
+    Ok((model::view(conn, order, now)?, payment))
+}
+
+/// How the buyer who holds `secret` pays the order by PromptPay; `None` once it is paid,
+/// cancelled or expired, or when its producer takes no PromptPay; 404 without access.
+pub fn buyer_payment(
+    conn: &mut DbConn,
+    code: &str,
+    secret: &str,
+    with_reference: bool,
+    now: chrono::NaiveDateTime,
+) -> ApiResult<Option<PaymentInfo>> {
+    match payable(conn, code, None, Some(secret), with_reference, now) {
+        Ok((row, payee, target, payload)) => {
+            Ok(Some(payment_info_of(row, payee, &target, payload)))
+        }
         Err(e)
             if matches!(
                 e.kind(),
                 ErrorKind::OrderNotPayable | ErrorKind::PromptPayNotAvailable
             ) =>
         {
-            None
+            Ok(None)
         }
-        Err(e) => return Err(e),
-    };
-    Ok((model::view(conn, order, now)?, payment))
+        Err(e) => Err(e),
+    }
 }
 
 /// The payment payload of the order a QR route names, for a caller with full access.

@@ -6,7 +6,7 @@ pub mod lifecycle;
 pub mod model;
 pub mod place;
 
-pub use handlers::{PaymentInfo, SECRET_HEADER, buyer_order, packing_csv};
+pub use handlers::{PaymentInfo, SECRET_HEADER, buyer_order, buyer_payment, packing_csv};
 
 pub fn routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
     handlers::routes(cfg);

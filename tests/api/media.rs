@@ -650,17 +650,20 @@ async fn photos_live_in_s3_compatible_storage_too() {
     assert_eq!(status, 201, "{photo}");
     check_files(&w.app, &photo).await;
     // The files are in the bucket, under the prefix.
-    let listing = reqwest::Client::new()
-        .get(format!(
-            "{}/khongdee-photos?list-type=2&prefix=test/photos/",
-            moto.endpoint
-        ))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let bucket_listing = || async {
+        reqwest::Client::new()
+            .get(format!(
+                "{}/khongdee-photos?list-type=2&prefix=test/photos/",
+                moto.endpoint
+            ))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap()
+    };
+    let listing = bucket_listing().await;
     let original = photo["original"]["url"]
         .as_str()
         .unwrap()
@@ -682,17 +685,7 @@ async fn photos_live_in_s3_compatible_storage_too() {
         .await
         .unwrap();
     assert_eq!(res.status(), 204);
-    let listing = reqwest::Client::new()
-        .get(format!(
-            "{}/khongdee-photos?list-type=2&prefix=test/photos/",
-            moto.endpoint
-        ))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let listing = bucket_listing().await;
     assert_eq!(listing.matches("<Key>").count(), 0, "{listing}");
 
     // The store down: 503 naming the photo storage (not the database), with Retry-After.
