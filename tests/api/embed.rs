@@ -820,6 +820,7 @@ async fn the_files_are_content_hashed_cached_and_the_pages_strict() {
         total < 30 * 1024,
         "the script path is {total} bytes gzipped"
     );
+    eprintln!("the script path is {total} bytes gzipped (limit 30,720)");
 
     // The iframe page: the LAO's sites may frame it; scripts and styles from itself only.
     let res = w
@@ -1030,6 +1031,14 @@ async fn the_form_takes_an_order_in_a_real_browser() {
     assert!(result["saved_link"].as_str().unwrap().contains("#order="));
     assert_eq!(result["saved_code"], code);
     assert_eq!(result["english"], true);
+    // The API's refusal of the email, beside the email field, in Thai (no order: see the count
+    // after the lost answer below).
+    let field_error = result["api_field_error"].as_str().unwrap();
+    assert!(field_error.contains("อีเมล"), "{result}");
+    assert!(
+        khongdee::i18n::untranslated_words(field_error).is_empty(),
+        "{field_error}"
+    );
     // No text spills out of its box at phone width (under the quantity buttons, say).
     assert_eq!(result["phone_spilled"], json!([]), "{result}");
     // Nothing wider than a phone; no serious accessibility finding in any state.

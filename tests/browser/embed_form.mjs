@@ -173,6 +173,25 @@ try {
   result.axe_desktop = await axe(dpage);
   result.desktop_overflow_px = await overflow(dpage);
   await shot(dpage, 'embed-desktop-th.png');
+  // An error only the API finds (this email passes the form's own check) shows next to its
+  // field, in Thai, and orders nothing.
+  await dpage.getByRole('button', { name: /^เพิ่มจำนวน/ }).first().click();
+  const dPickup = dpage.getByRole('radio', { name: /รับเองที่จุดรับสินค้า/ });
+  if (await dPickup.count()) await dPickup.first().check();
+  await dpage.getByLabel('ชื่อ-นามสกุล', { exact: true }).fill('สมศรี มีสุข');
+  await dpage.getByLabel('เบอร์โทรศัพท์', { exact: true }).fill('081 555 0101');
+  const email = dpage.getByLabel('อีเมล (ไม่บังคับ)', { exact: true });
+  await email.fill('somsri@example..com');
+  await dpage.getByRole('button', { name: 'ยืนยันสั่งจอง' }).click();
+  await dpage.waitForFunction(() => {
+    const root = document.querySelector('[data-khongdee-form]').shadowRoot;
+    return [...root.querySelectorAll('input[type=email], input[autocomplete=email]')].some(i => i.getAttribute('aria-invalid') === 'true');
+  }, null, { timeout: 15000 });
+  result.api_field_error = await email.evaluate(input => {
+    const root = input.getRootNode();
+    return (input.getAttribute('aria-describedby') || '').split(' ').filter(Boolean)
+      .map(id => (root.getElementById(id) || {}).textContent || '').join(' ').trim();
+  });
   await dpage.getByRole('button', { name: 'English' }).click();
   await dpage.getByRole('button', { name: 'Place pre-order' }).waitFor({ timeout: 5000 });
   result.english = true;
