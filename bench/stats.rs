@@ -764,9 +764,12 @@ fn create_admin(conn: &mut DbConn, password: &str, now: NaiveDateTime) {
         producer_id: None,
     };
     let hash = khongdee::auth::password::hash(password).expect("hash");
-    khongdee::db::write_transaction(conn, |conn| users::create(conn, None, &new, &hash, now))
-        .map_err(|e| e.describe())
-        .expect("create the admin");
+    khongdee::db::write_transaction(conn, |conn| {
+        let area = khongdee::accounts::areas::resolve_area(conn, &new)?;
+        users::create(conn, None, &new, &area, &hash, now)
+    })
+    .map_err(|e| e.describe())
+    .expect("create the admin");
 }
 
 async fn measure(base: &str, password: &str, queries: &[Query]) -> Vec<String> {

@@ -193,6 +193,17 @@ pub struct Config {
     )]
     pub rate_limit_embed_per_minute: u32,
 
+    /// How long (milliseconds) a window's availability read from the database is served from
+    /// memory. Changes made by this process refresh it at once; this bounds how late a change
+    /// made by another process (or a hold lapsing) shows. 0 turns the cache off.
+    #[arg(
+        long,
+        env = "KHONGDEE_AVAILABILITY_TTL_MS",
+        default_value_t = 1000,
+        global = true
+    )]
+    pub availability_ttl_ms: u64,
+
     /// The address buyers and LAO websites reach this API at (`https://api.example.org`), for
     /// the links in the embed loader and pages. Unset: taken from each request's scheme and
     /// `Host`, which is right unless a proxy in front rewrites them.
@@ -325,6 +336,7 @@ impl Config {
             rate_limit_anonymous_per_minute: 600,
             rate_limit_authenticated_per_minute: 3000,
             rate_limit_embed_per_minute: 120,
+            availability_ttl_ms: 1000,
             public_url: None,
             password_hash_concurrency: None,
             webhooks_allow_loopback: false,

@@ -200,19 +200,8 @@ pub fn begin(
     now: NaiveDateTime,
 ) -> ApiResult<Begin> {
     for _ in 0..3 {
-        let inserted = db::write_transaction(conn, |conn| -> Result<i64, DieselError> {
-            diesel::insert_into(ik::table)
-                .values((
-                    ik::scope.eq(scope),
-                    ik::idem_key.eq(key),
-                    ik::fingerprint.eq(fingerprint),
-                    ik::state.eq("in_flight"),
-                    ik::locked_until.eq(now + Duration::seconds(LOCK_SECONDS)),
-                    ik::created_at.eq(now),
-                    ik::expires_at.eq(now + Duration::hours(RETENTION_HOURS)),
-                ))
-                .returning(ik::id)
-                .get_result(conn)
+        let inserted = db::write_transaction(conn, |conn| {
+            insert_claim(conn, scope, key, fingerprint, now)
         });
         match inserted {
             Ok(id) => return Ok(Begin::Proceed(id)),
@@ -228,41 +217,188 @@ pub fn begin(
         let Some(record) = existing else {
             continue;
         };
-        if record.expires_at <= now {
-            diesel::delete(ik::table.find(record.id).filter(ik::expires_at.le(now)))
-                .execute(conn)?;
-            continue;
-        }
-        if record.fingerprint != fingerprint {
-            return Ok(Begin::Mismatch);
-        }
-        if record.state == "completed" {
-            return Ok(Begin::Replay(Stored {
-                status: record.response_status.unwrap_or(200) as u16,
-                content_type: record
-                    .response_content_type
-                    .unwrap_or_else(|| "application/json".to_string()),
-                body: record.response_body.unwrap_or_default(),
-            }));
-        }
-        if record.locked_until <= now {
-            let taken = db::write_transaction(conn, |conn| -> Result<usize, DieselError> {
-                diesel::update(
-                    ik::table
-                        .find(record.id)
-                        .filter(ik::state.eq("in_flight"))
-                        .filter(ik::locked_until.le(now)),
-                )
-                .set(ik::locked_until.eq(now + Duration::seconds(LOCK_SECONDS)))
-                .execute(conn)
-            })?;
-            if taken == 1 {
-                return Ok(Begin::Proceed(record.id));
+        match verdict(record, fingerprint, now) {
+            Verdict::Expired(id) => {
+                diesel::delete(ik::table.find(id).filter(ik::expires_at.le(now))).execute(conn)?;
+                continue;
             }
+            Verdict::Stale(id) => {
+                let taken = db::write_transaction(conn, |conn| take_over(conn, id, now))?;
+                if taken == 1 {
+                    return Ok(Begin::Proceed(id));
+                }
+                return Ok(Begin::InFlight);
+            }
+            Verdict::Decided(begin) => return Ok(begin),
         }
-        return Ok(Begin::InFlight);
     }
     Ok(Begin::InFlight)
+}
+
+/// What a stored record says about a new request with its key.
+enum Verdict {
+    /// Past its retention: delete it and claim again.
+    Expired(i64),
+    /// Claimed by a request that has not answered within [`LOCK_SECONDS`] (it probably
+    /// crashed): may be taken over.
+    Stale(i64),
+    Decided(Begin),
+}
+
+fn verdict(record: Record, fingerprint: &str, now: NaiveDateTime) -> Verdict {
+    if record.expires_at <= now {
+        return Verdict::Expired(record.id);
+    }
+    if record.fingerprint != fingerprint {
+        return Verdict::Decided(Begin::Mismatch);
+    }
+    if record.state == "completed" {
+        return Verdict::Decided(Begin::Replay(Stored {
+            status: record.response_status.unwrap_or(200) as u16,
+            content_type: record
+                .response_content_type
+                .unwrap_or_else(|| "application/json".to_string()),
+            body: record.response_body.unwrap_or_default(),
+        }));
+    }
+    if record.locked_until <= now {
+        return Verdict::Stale(record.id);
+    }
+    Verdict::Decided(Begin::InFlight)
+}
+
+fn take_over(conn: &mut DbConn, id: i64, now: NaiveDateTime) -> Result<usize, DieselError> {
+    diesel::update(
+        ik::table
+            .find(id)
+            .filter(ik::state.eq("in_flight"))
+            .filter(ik::locked_until.le(now)),
+    )
+    .set(ik::locked_until.eq(now + Duration::seconds(LOCK_SECONDS)))
+    .execute(conn)
+}
+
+fn insert_claim(
+    conn: &mut DbConn,
+    scope: &str,
+    key: &str,
+    fingerprint: &str,
+    now: NaiveDateTime,
+) -> Result<i64, DieselError> {
+    diesel::insert_into(ik::table)
+        .values((
+            ik::scope.eq(scope),
+            ik::idem_key.eq(key),
+            ik::fingerprint.eq(fingerprint),
+            ik::state.eq("in_flight"),
+            ik::locked_until.eq(now + Duration::seconds(LOCK_SECONDS)),
+            ik::created_at.eq(now),
+            ik::expires_at.eq(now + Duration::hours(RETENTION_HOURS)),
+        ))
+        .returning(ik::id)
+        .get_result(conn)
+}
+
+/// A key claimed inside a transaction that will also hold its answer ([`claim_here`]).
+#[derive(Debug)]
+pub struct Pending {
+    /// The record to complete, when one was there (expired, or a crashed attempt's).
+    id: Option<i64>,
+    scope: String,
+    key: String,
+    fingerprint: String,
+    now: NaiveDateTime,
+}
+
+/// Claims a key inside the caller's transaction, which will also store the answer: used by
+/// gathered work ([`crate::capacity::gather`]), where the claim, the work and its answer commit
+/// together (or not at all), so the record is written once, with its answer
+/// ([`answer_here`], [`refuse_here`]). Earlier work of the same transaction with the same key has
+/// written its record already and is replayed. Two transactions answering the same new key at
+/// once meet on the unique index: the later one waits for the earlier and fails (its batch is
+/// then run job by job, and the job finds the answer).
+pub fn claim_here(
+    conn: &mut DbConn,
+    scope: &str,
+    key: &str,
+    fingerprint: &str,
+    now: NaiveDateTime,
+) -> ApiResult<Result<Pending, Begin>> {
+    let existing: Option<Record> = ik::table
+        .filter(ik::scope.eq(scope))
+        .filter(ik::idem_key.eq(key))
+        .select(Record::as_select())
+        .first(conn)
+        .optional()?;
+    let id = match existing.map(|record| verdict(record, fingerprint, now)) {
+        None => None,
+        Some(Verdict::Expired(id)) => {
+            diesel::delete(ik::table.find(id)).execute(conn)?;
+            None
+        }
+        Some(Verdict::Stale(id)) => Some(id),
+        Some(Verdict::Decided(begin)) => return Ok(Err(begin)),
+    };
+    Ok(Ok(Pending {
+        id,
+        scope: scope.to_string(),
+        key: key.to_string(),
+        fingerprint: fingerprint.to_string(),
+        now,
+    }))
+}
+
+/// Stores the answer of a key claimed with [`claim_here`].
+pub fn answer_here(
+    conn: &mut DbConn,
+    pending: &Pending,
+    status: u16,
+    content_type: &str,
+    body: &str,
+) -> QueryResult<()> {
+    if let Some(id) = pending.id {
+        return complete(conn, id, status, content_type, body);
+    }
+    let now = pending.now;
+    diesel::insert_into(ik::table)
+        .values((
+            ik::scope.eq(&pending.scope),
+            ik::idem_key.eq(&pending.key),
+            ik::fingerprint.eq(&pending.fingerprint),
+            ik::state.eq("completed"),
+            ik::response_status.eq(Some(i32::from(status))),
+            ik::response_content_type.eq(Some(content_type)),
+            ik::response_body.eq(Some(body)),
+            ik::locked_until.eq(now),
+            ik::created_at.eq(now),
+            ik::expires_at.eq(now + Duration::hours(RETENTION_HOURS)),
+        ))
+        .execute(conn)
+        .map(|_| ())
+}
+
+/// Stores a refusal (a 4xx problem) as the answer of a key claimed with [`claim_here`], in both
+/// languages, so that a retry reads it in the language it asks for.
+pub fn refuse_here(
+    conn: &mut DbConn,
+    pending: &Pending,
+    error: &ApiError,
+    path: &str,
+    request_id: Option<&str>,
+) -> QueryResult<()> {
+    answer_here(
+        conn,
+        pending,
+        error.kind().status().as_u16(),
+        PROBLEM_IN_BOTH_LANGUAGES,
+        &refusal_document(error, path, request_id),
+    )
+}
+
+/// A refusal as it is stored: `{"en": problem, "th": problem}`.
+fn refusal_document(error: &ApiError, path: &str, request_id: Option<&str>) -> String {
+    let render = |lang| serde_json::Value::Object(error.to_problem(lang, Some(path), request_id));
+    serde_json::json!({"en": render(Lang::En), "th": render(Lang::Th)}).to_string()
 }
 
 /// Stores the response of a claimed key.
@@ -300,7 +436,8 @@ pub fn purge_expired(conn: &mut DbConn, now: NaiveDateTime) -> QueryResult<usize
 /// `{"en": problem, "th": problem}` and a replay answers in the language the retry asks for.
 const PROBLEM_IN_BOTH_LANGUAGES: &str = "application/problem+json; khongdee-languages=en,th";
 
-fn replay(stored: Stored, lang: Lang) -> HttpResponse {
+/// A stored answer, as a replay (`Idempotent-Replayed: true`).
+pub fn replay(stored: Stored, lang: Lang) -> HttpResponse {
     let status = StatusCode::from_u16(stored.status).unwrap_or(StatusCode::OK);
     let (content_type, body) = if stored.content_type == PROBLEM_IN_BOTH_LANGUAGES {
         let both: serde_json::Value = serde_json::from_str(&stored.body).unwrap_or_default();
@@ -382,14 +519,7 @@ where
             // The same request would be refused the same way: remember the refusal, in both
             // languages, so that a retry reads it in the language it asks for.
             let request_id = req.extensions().get::<RequestId>().map(|r| r.0.clone());
-            let render = |lang| {
-                serde_json::Value::Object(error.to_problem(
-                    lang,
-                    Some(req.path()),
-                    request_id.as_deref(),
-                ))
-            };
-            let problem = serde_json::json!({"en": render(Lang::En), "th": render(Lang::Th)});
+            let problem = refusal_document(&error, req.path(), request_id.as_deref());
             let status = error.kind().status().as_u16();
             state
                 .db_write(move |conn| {
@@ -398,7 +528,7 @@ where
                         record,
                         status,
                         PROBLEM_IN_BOTH_LANGUAGES,
-                        &problem.to_string(),
+                        &problem,
                     )?)
                 })
                 .await?;

@@ -3,8 +3,10 @@
 //!
 //! This crate is both the `khongdee` binary and the library its tests start the app from.
 
+pub mod accounts;
 pub mod auth;
 pub mod calendar;
+pub mod capacity;
 pub mod catalog;
 pub mod clock;
 pub mod config;
@@ -75,6 +77,10 @@ pub struct AppState {
     /// Each carrier's secret for signed tracking events (`KHONGDEE_CARRIER_EVENT_SECRETS`),
     /// read once at start-up.
     pub carrier_secrets: Arc<std::collections::HashMap<logistics::model::Carrier, String>>,
+    /// Gathers concurrent placements on one window into one transaction.
+    pub gatherer: Arc<capacity::gather::Gatherer>,
+    /// Windows' availability kept in memory (see `preorder::cache`).
+    pub windows: Arc<preorder::cache::WindowCache>,
 }
 
 impl AppState {
@@ -93,7 +99,12 @@ impl AppState {
         F: FnOnce(&mut DbConn) -> Result<T, ApiError> + Send + 'static,
         T: Send + 'static,
     {
-        db::run_write(&self.pool, f).await
+        let (result, changes) = db::run_write(&self.pool, move |conn| {
+            Ok(capacity::changes::collect(|| f(conn)))
+        })
+        .await?;
+        self.refresh_windows(&changes, result.is_ok());
+        result
     }
 
     /// Runs `f` inside a write transaction (see [`db::write_transaction`]).
@@ -102,7 +113,28 @@ impl AppState {
         F: FnOnce(&mut DbConn) -> Result<T, ApiError> + Send + 'static,
         T: Send + 'static,
     {
-        db::run_tx(&self.pool, f).await
+        let (result, changes) = db::run_write(&self.pool, move |conn| {
+            Ok(capacity::changes::collect(|| {
+                db::write_transaction(conn, f)
+            }))
+        })
+        .await?;
+        self.refresh_windows(&changes, result.is_ok());
+        result
+    }
+
+    /// What is kept in memory about windows a piece of work changed: refreshed after it
+    /// committed; after a failure, only dropped (its counters were not kept).
+    fn refresh_windows(&self, changes: &[capacity::changes::Change], committed: bool) {
+        if committed {
+            self.windows.apply(changes, self.clock.now_naive());
+        } else {
+            let dropped: Vec<_> = changes
+                .iter()
+                .map(|c| capacity::changes::Change::Window(c.window_id()))
+                .collect();
+            self.windows.apply(&dropped, self.clock.now_naive());
+        }
     }
 }
 
@@ -135,6 +167,7 @@ pub fn prepare(config: Config, clock: SharedClock) -> Result<AppState, StartupEr
     }
     let carrier_secrets = logistics::events::parse_secrets(config.carrier_event_secrets.as_deref())
         .map_err(|e| StartupError::Data(format!("KHONGDEE_CARRIER_EVENT_SECRETS: {e}")))?;
+    orders::install();
     logistics::install();
     let media = media::storage::PhotoStore::from_config(&config)
         .map_err(|e| StartupError::Data(format!("KHONGDEE_MEDIA_STORE: {e}")))?;
@@ -151,7 +184,17 @@ pub fn prepare(config: Config, clock: SharedClock) -> Result<AppState, StartupEr
         config.refresh_token_ttl_secs,
     );
     let api = api_doc();
+    let windows = Arc::new(preorder::cache::WindowCache::new(
+        config.availability_ttl_ms,
+    ));
+    let after_commit: capacity::gather::AfterCommit = {
+        let (windows, clock) = (windows.clone(), clock.clone());
+        Arc::new(move |changes| windows.apply(changes, clock.now_naive()))
+    };
+    let gatherer = capacity::gather::Gatherer::new(pool.clone(), clock.clone(), after_commit);
     Ok(AppState {
+        gatherer,
+        windows,
         tokens: Arc::new(tokens),
         rate_limits: Arc::new(auth::ratelimit::RateLimits::new(&config)),
         citizen_id_pepper: Arc::new(citizen_id_pepper),
@@ -190,8 +233,9 @@ fn register_routes(cfg: &mut ServiceConfig, names: Option<&openapi::SchemaNames>
         // One `ServiceConfig` for all rooms: a scope's own `configure` would merge each room's
         // schemas into a map, where a clash between rooms no longer shows.
         let list = names.map(openapi::SchemaNames::list);
-        let rooms: [(&'static str, RoomRoutes); 12] = [
+        let rooms: [(&'static str, RoomRoutes); 13] = [
             ("auth", auth::routes),
+            ("accounts", accounts::routes),
             ("geo", geo::routes),
             ("laos", laos::routes),
             ("catalog", catalog::routes),

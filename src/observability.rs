@@ -369,6 +369,10 @@ impl Metrics {
                 .set(pool.connections.saturating_sub(pool.idle_connections) as f64);
             metrics::gauge!("khongdee_db_pool_max_connections").set(max as f64);
             metrics::counter!("khongdee_db_queries_total").absolute(queries);
+            let gathered = state.gatherer.stats();
+            metrics::counter!("khongdee_gathered_batches_total").absolute(gathered.batches);
+            metrics::counter!("khongdee_gathered_jobs_total").absolute(gathered.jobs);
+            metrics::gauge!("khongdee_gathered_largest_batch").set(gathered.largest as f64);
         });
         self.handle.run_upkeep();
         self.handle.render()

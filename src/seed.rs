@@ -529,7 +529,8 @@ fn seed_account(
         lao_code: area(Role::LaoStaff),
         producer_id: None,
     };
-    users::create(conn, None, &new, password_hash, now)?;
+    let area = crate::accounts::areas::resolve_area(conn, &new)?;
+    users::create(conn, None, &new, &area, password_hash, now)?;
     Ok(1)
 }
 
@@ -734,6 +735,7 @@ fn seed_partner(conn: &mut DbConn, now: NaiveDateTime) -> Result<usize, ApiError
             .to_vec(),
             lao_codes: vec![],
         },
+        &[],
         None,
         now,
     )?;

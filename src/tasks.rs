@@ -40,7 +40,7 @@ pub fn run_once(state: &AppState) -> ApiResult<Pass> {
     let mut pass = Pass::default();
     for window_id in due {
         let expired = db::write_transaction(&mut conn, |conn| {
-            preorder::holds::expire_window(conn, window_id, now)
+            orders::expiry::expire_window(conn, window_id, now)
         });
         match expired {
             Ok(()) => pass.windows += 1,

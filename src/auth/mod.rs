@@ -1,6 +1,7 @@
-//! Accounts, partner clients, tokens, authorization and rate limiting.
+//! Who is calling and what they may do: accounts and partner clients as stored, passwords,
+//! tokens and sessions, the authorization policy, rate limiting. Creating and managing accounts,
+//! which needs the LAOs and producers, is the accounts room's (`crate::accounts`).
 
-pub mod account_handlers;
 pub mod handlers;
 pub mod partners;
 pub mod password;
@@ -18,14 +19,5 @@ pub fn routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
     cfg.service(handlers::token)
         .service(handlers::revoke)
         .service(handlers::me)
-        .service(handlers::change_password)
-        .service(account_handlers::create_user)
-        .service(account_handlers::list_users)
-        .service(account_handlers::get_user)
-        .service(account_handlers::update_user)
-        .service(account_handlers::create_partner)
-        .service(account_handlers::list_partners)
-        .service(account_handlers::get_partner)
-        .service(account_handlers::update_partner)
-        .service(account_handlers::rotate_partner_secret);
+        .service(handlers::change_password);
 }

@@ -10,9 +10,8 @@ use super::tokens::{self, constant_time_eq, random_token, sha256_hex};
 use crate::clock::to_bangkok;
 use crate::db::DbConn;
 use crate::db::schema::{laos, partner_client_laos, partner_clients};
-use crate::error::{ApiError, ApiResult, FieldError};
+use crate::error::{ApiError, ApiResult};
 use crate::i18n::Text;
-use crate::laos::model as lao_model;
 
 pub const PARTNER_CLIENT: Text = Text {
     en: "partner client",
@@ -299,26 +298,6 @@ fn view_with(row: PartnerRow, lao_codes: Vec<String>) -> PartnerClient {
     }
 }
 
-fn resolve_laos(conn: &mut DbConn, codes: &[String]) -> ApiResult<Vec<i64>> {
-    let mut ids = Vec::with_capacity(codes.len());
-    let mut errors = Vec::new();
-    for (i, code) in codes.iter().enumerate() {
-        match lao_model::find_by_code(conn, code)? {
-            Some(lao) => {
-                if !ids.contains(&lao.id) {
-                    ids.push(lao.id);
-                }
-            }
-            None => errors.push(FieldError::new(format!("lao_codes[{i}]"), "invalid_code")),
-        }
-    }
-    if errors.is_empty() {
-        Ok(ids)
-    } else {
-        Err(ApiError::validation(errors))
-    }
-}
-
 fn set_laos(conn: &mut DbConn, partner_id: i64, lao_ids: &[i64]) -> QueryResult<()> {
     diesel::delete(
         partner_client_laos::table.filter(partner_client_laos::partner_client_id.eq(partner_id)),
@@ -346,13 +325,15 @@ fn sorted_scopes(scopes: &[String]) -> String {
     s.join(" ")
 }
 
+/// Creates a partner client selling for `lao_ids` (the LAOs of `new.lao_codes`, resolved by the
+/// accounts room).
 pub fn create(
     conn: &mut DbConn,
     new: &NewPartnerClient,
+    lao_ids: &[i64],
     created_by: Option<i64>,
     now: NaiveDateTime,
 ) -> ApiResult<PartnerClientWithSecret> {
-    let lao_ids = resolve_laos(conn, &new.lao_codes)?;
     let client_id = format!("kd_{}", random_token(12));
     let secret = new_secret();
     let id: i64 = diesel::insert_into(partner_clients::table)
@@ -369,7 +350,7 @@ pub fn create(
         ))
         .returning(partner_clients::id)
         .get_result(conn)?;
-    set_laos(conn, id, &lao_ids)?;
+    set_laos(conn, id, lao_ids)?;
     let row = find(conn, id)?.ok_or_else(|| ApiError::internal("created client vanished"))?;
     Ok(PartnerClientWithSecret {
         client: to_view(conn, row)?,
@@ -377,16 +358,18 @@ pub fn create(
     })
 }
 
+/// Applies changes; `lao_ids` are the LAOs of `changes.lao_codes` when given (resolved by the
+/// accounts room).
 pub fn update(
     conn: &mut DbConn,
     id: i64,
     changes: &PartnerClientChanges,
+    lao_ids: Option<&[i64]>,
     now: NaiveDateTime,
 ) -> ApiResult<PartnerClient> {
     find(conn, id)?.ok_or_else(|| ApiError::not_found(PARTNER_CLIENT))?;
-    if let Some(codes) = &changes.lao_codes {
-        let ids = resolve_laos(conn, codes)?;
-        set_laos(conn, id, &ids)?;
+    if let Some(ids) = lao_ids {
+        set_laos(conn, id, ids)?;
     }
     diesel::update(partner_clients::table.find(id))
         .set((

@@ -14,7 +14,6 @@ use crate::db::DbConn;
 use crate::db::schema::{laos, users};
 use crate::error::{ApiError, ApiResult, FieldError};
 use crate::i18n::Text;
-use crate::laos::model as lao_model;
 use crate::validate::{PhoneNumber, thai_phone};
 
 pub const USER: Text = Text {
@@ -217,157 +216,15 @@ pub struct UserChanges {
     pub password: Option<String>,
 }
 
-/// The account's area, resolved and checked from a [`NewUser`].
-#[derive(Default)]
-struct ResolvedArea {
-    province_code: Option<String>,
-    district_code: Option<String>,
-    lao_id: Option<i64>,
-    producer_id: Option<i64>,
-    place: Option<Place>,
-}
-
-impl ResolvedArea {
-    /// The area of an LAO (staff) or of one of its producers.
-    fn of_lao(lao: &lao_model::LaoRow, place: Place) -> ResolvedArea {
-        ResolvedArea {
-            province_code: Some(lao.province_code.clone()),
-            // Staff of a provincial administrative organization have no district.
-            district_code: (!place.province_wide).then(|| lao.district_code.clone()),
-            lao_id: Some(lao.id),
-            producer_id: place.producer_id,
-            place: Some(place),
-        }
-    }
-}
-
-/// Each role names its area with one field; the others must be absent.
-fn area_field(role: Role) -> Option<&'static str> {
-    match role {
-        Role::ProvinceOfficer => Some("province_code"),
-        Role::DistrictOfficer => Some("district_code"),
-        Role::LaoStaff => Some("lao_code"),
-        Role::Producer => Some("producer_id"),
-        Role::Admin | Role::Partner => None,
-    }
-}
-
-fn resolve_area(conn: &mut DbConn, new: &NewUser) -> ApiResult<ResolvedArea> {
-    let mut errors = Vec::new();
-    let given = [
-        ("province_code", new.province_code.is_some()),
-        ("district_code", new.district_code.is_some()),
-        ("lao_code", new.lao_code.is_some()),
-        ("producer_id", new.producer_id.is_some()),
-    ];
-    let wanted = area_field(new.role);
-    for (field, present) in given {
-        // A district officer may also name the district's province.
-        let tolerated = new.role == Role::DistrictOfficer && field == "province_code";
-        if present && Some(field) != wanted && !tolerated {
-            errors.push(FieldError::new(field, "not_allowed"));
-        }
-    }
-    let missing_or_unknown = |field: &str, given: bool| {
-        FieldError::new(field, if given { "invalid_code" } else { "required" })
-    };
-    let resolved = match new.role {
-        Role::Admin => ResolvedArea::default(),
-        Role::Partner => {
-            // Partners are partner clients, not accounts.
-            errors.push(FieldError::new("role", "not_allowed"));
-            ResolvedArea::default()
-        }
-        Role::ProvinceOfficer => {
-            let code = new.province_code.as_deref().unwrap_or_default();
-            match crate::geo::model::find_province(conn, code)? {
-                Some(p) => ResolvedArea {
-                    province_code: Some(p.code.clone()),
-                    place: Some(Place {
-                        province_code: p.code,
-                        district_code: String::new(),
-                        lao_id: None,
-                        producer_id: None,
-                        province_wide: true,
-                    }),
-                    ..Default::default()
-                },
-                None => {
-                    errors.push(missing_or_unknown(
-                        "province_code",
-                        new.province_code.is_some(),
-                    ));
-                    ResolvedArea::default()
-                }
-            }
-        }
-        Role::DistrictOfficer => {
-            let code = new.district_code.as_deref().unwrap_or_default();
-            match crate::geo::model::find_district(conn, code)? {
-                Some(d) => {
-                    if new
-                        .province_code
-                        .as_ref()
-                        .is_some_and(|p| *p != d.province_code)
-                    {
-                        errors.push(FieldError::new("province_code", "invalid_code"));
-                    }
-                    ResolvedArea {
-                        province_code: Some(d.province_code.clone()),
-                        district_code: Some(d.code.clone()),
-                        place: Some(Place::district(&d.province_code, &d.code)),
-                        ..Default::default()
-                    }
-                }
-                None => {
-                    errors.push(missing_or_unknown(
-                        "district_code",
-                        new.district_code.is_some(),
-                    ));
-                    ResolvedArea::default()
-                }
-            }
-        }
-        Role::LaoStaff => {
-            let code = new.lao_code.as_deref().unwrap_or_default();
-            match lao_model::find_by_code(conn, code)? {
-                Some(lao) => {
-                    let place = lao.place();
-                    ResolvedArea::of_lao(&lao, place)
-                }
-                None => {
-                    errors.push(missing_or_unknown("lao_code", new.lao_code.is_some()));
-                    ResolvedArea::default()
-                }
-            }
-        }
-        Role::Producer => {
-            let found = match new.producer_id {
-                Some(id) => crate::catalog::producers::find_with_lao(conn, id)?,
-                None => None,
-            };
-            match found {
-                Some((producer, lao)) => {
-                    let place = producer.place(&lao);
-                    ResolvedArea::of_lao(&lao, place)
-                }
-                None => {
-                    let code = if new.producer_id.is_some() {
-                        "not_found"
-                    } else {
-                        "required"
-                    };
-                    errors.push(FieldError::new("producer_id", code));
-                    ResolvedArea::default()
-                }
-            }
-        }
-    };
-    if errors.is_empty() {
-        Ok(resolved)
-    } else {
-        Err(ApiError::validation(errors))
-    }
+/// An account's area, resolved and checked from a [`NewUser`] by the accounts room
+/// (`accounts::areas::resolve_area`), which knows the LAOs and producers.
+#[derive(Debug, Default)]
+pub struct AccountArea {
+    pub province_code: Option<String>,
+    pub district_code: Option<String>,
+    pub lao_id: Option<i64>,
+    pub producer_id: Option<i64>,
+    pub place: Option<Place>,
 }
 
 /// Who may create the account: checked against the resolved area. `None` principal: the CLI.
@@ -408,8 +265,12 @@ pub fn find(conn: &mut DbConn, id: i64) -> QueryResult<Option<(UserRow, Option<S
 }
 
 /// Checks, before the slow password hash, that the account could be created by this caller.
-pub fn precheck_create(conn: &mut DbConn, principal: &Principal, new: &NewUser) -> ApiResult<()> {
-    let area = resolve_area(conn, new)?;
+pub fn precheck_create(
+    conn: &mut DbConn,
+    principal: &Principal,
+    new: &NewUser,
+    area: &AccountArea,
+) -> ApiResult<()> {
     check_may_manage(Some(principal), new.role, area.place.as_ref())?;
     if find_by_username(conn, &new.username)?.is_some() {
         return Err(ApiError::already_exists(USER, "username")
@@ -424,10 +285,10 @@ pub fn create(
     conn: &mut DbConn,
     principal: Option<&Principal>,
     new: &NewUser,
+    area: &AccountArea,
     password_hash: &str,
     now: NaiveDateTime,
 ) -> ApiResult<User> {
-    let area = resolve_area(conn, new)?;
     check_may_manage(principal, new.role, area.place.as_ref())?;
     let username = new.username.trim().to_lowercase();
     if find_by_username(conn, &username)?.is_some() {

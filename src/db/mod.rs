@@ -34,6 +34,19 @@ pub struct DbPool {
     /// 100 ms a turn), so under load some wait far longer than others. This process's writers
     /// queue here instead and each is woken as soon as the one before it is done.
     writer: Option<Arc<std::sync::Mutex<()>>>,
+    /// As many slots as connections, less two: a request waits here (asynchronously) before it
+    /// takes a thread of the blocking pool, so that a burst of requests does not start hundreds
+    /// of threads that would only wait for a connection (each costs memory: its stack and, with
+    /// glibc, often an allocator arena).
+    slots: Arc<tokio::sync::Semaphore>,
+}
+
+impl DbPool {
+    /// Waits for a slot (see `slots`); held while the work runs.
+    async fn slot(&self) -> Option<tokio::sync::OwnedSemaphorePermit> {
+        // The semaphore is never closed; without a permit the work still runs.
+        self.slots.clone().acquire_owned().await.ok()
+    }
 }
 
 impl std::ops::Deref for DbPool {
@@ -181,11 +194,10 @@ struct QueryCounter(Arc<DbStats>);
 
 impl Instrumentation for QueryCounter {
     fn on_connection_event(&mut self, event: InstrumentationEvent<'_>) {
-        if let InstrumentationEvent::StartQuery { query, .. } = event {
-            // The pool's liveness check is not work a request asked for.
-            if query.to_string() != "SELECT 1" {
-                self.0.queries.fetch_add(1, Ordering::Relaxed);
-            }
+        // Counted without looking at the query: showing it walks the statement and formats every
+        // bound value, which cost more than the statement itself (a flash sale's profile).
+        if let InstrumentationEvent::StartQuery { .. } = event {
+            self.0.queries.fetch_add(1, Ordering::Relaxed);
         }
     }
 }
@@ -261,7 +273,10 @@ impl ManageConnection for DbManager {
     }
 
     fn is_valid(&self, conn: &mut DbConn) -> Result<(), DbError> {
-        conn.batch_execute("SELECT 1").map_err(DbError::from)
+        let checked = conn.batch_execute("SELECT 1").map_err(DbError::from);
+        // The pool's liveness check is not work a request asked for: not counted.
+        self.stats.queries.fetch_sub(1, Ordering::Relaxed);
+        checked
     }
 
     fn has_broken(&self, conn: &mut DbConn) -> bool {
@@ -292,11 +307,25 @@ pub fn build_pool(
         .max_size(max_size.max(1))
         .min_idle(Some(1))
         .connection_timeout(timeout)
-        .test_on_check_out(true)
+        // PostgreSQL connections can break (a restart): each is checked as it is taken, so the
+        // service recovers by itself. A SQLite connection is a file this process opened.
+        .test_on_check_out(matches!(url, DatabaseUrl::Postgres(_)))
         .error_handler(Box::new(PoolErrorLogger))
         .build_unchecked(manager);
     let writer = matches!(url, DatabaseUrl::Sqlite(_)).then(|| Arc::new(std::sync::Mutex::new(())));
-    Ok((DbPool { pool, writer }, stats))
+    // Two connections stay out of the slots' reach, for the placement batches, which take
+    // theirs on their own thread (`write_here`) and must not queue behind the requests.
+    let slots = Arc::new(tokio::sync::Semaphore::new(
+        max_size.saturating_sub(2).max(1) as usize,
+    ));
+    Ok((
+        DbPool {
+            pool,
+            writer,
+            slots,
+        },
+        stats,
+    ))
 }
 
 /// Applies pending migrations of the connection's backend; returns the versions applied.
@@ -386,6 +415,7 @@ where
 {
     let pool = pool.clone();
     let span = tracing::Span::current();
+    let _slot = pool.slot().await;
     actix_web::web::block(move || {
         let _entered = span.enter();
         let mut conn = pool.get().map_err(ApiError::from)?;
@@ -404,6 +434,7 @@ where
 {
     let pool = pool.clone();
     let span = tracing::Span::current();
+    let _slot = pool.slot().await;
     actix_web::web::block(move || {
         let _entered = span.enter();
         let writer = pool.writer.clone();
@@ -416,6 +447,20 @@ where
     })
     .await
     .map_err(ApiError::internal)?
+}
+
+/// Runs `f` on this thread as one of this process's writers (on SQLite, after its turn in the
+/// writers' queue) with a pooled connection. For work already on a blocking thread.
+pub fn write_here<T>(
+    pool: &DbPool,
+    f: impl FnOnce(&mut DbConn) -> Result<T, ApiError>,
+) -> Result<T, ApiError> {
+    let writer = pool.writer.clone();
+    let _turn = writer
+        .as_ref()
+        .map(|m| m.lock().unwrap_or_else(std::sync::PoisonError::into_inner));
+    let mut conn = pool.get().map_err(ApiError::from)?;
+    f(&mut conn)
 }
 
 /// Like [`run_write`], with `f` inside a write transaction.

@@ -2,6 +2,8 @@
 //! `/v1/laos/{dla_code}/embed-keys`, the pages and files under `/embed/…`, and the middleware
 //! that answers CORS for the LAO's allowed origins.
 
+use std::sync::Arc;
+
 use actix_web::body::{BoxBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::header::{self, HeaderValue};
@@ -18,14 +20,16 @@ use super::origins;
 use crate::AppState;
 use crate::auth::policy::{Action, authorize};
 use crate::auth::principal::Principal;
+use crate::db::DbConn;
 use crate::error::{ApiError, ApiResult, ErrorKind, Param, Problem};
 use crate::extract::{ValidJson, ValidQuery, valid_json_bytes};
 use crate::i18n::Lang;
 use crate::idempotency::{self, Proof, Scope};
 use crate::laos::model::LaoRow;
 use crate::observability::RequestId;
+use crate::orders::gathered;
 use crate::orders::model::Order;
-use crate::orders::place::{self, NewOrder};
+use crate::orders::place::NewOrder;
 use crate::orders::{PaymentInfo, SECRET_HEADER, buyer_order, buyer_payment};
 use crate::preorder::waitlist::{self, Entry, NewEntry};
 use crate::preorder::windows::{self, ListStatus, WINDOW, Window, WindowFilter};
@@ -375,23 +379,30 @@ pub async fn place_embed_order(
     let now = state.clock.now_naive();
     let phone = PhoneNumber::parse(&new.buyer.phone).map(|p| p.e164().to_string());
     let scope = Scope::of(None, phone.as_deref().map(Proof::BuyerPhone));
-    let pepper = state.citizen_id_pepper.clone();
     let reference = state.config.promptpay_order_reference;
-    idempotency::run(&state, &req, scope, &body, true, move |conn| {
+    let check: Option<gathered::Check> = new.window_id.map(|id| {
+        let lao = lao.clone();
         // A window of another LAO is not found here, before anything is held or counted.
-        if let Some(id) = new.window_id {
-            window_of_lao(conn, id, &lao)?;
-        }
-        let order = place::place(conn, None, &new, &pepper, now)?;
+        Arc::new(move |conn: &mut DbConn| window_of_lao(conn, id, &lao)) as gathered::Check
+    });
+    let respond: gathered::Respond = Arc::new(move |conn, order| {
         // A hold names its window itself: checked on the result, rolled back if it is not ours.
         same_lao(&order, &lao)?;
         let secret = order.secret.as_deref().unwrap_or_default();
         let promptpay = buyer_payment(conn, &order.code, secret, reference, now)?
             .map(PromptPay::from_info)
             .transpose()?;
-        Ok((StatusCode::CREATED, EmbedOrder { order, promptpay }))
-    })
-    .await
+        serde_json::to_value(EmbedOrder { order, promptpay }).map_err(ApiError::internal)
+    });
+    let placement = gathered::Placement {
+        principal: None,
+        new,
+        scope,
+        key_required: true,
+        check,
+        respond,
+    };
+    gathered::place_order(&state, &req, &body, placement).await
 }
 
 /// An order placed through the form

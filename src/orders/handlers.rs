@@ -3,6 +3,8 @@
 
 use actix_web::http::StatusCode;
 use actix_web::http::header;
+use std::sync::Arc;
+
 use actix_web::{HttpRequest, HttpResponse, get, post, web};
 use chrono::NaiveDate;
 use diesel::prelude::*;
@@ -10,11 +12,12 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use validator::Validate;
 
+use super::gathered;
 use super::lifecycle::{self, MoveDetails};
 use super::model::{
     self, Access, Caller, Channel, Mover, ORDER, Order, OrderRow, OrderStatus, OrderSummary,
 };
-use super::place::{self, NewOrder};
+use super::place::NewOrder;
 use crate::AppState;
 use crate::auth::policy::{Action, authorize_hidden};
 use crate::auth::principal::{OptionalPrincipal, Principal, Role};
@@ -98,15 +101,19 @@ pub async fn place_order(
         // A partner that may not order at all hears that before being asked for a key.
         p.require_scope("orders:write")?;
     }
-    let now = state.clock.now_naive();
     let phone = crate::validate::PhoneNumber::parse(&new.buyer.phone).map(|p| p.e164().to_string());
     let scope = Scope::of(principal.as_ref(), phone.as_deref().map(Proof::BuyerPhone));
-    let pepper = state.citizen_id_pepper.clone();
-    idempotency::run(&state, &req, scope, &body, required, move |conn| {
-        let order = place::place(conn, principal.as_ref(), &new, &pepper, now)?;
-        Ok((StatusCode::CREATED, order))
-    })
-    .await
+    let respond: gathered::Respond =
+        Arc::new(|_, order| serde_json::to_value(order).map_err(ApiError::internal));
+    let placement = gathered::Placement {
+        principal,
+        new,
+        scope,
+        key_required: required,
+        check: None,
+        respond,
+    };
+    gathered::place_order(&state, &req, &body, placement).await
 }
 
 /// Filters of the order list.

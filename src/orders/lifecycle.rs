@@ -9,12 +9,12 @@ use hmac::{Hmac, Mac};
 use sha2::Sha256;
 
 use super::model::{Channel, Mover, ORDER, OrderRow, OrderStatus, may_move};
+use crate::capacity::ledger::{self, Movement};
 use crate::db::DbConn;
 use crate::db::schema::{order_history, order_lines, orders, preorder_windows, producers};
 use crate::error::{ApiError, ApiResult, ErrorKind, Param};
 use crate::outbox;
 use crate::preorder::holds;
-use crate::preorder::ledger::{self, Movement};
 use crate::preorder::waitlist;
 use crate::sales;
 

@@ -14,12 +14,13 @@ use super::model::{
 use crate::auth::policy::{Action, authorize};
 use crate::auth::principal::Principal;
 use crate::auth::tokens::{random_token, sha256_hex};
+use crate::capacity::gather::{Locked, OwnedEntry};
+use crate::capacity::ledger::{self, Movement};
 use crate::db::DbConn;
 use crate::db::schema::{order_addresses, order_lines, orders, pickup_points};
 use crate::error::{ApiError, ApiResult, FieldError};
 use crate::laos::model::LaoRow;
 use crate::preorder::holds::{self, HOLD, HoldRow, HoldStatus, LineInput, Requested};
-use crate::preorder::ledger::{self, Movement};
 use crate::preorder::windows::{self, PickupRow, WINDOW, WindowRow};
 use crate::promptpay;
 use crate::validate::PhoneNumber;
@@ -115,23 +116,51 @@ pub struct NewOrder {
     pub note: Option<String>,
 }
 
-/// Places an order in the caller's transaction; the answer carries the buyer's secret, shown once.
-///
-/// Every path that turns capacity into an order (lines of a window, a hold, a waiting-list
-/// offer, which is a hold) meets the same window rule, [`WindowRow::require_open`]: checked early
-/// for a clear answer and again under the window's lock. An order whose total is 0 satang has
-/// nothing to pay and is confirmed at once; one whose total is more than one PromptPay payment
-/// can carry ([`promptpay::MAX_AMOUNT_SATANG`]) is refused with 422 `order_total_too_large`.
-pub fn place(
+/// Everything about a new order that does not depend on the window's counters, checked before
+/// its row is locked, so that concurrent orders of one window wait on each other as briefly as
+/// possible: the window and its visibility, the channel, the lines and their prices, the buyer's
+/// phone, the pickup point or address, the totals and an unused code.
+#[derive(Clone, Debug)]
+pub struct Prepared {
+    hold: Option<HoldRow>,
+    window: WindowRow,
+    lao: LaoRow,
+    channel: Channel,
+    requested: Requested,
+    phone: String,
+    pickup: Option<PickupRow>,
+    address: Option<AddressView>,
+    totals: Totals,
+    code: String,
+    actor: String,
+    partner_client_id: Option<i64>,
+    created_by_user_id: Option<i64>,
+    buyer: Buyer,
+    method: DeliveryMethod,
+    note: Option<String>,
+}
+
+impl Prepared {
+    /// The window the order is for.
+    pub fn window_id(&self) -> i64 {
+        self.window.id
+    }
+
+    /// Whether the order can be gathered with others of its window ([`place_locked`]): lines
+    /// of a window, not a hold to convert.
+    pub fn gatherable(&self) -> bool {
+        self.hold.is_none()
+    }
+}
+
+/// The checks of [`Prepared`], in their order; reads only.
+pub fn prepare(
     conn: &mut DbConn,
     principal: Option<&Principal>,
     new: &NewOrder,
-    pepper: &[u8],
     now: NaiveDateTime,
-) -> ApiResult<Order> {
+) -> ApiResult<Prepared> {
     let (hold, window_id) = source_of(conn, new)?;
-    // Everything that does not depend on the window's counters is checked before its row is
-    // locked, so that concurrent orders of one window wait on each other as briefly as possible.
     let (window, lao) =
         windows::find_with_lao(conn, window_id)?.ok_or_else(|| ApiError::not_found(WINDOW))?;
     if !windows::visible_to(&window, &lao, principal) {
@@ -149,74 +178,179 @@ pub fn place(
     let phone = buyer_phone(new, hold.as_ref())?;
     let delivery = delivery_of(conn, &window, &new.delivery)?;
     let totals = totals_of(&requested, &window, new.delivery.method)?;
-    let code = unused_code(conn)?;
-    let (window, hold) = claim_capacity(conn, window, hold, &phone, &requested, now)?;
-
-    let secret = random_token(24);
     let actor = principal
         .map(Principal::actor_label)
         .unwrap_or_else(|| format!("buyer:{phone}"));
-    let mut order = OrderRow {
-        id: 0,
-        code,
-        secret_hash: sha256_hex(&secret),
-        window_id: window.id,
-        producer_id: window.producer_id,
-        lao_id: window.lao_id,
-        province_code: window.province_code.clone(),
-        district_code: window.district_code.clone(),
-        status: OrderStatus::PendingPayment,
+    Ok(Prepared {
+        code: unused_code(conn)?,
+        hold,
+        window,
+        lao,
         channel,
+        requested,
+        phone,
+        pickup: delivery.pickup,
+        address: delivery.address,
+        totals,
+        actor,
         partner_client_id: principal.and_then(Principal::partner_id),
         created_by_user_id: principal.and_then(Principal::user_id),
-        buyer_name: new.buyer.name.trim().to_string(),
-        buyer_phone: phone.clone(),
-        buyer_email: new.buyer.email.clone(),
-        buyer_line_id: new.buyer.line_id.clone(),
-        delivery_method: new.delivery.method,
-        pickup_point_id: delivery.pickup.as_ref().map(|p| p.id),
+        buyer: new.buyer.clone(),
+        method: new.delivery.method,
         note: new.note.clone(),
-        units_total: requested.units,
-        subtotal_satang: totals.subtotal,
-        delivery_fee_satang: totals.delivery_fee,
-        total_satang: totals.total,
-        payment_due_at: window
-            .payment_window_hours
-            .map(|h| now + Duration::hours(i64::from(h))),
-        paid_at: None,
-        payment_reference: None,
-        hold_id: hold.as_ref().map(|h| h.id),
-        created_at: now,
-        updated_at: now,
+    })
+}
+
+/// Places an order in the caller's transaction; the answer carries the buyer's secret, shown once.
+///
+/// Every path that turns capacity into an order (lines of a window, a hold, a waiting-list
+/// offer, which is a hold) meets the same window rule, [`WindowRow::require_open`]: checked early
+/// for a clear answer and again under the window's lock. An order whose total is 0 satang has
+/// nothing to pay and is confirmed at once; one whose total is more than one PromptPay payment
+/// can carry ([`promptpay::MAX_AMOUNT_SATANG`]) is refused with 422 `order_total_too_large`.
+/// Orders of lines that arrive together go through [`place_locked`] instead (see
+/// `orders::gathered`).
+pub fn place(
+    conn: &mut DbConn,
+    principal: Option<&Principal>,
+    new: &NewOrder,
+    pepper: &[u8],
+    now: NaiveDateTime,
+) -> ApiResult<Order> {
+    let prepared = prepare(conn, principal, new, now)?;
+    let (window, hold) = claim_capacity(conn, &prepared, now)?;
+    write(
+        conn,
+        &prepared,
+        &window,
+        pepper,
+        now,
+        |conn, order_id| match &hold {
+            Some(hold) => holds::convert(conn, hold, order_id, Some(&prepared.actor), now),
+            None => Ok(ledger::record(
+                conn,
+                Movement::Order,
+                ledger::Entry {
+                    window_id: window.id,
+                    sold_delta: prepared.requested.units,
+                    order_id: Some(order_id),
+                    reference: Some("order"),
+                    actor: Some(&prepared.actor),
+                    ..Default::default()
+                },
+                now,
+            )?),
+        },
+    )
+}
+
+/// Why a gathered placement did not happen.
+pub enum NotPlaced {
+    /// Refused before anything was written: the request's own answer; the batch goes on.
+    Refused(ApiError),
+    /// Failed after rows were written: the batch's transaction must be rolled back.
+    Failed(ApiError),
+}
+
+/// Places a prepared order of lines inside a gathered batch ([`crate::capacity::gather`]): the
+/// window is already locked and its counters are in `locked`. The window rule is checked again
+/// on the row as it stands under the lock, then the per-buyer limit and the capacity (letting
+/// lapsed holds and unpaid orders go, once per batch, only when the units do not fit); the
+/// units are sold in memory and written with the batch's one counter update and ledger insert.
+pub fn place_locked(
+    conn: &mut DbConn,
+    prepared: &Prepared,
+    locked: &mut Locked,
+    pepper: &[u8],
+) -> Result<Order, NotPlaced> {
+    let now = locked.now;
+    let window = checked_under_lock(conn, prepared, locked).map_err(NotPlaced::Refused)?;
+    let units = prepared.requested.units;
+    write(conn, prepared, &window, pepper, now, |_, order_id| {
+        locked.record(OwnedEntry {
+            kind: Movement::Order,
+            sold_delta: units,
+            order_id: Some(order_id),
+            reference: Some("order".to_string()),
+            actor: Some(prepared.actor.clone()),
+        });
+        Ok(())
+    })
+    .map_err(NotPlaced::Failed)
+}
+
+/// The window as it stands under the batch's lock, read once per batch; the window rule, the
+/// buyer's limit and the capacity, checked in that order; the units sold in `locked`.
+fn checked_under_lock(
+    conn: &mut DbConn,
+    prepared: &Prepared,
+    locked: &mut Locked,
+) -> ApiResult<WindowRow> {
+    if !locked.exists {
+        return Err(ApiError::not_found(WINDOW));
+    }
+    let now = locked.now;
+    let mut window = match locked
+        .scratch
+        .as_ref()
+        .and_then(|s| s.downcast_ref::<WindowRow>())
+    {
+        Some(window) => window.clone(),
+        None => {
+            let (window, _) = windows::find_with_lao(conn, locked.window_id)?
+                .ok_or_else(|| ApiError::not_found(WINDOW))?;
+            locked.scratch = Some(Box::new(window.clone()));
+            window
+        }
     };
+    window.require_open(now)?;
+    let units = prepared.requested.units;
+    holds::check_buyer_limit(conn, &window, Some(&prepared.phone), units, None, now)?;
+    if let Err(free) = locked.sell(units) {
+        if locked.expired_due {
+            return Err(holds::no_capacity(&window, free, units));
+        }
+        // Room that lapsed holds and unpaid orders still occupy: let them go (once a batch).
+        locked.flush(conn)?;
+        window = holds::expire_due_for_window(conn, &window, now)?;
+        locked.expired_due = true;
+        locked.scratch = Some(Box::new(window.clone()));
+        locked.reread(conn)?;
+        window.require_open(now)?;
+        locked
+            .sell(units)
+            .map_err(|free| holds::no_capacity(&window, free, units))?;
+    }
+    Ok(window)
+}
+
+/// Writes a placed order: its row, lines and address, the capacity's record of it
+/// (`record_units`, given the new order's id), its history and `order.placed`; confirms it at
+/// once when there is nothing to pay; answers the buyer's view with the secret.
+fn write(
+    conn: &mut DbConn,
+    prepared: &Prepared,
+    window: &WindowRow,
+    pepper: &[u8],
+    now: NaiveDateTime,
+    record_units: impl FnOnce(&mut DbConn, i64) -> ApiResult<()>,
+) -> ApiResult<Order> {
+    let secret = random_token(24);
+    let mut order = order_row(prepared, window, sha256_hex(&secret), now);
     order.id = insert_order(conn, &order)?;
-    let lines = insert_lines(conn, order.id, &requested)?;
-    let address = match delivery.address {
-        Some(address) => Some(insert_address(conn, order.id, address)?),
+    let lines = insert_lines(conn, order.id, &prepared.requested)?;
+    let address = match &prepared.address {
+        Some(address) => Some(insert_address(conn, order.id, address.clone())?),
         None => None,
     };
-    match &hold {
-        Some(hold) => holds::convert(conn, hold, order.id, Some(&actor), now)?,
-        None => ledger::record(
-            conn,
-            Movement::Order,
-            ledger::Entry {
-                window_id: window.id,
-                sold_delta: requested.units,
-                order_id: Some(order.id),
-                reference: Some("order"),
-                actor: Some(&actor),
-                ..Default::default()
-            },
-            now,
-        )?,
-    }
+    record_units(conn, order.id)?;
+    let actor = prepared.actor.as_str();
     record_history(
         conn,
         order.id,
         None,
         OrderStatus::PendingPayment,
-        &actor,
+        actor,
         None,
         now,
     )?;
@@ -237,9 +371,53 @@ pub fn place(
             now,
         )?;
     }
-    let mut view = assemble(order, &window, &lao, lines, delivery.pickup, address, now);
+    let pickup = prepared.pickup.clone();
+    let mut view = assemble(order, window, &prepared.lao, lines, pickup, address, now);
     view.secret = Some(secret);
     Ok(view)
+}
+
+/// The order's row as it is inserted (its id comes from the insert).
+fn order_row(
+    prepared: &Prepared,
+    window: &WindowRow,
+    secret_hash: String,
+    now: NaiveDateTime,
+) -> OrderRow {
+    let p = prepared;
+    OrderRow {
+        id: 0,
+        code: p.code.clone(),
+        secret_hash,
+        window_id: window.id,
+        producer_id: window.producer_id,
+        lao_id: window.lao_id,
+        province_code: window.province_code.clone(),
+        district_code: window.district_code.clone(),
+        status: OrderStatus::PendingPayment,
+        channel: p.channel,
+        partner_client_id: p.partner_client_id,
+        created_by_user_id: p.created_by_user_id,
+        buyer_name: p.buyer.name.trim().to_string(),
+        buyer_phone: p.phone.clone(),
+        buyer_email: p.buyer.email.clone(),
+        buyer_line_id: p.buyer.line_id.clone(),
+        delivery_method: p.method,
+        pickup_point_id: p.pickup.as_ref().map(|p| p.id),
+        note: p.note.clone(),
+        units_total: p.requested.units,
+        subtotal_satang: p.totals.subtotal,
+        delivery_fee_satang: p.totals.delivery_fee,
+        total_satang: p.totals.total,
+        payment_due_at: window
+            .payment_window_hours
+            .map(|h| now + Duration::hours(i64::from(h))),
+        paid_at: None,
+        payment_reference: None,
+        hold_id: p.hold.as_ref().map(|h| h.id),
+        created_at: now,
+        updated_at: now,
+    }
 }
 
 /// The hold to convert (if any) and the window the order is for; refuses bodies that name both
@@ -349,17 +527,7 @@ fn delivery_of(
             let id = input
                 .pickup_point_id
                 .ok_or_else(|| ApiError::invalid_field("delivery.pickup_point_id", "required"))?;
-            let point: Option<PickupRow> = pickup_points::table
-                .find(id)
-                .select(PickupRow::as_select())
-                .first(conn)
-                .optional()?;
-            let Some(point) = point.filter(|p| p.window_id == window.id && p.active) else {
-                return Err(ApiError::invalid_field(
-                    "delivery.pickup_point_id",
-                    "outside_window",
-                ));
-            };
+            let point = pickup_point_of(conn, window, id)?;
             if input.address.is_some() {
                 return Err(ApiError::invalid_field("delivery.address", "not_allowed"));
             }
@@ -376,35 +544,50 @@ fn delivery_of(
                 .address
                 .as_ref()
                 .ok_or_else(|| ApiError::invalid_field("delivery.address", "required"))?;
-            let area = crate::geo::model::check_address_area(
-                conn,
-                "delivery.address.subdistrict_code",
-                &input.subdistrict_code,
-                "delivery.address.postal_code",
-                &input.postal_code,
-            )?;
-            let phone = PhoneNumber::parse(&input.phone)
-                .map(PhoneNumber::into_string)
-                .ok_or_else(|| {
-                    ApiError::invalid_field("delivery.address.phone", "invalid_phone")
-                })?;
             Ok(Delivery {
                 pickup: None,
-                address: Some(AddressView {
-                    recipient_name: input.recipient_name.trim().to_string(),
-                    phone,
-                    address_line: input.address_line.trim().to_string(),
-                    subdistrict_code: area.subdistrict.code.clone(),
-                    district_code: area.district.code.clone(),
-                    province_code: area.province.code.clone(),
-                    postal_code: input.postal_code.clone(),
-                    subdistrict_name_th: area.subdistrict.name_th.clone(),
-                    district_name_th: area.district.name_th.clone(),
-                    province_name_th: area.province.name_th.clone(),
-                }),
+                address: Some(address_of(conn, input)?),
             })
         }
     }
+}
+
+/// An active pickup point of the window.
+fn pickup_point_of(conn: &mut DbConn, window: &WindowRow, id: i64) -> ApiResult<PickupRow> {
+    let point: Option<PickupRow> = pickup_points::table
+        .find(id)
+        .select(PickupRow::as_select())
+        .first(conn)
+        .optional()?;
+    point
+        .filter(|p| p.window_id == window.id && p.active)
+        .ok_or_else(|| ApiError::invalid_field("delivery.pickup_point_id", "outside_window"))
+}
+
+/// A Thai address whose postal code belongs to its subdistrict, with the area's Thai names.
+fn address_of(conn: &mut DbConn, input: &AddressInput) -> ApiResult<AddressView> {
+    let area = crate::geo::model::check_address_area(
+        conn,
+        "delivery.address.subdistrict_code",
+        &input.subdistrict_code,
+        "delivery.address.postal_code",
+        &input.postal_code,
+    )?;
+    let phone = PhoneNumber::parse(&input.phone)
+        .map(PhoneNumber::into_string)
+        .ok_or_else(|| ApiError::invalid_field("delivery.address.phone", "invalid_phone"))?;
+    Ok(AddressView {
+        recipient_name: input.recipient_name.trim().to_string(),
+        phone,
+        address_line: input.address_line.trim().to_string(),
+        subdistrict_code: area.subdistrict.code.clone(),
+        district_code: area.district.code.clone(),
+        province_code: area.province.code.clone(),
+        postal_code: input.postal_code.clone(),
+        subdistrict_name_th: area.subdistrict.name_th.clone(),
+        district_name_th: area.district.name_th.clone(),
+        province_name_th: area.province.name_th.clone(),
+    })
 }
 
 /// An order's money, in satang.
@@ -445,27 +628,19 @@ fn unused_code(conn: &mut DbConn) -> ApiResult<String> {
     Ok(code)
 }
 
-/// Takes the units. Usually one statement does it all: sell them if the window is open and they
-/// fit. Otherwise (a hold to convert, a limit per buyer, or that statement refusing) lock the
-/// row, let lapsed holds and unpaid orders go, and check each condition in turn for a precise
-/// answer. The window's row stays locked to the commit. Returns the window and the hold as they
-/// stand under the lock.
+/// Takes the units the long way, for an order placed on its own (a hold to convert, or lines
+/// outside a gathered batch): lock the row, let lapsed holds and unpaid orders go, and check
+/// each condition in turn for a precise answer. The window's row stays locked to the commit.
+/// Returns the window and the hold as they stand under the lock.
 fn claim_capacity(
     conn: &mut DbConn,
-    window: WindowRow,
-    hold: Option<HoldRow>,
-    phone: &str,
-    requested: &Requested,
+    prepared: &Prepared,
     now: NaiveDateTime,
 ) -> ApiResult<(WindowRow, Option<HoldRow>)> {
-    let fast = hold.is_none() && window.max_units_per_buyer.is_none();
-    if fast && ledger::sell_if_open(conn, window.id, requested.units, now)? {
-        return Ok((window, None));
-    }
-    let (window, _) = holds::lock_and_read(conn, window.id)?;
+    let (window, _) = holds::lock_and_read(conn, prepared.window.id)?;
     let window = holds::expire_due_for_window(conn, &window, now)?;
     window.require_open(now)?;
-    let hold = match hold {
+    let hold = match &prepared.hold {
         Some(hold) => {
             let hold = holds::find_by_public_id(conn, &hold.public_id)?
                 .ok_or_else(|| ApiError::not_found(HOLD))?;
@@ -476,19 +651,14 @@ fn claim_capacity(
         }
         None => None,
     };
-    holds::check_buyer_limit(
-        conn,
-        &window,
-        Some(phone),
-        requested.units,
-        hold.as_ref().map(|h| h.id),
-        now,
-    )?;
+    let units = prepared.requested.units;
+    let exclude = hold.as_ref().map(|h| h.id);
+    holds::check_buyer_limit(conn, &window, Some(&prepared.phone), units, exclude, now)?;
     // Capacity: a hold's units turn sold (when it is converted); otherwise they must still fit.
     if hold.is_none()
-        && let Err(available) = ledger::sell(conn, window.id, requested.units, now)?
+        && let Err(available) = ledger::sell(conn, window.id, units, now)?
     {
-        return Err(holds::no_capacity(&window, available, requested.units));
+        return Err(holds::no_capacity(&window, available, units));
     }
     Ok((window, hold))
 }

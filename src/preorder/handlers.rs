@@ -8,7 +8,6 @@ use utoipa::ToSchema;
 use validator::Validate;
 
 use super::holds::{self, HOLD, Hold, NewHold};
-use super::ledger::{self, LedgerRow, ReconcileReport};
 use super::waitlist::{self, ENTRY, Entry, NewEntry};
 use super::windows::{
     self, Availability, NewPickupPoint, NewVariant, NewWindow, PICKUP_POINT, PickupChanges,
@@ -17,6 +16,7 @@ use super::windows::{
 use crate::AppState;
 use crate::auth::policy::{Action, authorize, authorize_hidden};
 use crate::auth::principal::{OptionalPrincipal, Principal};
+use crate::capacity::ledger::{self, LedgerRow, ReconcileReport};
 use crate::catalog::products::{self, PRODUCT};
 use crate::db::DbConn;
 use crate::error::{ApiError, ApiResult, Problem};
@@ -132,20 +132,48 @@ pub async fn create_window(
 #[get("/windows")]
 pub async fn list_windows(
     state: web::Data<AppState>,
+    req: HttpRequest,
     principal: OptionalPrincipal,
     filter: ValidQuery<WindowFilter>,
-) -> ApiResult<web::Json<Page<Window>>> {
+) -> ApiResult<HttpResponse> {
     let ValidQuery(filter) = filter;
     let limit = page_size(filter.limit);
     let after: i64 = decode_cursor(filter.cursor.as_deref())?.unwrap_or(0);
     let now = state.clock.now_naive();
-    let page = state
+    // Anonymous pages are kept in memory by their query (see `preorder::cache`).
+    let kept = principal
+        .0
+        .is_none()
+        .then(|| req.query_string().to_string());
+    if let Some(body) = kept.as_deref().and_then(|q| state.windows.page(q, now)) {
+        return Ok(json_body(body));
+    }
+    let ticket = state.windows.page_ticket();
+    let (page, times) = state
         .db(move |conn| {
             let rows = windows::list(conn, &filter, principal.0.as_ref(), after, limit, now)?;
-            Ok(page_from(rows, limit, |l| l.row.id).map(|l| l.view(now)))
+            let page = page_from(rows, limit, |l| l.row.id);
+            let times: Vec<_> = page
+                .items
+                .iter()
+                .map(|l| (l.row.id, l.row.opens_at, l.row.closes_at))
+                .collect();
+            Ok((page.map(|l| l.view(now)), times))
         })
         .await?;
-    Ok(web::Json(page))
+    let body = web::Bytes::from(serde_json::to_vec(&page).map_err(ApiError::internal)?);
+    if let Some(query) = kept {
+        state
+            .windows
+            .keep_page(ticket, query, body.clone(), now, &times);
+    }
+    Ok(json_body(body))
+}
+
+fn json_body(body: web::Bytes) -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("application/json")
+        .body(body)
 }
 
 /// A pre-order window
@@ -444,19 +472,29 @@ pub async fn availability(
     state: web::Data<AppState>,
     principal: OptionalPrincipal,
     id: web::Path<i64>,
-) -> ApiResult<web::Json<Availability>> {
+) -> ApiResult<HttpResponse> {
     let id = id.into_inner();
     let now = state.clock.now_naive();
-    let availability = state
+    if let Some(body) = state.windows.availability(id, now) {
+        return Ok(json_body(body));
+    }
+    let gate = state.windows.gate(id);
+    let _turn = gate.lock().await;
+    if let Some(body) = state.windows.availability(id, now) {
+        return Ok(json_body(body));
+    }
+    let ticket = state.windows.ticket(id);
+    let (loaded, waiting) = state
         .db(move |conn| {
             let loaded = windows::load(conn, id, now)?;
             if !windows::visible_to(&loaded.row, &loaded.lao, principal.0.as_ref()) {
                 return Err(ApiError::not_found(WINDOW));
             }
-            windows::availability(conn, loaded, now)
+            let waiting = windows::waiting_list(conn, id)?;
+            Ok((loaded, waiting))
         })
         .await?;
-    Ok(web::Json(availability))
+    Ok(json_body(state.windows.keep(ticket, loaded, waiting, now)))
 }
 
 #[derive(Debug, Deserialize, Validate, utoipa::IntoParams)]

@@ -8,12 +8,12 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use validator::Validate;
 
-use super::ledger::{self, Movement};
 use super::waitlist;
 use super::windows::{self, VariantRow, WINDOW, WindowRow};
 use crate::auth::partners;
 use crate::auth::principal::Principal;
 use crate::auth::tokens::random_token;
+use crate::capacity::ledger::{self, Movement};
 use crate::clock::to_bangkok;
 use crate::db::DbConn;
 use crate::db::schema::{hold_lines, holds, waitlist_entries, window_variants};
@@ -190,6 +190,7 @@ pub struct Hold {
 }
 
 /// The lines of a request, checked against the window.
+#[derive(Clone, Debug)]
 pub struct Requested {
     pub lines: Vec<(VariantRow, i32, i64)>,
     pub units: i64,
@@ -301,7 +302,7 @@ pub fn check_buyer_limit(
         )]));
     };
     let taken = units_held_by_buyer(conn, window.id, phone, exclude_hold, now)?
-        + crate::orders::lifecycle::units_ordered_by_buyer(conn, window.id, phone, now)?;
+        + crate::capacity::claims::ordered_by_buyer(conn, window.id, phone, now)?;
     if taken + units > max {
         return Err(ApiError::new(ErrorKind::BuyerLimit)
             .with("max_units", max)
@@ -524,6 +525,7 @@ pub fn extend(conn: &mut DbConn, public_id: &str, now: NaiveDateTime) -> ApiResu
     } else {
         windows::hold_duration(&window, None)
     };
+    crate::capacity::changes::window_changed(hold.window_id);
     diesel::update(holds::table.find(hold.id))
         .set((
             holds::expires_at.eq(now + minutes),
@@ -607,48 +609,46 @@ pub fn release(
     find(conn, hold.id)?.ok_or_else(|| ApiError::not_found(HOLD))
 }
 
-/// Expires a window's holds past their time and its unpaid orders past their deadline, and
-/// offers the freed units to the waiting list; returns the window as it now stands. The caller
-/// holds the window lock.
+/// Lets everything due on a window expire (holds past their time, unpaid orders past their
+/// deadline: [`crate::capacity::claims::expire_due`]) and returns the window as it now stands.
+/// The caller holds the window lock.
 pub fn expire_due_for_window(
     conn: &mut DbConn,
     window: &WindowRow,
     now: NaiveDateTime,
 ) -> ApiResult<WindowRow> {
-    let expired_orders = crate::orders::lifecycle::expire_due_for_window(conn, window.id, now)?;
-    let window = &if expired_orders > 0 {
-        windows::find_with_lao(conn, window.id)?
-            .ok_or_else(|| ApiError::not_found(WINDOW))?
-            .0
-    } else {
-        window.clone()
-    };
+    if !crate::capacity::claims::expire_due(conn, window.id, now)? {
+        return Ok(window.clone());
+    }
+    let (fresh, _) =
+        windows::find_with_lao(conn, window.id)?.ok_or_else(|| ApiError::not_found(WINDOW))?;
+    Ok(fresh)
+}
+
+/// Expires a window's holds past their time and offers the freed units to its waiting list;
+/// returns how many expired. The caller holds the window lock. (Unpaid orders expire with them
+/// in `orders::expiry::expire_due`, the one function that lets what is due expire.)
+pub fn expire_lapsed(conn: &mut DbConn, window_id: i64, now: NaiveDateTime) -> ApiResult<usize> {
     let due: Vec<HoldRow> = holds::table
-        .filter(holds::window_id.eq(window.id))
+        .filter(holds::window_id.eq(window_id))
         .filter(holds::status.eq(HoldStatus::Active.to_string()))
         .filter(holds::expires_at.le(now))
         .order(holds::id)
         .select(HoldRow::as_select())
         .load(conn)?;
-    if due.is_empty() {
-        return Ok(window.clone());
-    }
     let mut expired = 0;
     for hold in &due {
         if end_hold(conn, hold, HoldStatus::Expired, Some("system"), now)? {
             expired += 1;
         }
     }
-    let (fresh, _) =
-        windows::find_with_lao(conn, window.id)?.ok_or_else(|| ApiError::not_found(WINDOW))?;
     if expired > 0 {
-        tracing::debug!(window_id = window.id, expired, "expired holds");
-        waitlist::offer_freed_capacity(conn, &fresh, now)?;
-        let (fresh, _) =
-            windows::find_with_lao(conn, window.id)?.ok_or_else(|| ApiError::not_found(WINDOW))?;
-        return Ok(fresh);
+        tracing::debug!(window_id, expired, "expired holds");
+        let (window, _) =
+            windows::find_with_lao(conn, window_id)?.ok_or_else(|| ApiError::not_found(WINDOW))?;
+        waitlist::offer_freed_capacity(conn, &window, now)?;
     }
-    Ok(fresh)
+    Ok(expired)
 }
 
 /// Releases every active hold of a window (when it is cancelled).
@@ -682,16 +682,6 @@ pub fn windows_with_due_holds(conn: &mut DbConn, now: NaiveDateTime) -> QueryRes
         .distinct()
         .limit(500)
         .load(conn)
-}
-
-/// Locks a window and expires what is due on it (holds and unpaid orders), offering the freed
-/// units to its waiting list: one window's share of the background task, in the caller's
-/// transaction. Safe with several processes: the window is locked, and a hold or an order ends
-/// only once.
-pub fn expire_window(conn: &mut DbConn, window_id: i64, now: NaiveDateTime) -> ApiResult<()> {
-    let (window, _) = lock_and_read(conn, window_id)?;
-    expire_due_for_window(conn, &window, now)?;
-    Ok(())
 }
 
 /// The lines of a hold with their variants, each variant at the price the hold keeps.

@@ -1,10 +1,10 @@
 //! Pre-order windows with capacity limits, holds and waiting lists: the heart of khongdee. A
 //! window never sells past its capacity, on either database, under any concurrency (see
-//! [`ledger`] for how).
+//! [`crate::capacity`] for how).
 
+pub mod cache;
 mod handlers;
 pub mod holds;
-pub mod ledger;
 pub mod waitlist;
 pub mod windows;
 

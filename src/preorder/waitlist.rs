@@ -206,6 +206,7 @@ pub fn join(
     if live > 0 {
         return Err(ApiError::already_exists(ENTRY, "buyer_phone"));
     }
+    crate::capacity::changes::window_changed(window.id);
     let id: i64 = diesel::insert_into(wl::table)
         .values((
             wl::public_id.eq(format!("wl_{}", random_token(18))),
@@ -279,6 +280,7 @@ pub fn offer_freed_capacity(
             "waiting-list offer",
             now,
         )?;
+        crate::capacity::changes::window_changed(entry.window_id);
         diesel::update(wl::table.find(entry.id))
             .set((
                 wl::status.eq(EntryStatus::Offered.to_string()),
@@ -434,6 +436,7 @@ pub fn cancel(conn: &mut DbConn, public_id: &str, now: NaiveDateTime) -> ApiResu
                 holds::release(conn, &hold, None, now)?;
             }
             // Releasing marks it declined; leaving the list is a cancellation.
+            crate::capacity::changes::window_changed(entry.window_id);
             diesel::update(wl::table.find(entry.id))
                 .set((
                     wl::status.eq(EntryStatus::Cancelled.to_string()),
@@ -448,6 +451,7 @@ pub fn cancel(conn: &mut DbConn, public_id: &str, now: NaiveDateTime) -> ApiResu
 
 /// Closes the list of a cancelled window (its holds are released separately).
 pub fn close_all(conn: &mut DbConn, window_id: i64, now: NaiveDateTime) -> QueryResult<usize> {
+    crate::capacity::changes::window_changed(window_id);
     diesel::update(
         wl::table
             .filter(wl::window_id.eq(window_id))

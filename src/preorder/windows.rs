@@ -8,9 +8,9 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use validator::Validate;
 
-use super::ledger::{self, Movement};
 use crate::auth::policy::{Action, Place};
 use crate::auth::principal::{Principal, Role};
+use crate::capacity::ledger::{self, Movement};
 use crate::catalog::crops::{CropRow, SaleUnit};
 use crate::catalog::producers::{LaoSummary, ProducerRow};
 use crate::catalog::products::ProductRow;
@@ -412,6 +412,7 @@ pub struct Window {
 }
 
 /// A window with everything its view needs.
+#[derive(Clone, Debug)]
 pub struct Loaded {
     pub row: WindowRow,
     pub product: ProductRow,
@@ -587,8 +588,9 @@ type JoinedRow = (
     Province,
 );
 
-/// Adds variants, pickup points, stale holds and stale unpaid orders to windows: four queries,
-/// whatever their number.
+/// Adds variants, pickup points, photos, lapsed holds and lapsed unpaid orders to windows: at
+/// most five queries whatever their number, three when no window of them holds units or has
+/// unpaid orders with a payment deadline.
 fn complete(
     conn: &mut DbConn,
     rows: Vec<JoinedRow>,
@@ -613,20 +615,41 @@ fn complete(
     {
         pickups.entry(p.window_id).or_default().push(p);
     }
+    // Lapsed claims: holds only where something is held, unpaid orders only where orders have a
+    // payment deadline (without one they never lapse).
+    let held_ids: Vec<i64> = rows
+        .iter()
+        .filter(|r| r.0.held > 0)
+        .map(|r| r.0.id)
+        .collect();
+    let due_ids: Vec<i64> = rows
+        .iter()
+        .filter(|r| r.0.payment_window_hours.is_some() && r.0.sold > 0)
+        .map(|r| r.0.id)
+        .collect();
     let mut stale: HashMap<i64, i64> = HashMap::new();
-    for (window_id, units) in holds::table
-        .filter(holds::window_id.eq_any(&ids))
-        .filter(holds::status.eq("active"))
-        .filter(holds::expires_at.le(now))
-        .select((holds::window_id, holds::units))
-        .load::<(i64, i64)>(conn)?
-    {
+    let lapsed_holds: Vec<(i64, i64)> = if held_ids.is_empty() {
+        Vec::new()
+    } else {
+        holds::table
+            .filter(holds::window_id.eq_any(&held_ids))
+            .filter(holds::status.eq("active"))
+            .filter(holds::expires_at.le(now))
+            .select((holds::window_id, holds::units))
+            .load(conn)?
+    };
+    for (window_id, units) in lapsed_holds {
         *stale.entry(window_id).or_default() += units;
     }
     let product_ids: Vec<i64> = rows.iter().map(|r| r.1.id).collect();
     let photos = crate::catalog::products::photos_of(conn, &product_ids)?;
     let mut stale_sold: HashMap<i64, i64> = HashMap::new();
-    for (window_id, units) in crate::orders::lifecycle::stale_unpaid_units(conn, &ids, now)? {
+    let lapsed_orders = if due_ids.is_empty() {
+        Vec::new()
+    } else {
+        crate::capacity::claims::lapsed_order_units(conn, &due_ids, now)?
+    };
+    for (window_id, units) in lapsed_orders {
         *stale_sold.entry(window_id).or_default() += units;
     }
     Ok(rows
@@ -873,6 +896,7 @@ fn insert_variant(
     v: &NewVariant,
     now: NaiveDateTime,
 ) -> QueryResult<i64> {
+    crate::capacity::changes::window_changed(window_id);
     diesel::insert_into(window_variants::table)
         .values((
             window_variants::window_id.eq(window_id),
@@ -1225,6 +1249,7 @@ pub fn update(
     } else {
         changes.delivery.map(|d| Some(d.fee_satang))
     };
+    crate::capacity::changes::window_changed(row.id);
     diesel::update(w::table.find(row.id))
         .set((
             changes
@@ -1371,7 +1396,7 @@ pub fn apply_action(
         }
         (WindowAction::MarkFulfilled, L::Harvested) => L::Fulfilled,
         (WindowAction::Cancel, L::Draft | L::Published | L::Closed) => {
-            let open = crate::orders::lifecycle::open_order_count(conn, row.id)?;
+            let open = crate::capacity::claims::unfinished_orders(conn, row.id)?;
             if open > 0 {
                 // Buyers' money and goods come first: cancel or refund their orders.
                 let status = row.status(now);
@@ -1395,6 +1420,7 @@ pub fn apply_action(
             ));
         }
     };
+    crate::capacity::changes::window_changed(row.id);
     diesel::update(w::table.find(row.id))
         .set((
             w::lifecycle.eq(next.to_string()),
@@ -1517,6 +1543,7 @@ pub fn update_variant(
     if changes.active == Some(true) && !variant.active {
         ensure_room_for_one_more(conn, variant.window_id, "variants")?;
     }
+    crate::capacity::changes::window_changed(variant.window_id);
     diesel::update(window_variants::table.find(variant.id))
         .set((
             changes
@@ -1849,25 +1876,45 @@ pub struct Availability {
     pub as_of: DateTime<FixedOffset>,
 }
 
-#[derive(Debug, Serialize, ToSchema)]
+#[derive(Clone, Copy, Debug, Serialize, ToSchema)]
 pub struct WaitingListSize {
     /// Entries waiting (not yet offered).
     pub entries: i64,
     pub units: i64,
 }
 
+/// The availability of a loaded window now, with its waiting list: one query more.
 pub fn availability(
     conn: &mut DbConn,
     loaded: Loaded,
     now: NaiveDateTime,
 ) -> ApiResult<Availability> {
+    let waiting = waiting_list(conn, loaded.row.id)?;
+    Ok(availability_of(loaded, waiting, now, now))
+}
+
+/// Entries of a window's waiting list not yet offered, and their units.
+pub fn waiting_list(conn: &mut DbConn, window_id: i64) -> QueryResult<WaitingListSize> {
     let waiting: Vec<i64> = waitlist_entries::table
-        .filter(waitlist_entries::window_id.eq(loaded.row.id))
+        .filter(waitlist_entries::window_id.eq(window_id))
         .filter(waitlist_entries::status.eq("waiting"))
         .select(waitlist_entries::units)
         .load(conn)?;
+    Ok(WaitingListSize {
+        entries: waiting.len() as i64,
+        units: waiting.iter().sum(),
+    })
+}
+
+/// The availability of a window as read at `as_of`, with its status at `now`.
+pub fn availability_of(
+    loaded: Loaded,
+    waiting_list: WaitingListSize,
+    now: NaiveDateTime,
+    as_of: NaiveDateTime,
+) -> Availability {
     let view = loaded.view(now);
-    Ok(Availability {
+    Availability {
         window_id: view.id,
         status: view.status,
         unit: view.unit,
@@ -1875,13 +1922,10 @@ pub fn availability(
         sold: view.sold,
         held: view.held,
         available: view.available,
-        waiting_list: WaitingListSize {
-            entries: waiting.len() as i64,
-            units: waiting.iter().sum(),
-        },
+        waiting_list,
         variants: view.variants,
-        as_of: to_bangkok(now),
-    })
+        as_of: to_bangkok(as_of),
+    }
 }
 
 /// How long a hold lasts in this window, capped.

@@ -403,7 +403,10 @@ impl TestApp {
         let hash = password_hash().to_string();
         let now = self.clock.now_naive();
         self.state
-            .db_tx(move |conn| khongdee::auth::users::create(conn, None, &new, &hash, now))
+            .db_tx(move |conn| {
+                let area = khongdee::accounts::areas::resolve_area(conn, &new)?;
+                khongdee::auth::users::create(conn, None, &new, &area, &hash, now)
+            })
             .await
             .unwrap_or_else(|e| panic!("create account: {}", e.describe()))
             .id
@@ -450,7 +453,10 @@ impl TestApp {
         let now = self.clock.now_naive();
         let created = self
             .state
-            .db_tx(move |conn| khongdee::auth::partners::create(conn, &new, None, now))
+            .db_tx(move |conn| {
+                let laos = khongdee::accounts::areas::resolve_laos(conn, &new.lao_codes)?;
+                khongdee::auth::partners::create(conn, &new, &laos, None, now)
+            })
             .await
             .unwrap_or_else(|e| panic!("create partner: {}", e.describe()));
         let token = self
@@ -563,7 +569,10 @@ impl TestApp {
         let hash = password_hash().to_string();
         let now = self.clock.now_naive();
         self.state
-            .db_tx(move |conn| khongdee::auth::users::create(conn, None, &new, &hash, now))
+            .db_tx(move |conn| {
+                let area = khongdee::accounts::areas::resolve_area(conn, &new)?;
+                khongdee::auth::users::create(conn, None, &new, &area, &hash, now)
+            })
             .await
             .unwrap_or_else(|e| panic!("create producer account: {}", e.describe()))
             .id

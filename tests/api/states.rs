@@ -45,12 +45,12 @@ fn lists(sql: &str) -> Vec<(String, BTreeSet<String>)> {
 #[test]
 fn the_databases_know_the_same_states_as_the_code() {
     use khongdee::auth::Role;
+    use khongdee::capacity::ledger::Movement;
     use khongdee::catalog::crops::{Category, SaleUnit};
     use khongdee::catalog::producers::ProducerKind;
     use khongdee::laos::model::LaoType;
     use khongdee::orders::model::{Channel, DeliveryMethod, OrderStatus};
     use khongdee::preorder::holds::HoldStatus;
-    use khongdee::preorder::ledger::Movement;
     use khongdee::preorder::waitlist::EntryStatus;
     use khongdee::preorder::windows::{FeeKind, Lifecycle};
     let expected: Vec<(&str, BTreeSet<String>)> = vec![

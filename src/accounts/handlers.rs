@@ -2,14 +2,15 @@
 
 use actix_web::{HttpResponse, get, patch, post, web};
 
-use super::partners::{
+use super::areas;
+use crate::AppState;
+use crate::auth::partners::{
     self, NewPartnerClient, PARTNER_CLIENT, PartnerClient, PartnerClientChanges,
     PartnerClientWithSecret,
 };
-use super::password;
-use super::principal::Principal;
-use super::users::{self, NewUser, User, UserChanges, UserFilter};
-use crate::AppState;
+use crate::auth::password;
+use crate::auth::principal::Principal;
+use crate::auth::users::{self, NewUser, User, UserChanges, UserFilter};
 use crate::error::{ApiError, ApiResult, Problem};
 use crate::extract::{ValidJson, ValidQuery};
 use crate::pagination::{Page, decode_cursor, page_from, page_size};
@@ -49,13 +50,19 @@ pub async fn create_user(
     let new = {
         let principal = principal.clone();
         state
-            .db(move |conn| users::precheck_create(conn, &principal, &new).map(|()| new))
+            .db(move |conn| {
+                let area = areas::resolve_area(conn, &new)?;
+                users::precheck_create(conn, &principal, &new, &area).map(|()| new)
+            })
             .await?
     };
     let hash = hash_password(new.password.clone()).await?;
     let now = state.clock.now_naive();
     let user = state
-        .db_tx(move |conn| users::create(conn, Some(&principal), &new, &hash, now))
+        .db_tx(move |conn| {
+            let area = areas::resolve_area(conn, &new)?;
+            users::create(conn, Some(&principal), &new, &area, &hash, now)
+        })
         .await?;
     Ok(HttpResponse::Created().json(user))
 }
@@ -202,7 +209,10 @@ pub async fn create_partner(
     let ValidJson(new) = body;
     let now = state.clock.now_naive();
     let created = state
-        .db_tx(move |conn| partners::create(conn, &new, principal.user_id(), now))
+        .db_tx(move |conn| {
+            let lao_ids = areas::resolve_laos(conn, &new.lao_codes)?;
+            partners::create(conn, &new, &lao_ids, principal.user_id(), now)
+        })
         .await?;
     Ok(HttpResponse::Created().json(created))
 }
@@ -311,7 +321,13 @@ pub async fn update_partner(
     let ValidJson(changes) = body;
     let now = state.clock.now_naive();
     let client = state
-        .db_tx(move |conn| partners::update(conn, id, &changes, now))
+        .db_tx(move |conn| {
+            let lao_ids = match &changes.lao_codes {
+                Some(codes) => Some(areas::resolve_laos(conn, codes)?),
+                None => None,
+            };
+            partners::update(conn, id, &changes, lao_ids.as_deref(), now)
+        })
         .await?;
     Ok(web::Json(client))
 }

@@ -19,7 +19,6 @@ use utoipa::ToSchema;
 use crate::db::DbConn;
 use crate::db::schema::{capacity_ledger, preorder_windows as w};
 use crate::error::{ApiError, ApiResult};
-use crate::preorder::windows::Lifecycle;
 
 /// What moved.
 #[derive(
@@ -133,7 +132,7 @@ const FILLED: (w::capacity, w::held, w::sold, w::lao_id) =
 /// Records `window.sold_out` when taking `units` (> 0) filled the window: every unit is now
 /// held or sold, and before it was not. In the transaction that took them, on the window's
 /// locked row, so the event is in order with the window's others.
-fn announce_if_sold_out(
+pub(super) fn announce_if_sold_out(
     conn: &mut DbConn,
     window_id: i64,
     units: i64,
@@ -161,38 +160,6 @@ fn announce_if_sold_out(
         now,
     )
     .map(|_| ())
-}
-
-/// Sells `units` in one statement if the window is open at `now` and they fit: the fast path
-/// of an order, which locks the window's row only from here to the commit. `false` means "look
-/// closer": closed, not open yet, or not enough free units (perhaps only until lapsed holds and
-/// unpaid orders are let go). The conditions are checked on the row as it is when the lock is
-/// granted, so a concurrent close or sale is always seen.
-pub fn sell_if_open(
-    conn: &mut DbConn,
-    window_id: i64,
-    units: i64,
-    now: NaiveDateTime,
-) -> QueryResult<bool> {
-    let after: Option<Filled> = diesel::update(
-        w::table
-            .find(window_id)
-            .filter(w::lifecycle.eq(Lifecycle::Published.to_string()))
-            .filter(w::opens_at.le(now))
-            .filter(w::closes_at.gt(now))
-            .filter((w::held + w::sold + units).le(w::capacity)),
-    )
-    .set(w::sold.eq(w::sold + units))
-    .returning(FILLED)
-    .get_result(conn)
-    .optional()?;
-    match after {
-        Some(after) => {
-            announce_if_sold_out(conn, window_id, units, after, now)?;
-            Ok(true)
-        }
-        None => Ok(false),
-    }
 }
 
 /// Frees held units (a hold released or expired).
@@ -268,12 +235,15 @@ pub struct Entry<'a> {
     pub actor: Option<&'a str>,
 }
 
+/// Appends a ledger row in the caller's transaction, and notes the window as changed
+/// ([`super::changes`]) so that what is kept in memory about it is refreshed after the commit.
 pub fn record(
     conn: &mut DbConn,
     kind: Movement,
     entry: Entry<'_>,
     now: NaiveDateTime,
 ) -> QueryResult<()> {
+    super::changes::window_changed(entry.window_id);
     diesel::insert_into(capacity_ledger::table)
         .values((
             capacity_ledger::window_id.eq(entry.window_id),
@@ -410,7 +380,10 @@ pub fn reconcile(
                 ))
                 .execute(conn);
             match result {
-                Ok(_) => repaired = true,
+                Ok(_) => {
+                    repaired = true;
+                    super::changes::window_changed(sum.window_id);
+                }
                 Err(e) => {
                     tracing::error!(window_id = sum.window_id, error = %e, "could not repair the counters")
                 }
