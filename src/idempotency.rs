@@ -208,13 +208,7 @@ pub fn begin(
             Err(DieselError::DatabaseError(DatabaseErrorKind::UniqueViolation, _)) => {}
             Err(other) => return Err(ApiError::from(other)),
         }
-        let existing: Option<Record> = ik::table
-            .filter(ik::scope.eq(scope))
-            .filter(ik::idem_key.eq(key))
-            .select(Record::as_select())
-            .first(conn)
-            .optional()?;
-        let Some(record) = existing else {
+        let Some(record) = find_record(conn, scope, key)? else {
             continue;
         };
         match verdict(record, fingerprint, now) {
@@ -233,6 +227,16 @@ pub fn begin(
         }
     }
     Ok(Begin::InFlight)
+}
+
+/// The record of a caller's key, if any.
+fn find_record(conn: &mut DbConn, scope: &str, key: &str) -> QueryResult<Option<Record>> {
+    ik::table
+        .filter(ik::scope.eq(scope))
+        .filter(ik::idem_key.eq(key))
+        .select(Record::as_select())
+        .first(conn)
+        .optional()
 }
 
 /// What a stored record says about a new request with its key.
@@ -324,13 +328,7 @@ pub fn claim_here(
     fingerprint: &str,
     now: NaiveDateTime,
 ) -> ApiResult<Result<Pending, Begin>> {
-    let existing: Option<Record> = ik::table
-        .filter(ik::scope.eq(scope))
-        .filter(ik::idem_key.eq(key))
-        .select(Record::as_select())
-        .first(conn)
-        .optional()?;
-    let id = match existing.map(|record| verdict(record, fingerprint, now)) {
+    let id = match find_record(conn, scope, key)?.map(|record| verdict(record, fingerprint, now)) {
         None => None,
         Some(Verdict::Expired(id)) => {
             diesel::delete(ik::table.find(id)).execute(conn)?;

@@ -28,7 +28,11 @@ use super::windows::{self, Loaded, WaitingListSize};
 use crate::capacity::changes::Change;
 
 /// At most this many windows are kept; when full, everything is dropped and loaded again.
-const MAX_WINDOWS: usize = 10_000;
+const MAX_WINDOWS: usize = 4_096;
+/// At most this many list pages (any query string makes one), each at most `MAX_PAGE_BYTES`:
+/// 256 × 256 KiB = 64 MiB at the very worst, whatever callers send.
+const MAX_PAGES: usize = 256;
+const MAX_PAGE_BYTES: usize = 256 * 1024;
 
 /// Availability bodies by window.
 pub struct WindowCache {
@@ -176,7 +180,7 @@ impl WindowCache {
         now: NaiveDateTime,
         windows: &[(i64, NaiveDateTime, NaiveDateTime)],
     ) {
-        if self.ttl <= Duration::zero() {
+        if self.ttl <= Duration::zero() || body.len() > MAX_PAGE_BYTES {
             return;
         }
         let mut until = now + self.ttl;
@@ -191,7 +195,7 @@ impl WindowCache {
         if inner.pages_generation != ticket.0 {
             return;
         }
-        if inner.pages.len() >= MAX_WINDOWS {
+        if inner.pages.len() >= MAX_PAGES {
             inner.pages.clear();
         }
         let page = ListPage {

@@ -147,17 +147,7 @@ async fn live_window(w: &World, capacity: i64) -> Value {
             }],
         }),
     );
-    let res = w
-        .app
-        .post(&format!("/v1/products/{product}/windows"))
-        .bearer_auth(&staff.token)
-        .json(&body)
-        .send()
-        .await
-        .unwrap();
-    let (status, body) = json(res).await;
-    assert_eq!(status, 201, "{body}");
-    body
+    create_window(&w.app, &staff.token, product, &body).await
 }
 
 /// Orders of a window in the database, with their units.

@@ -59,11 +59,21 @@ pub async fn product(w: &World) -> i64 {
 /// Creates a window (as the LAO's staff) and returns it.
 pub async fn window(w: &World, capacity: i64, patch: Value) -> Value {
     let product = product(w).await;
-    let res = w
-        .app
+    create_window(
+        &w.app,
+        &w.staff.token,
+        product,
+        &window_body(capacity, patch),
+    )
+    .await
+}
+
+/// Creates a window of `product` from `body` with `token` and returns it.
+pub async fn create_window(app: &TestApp, token: &str, product: i64, body: &Value) -> Value {
+    let res = app
         .post(&format!("/v1/products/{product}/windows"))
-        .bearer_auth(&w.staff.token)
-        .json(&window_body(capacity, patch))
+        .bearer_auth(token)
+        .json(body)
         .send()
         .await
         .unwrap();
