@@ -2,11 +2,12 @@
 //! calls for `POST /v1/orders` and the embedded form's orders.
 //!
 //! 1. The request's checks that need no lock ([`place::prepare`]) run on a pooled connection,
-//!    concurrently with every other request.
-//! 2. The prepared order joins its window's queue as a [`PlaceJob`]. In the batch's transaction
-//!    it claims its `Idempotency-Key` (a stored answer is replayed, a key in use answers 409),
-//!    then is placed under the lock ([`place::place_locked`]), and its answer (the order, or
-//!    its refusal in both languages) is stored with the key — all in the batch's one commit.
+//!    concurrently with every other request (PostgreSQL); on SQLite the batch's thread runs
+//!    them itself, in step 2, as fast and without handing the request between threads.
+//! 2. The order joins its window's queue as a [`PlaceJob`]. In the batch's transaction it claims
+//!    its `Idempotency-Key` (a stored answer is replayed), is placed under the lock
+//!    ([`place::place_locked`]), and its answer (the order, or its refusal in both languages) is
+//!    written with the key — all in the batch's one commit.
 //! 3. The request hears its outcome only after that commit.
 //!
 //! An order converting a hold is placed on its own ([`place::place`] inside
