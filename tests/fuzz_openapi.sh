@@ -115,9 +115,12 @@ ACCEPTED = [
     ("validation_failed", "variants", "duplicate"),
     ("validation_failed", "variants", "repeated"),
     ("validation_failed", "lines", "duplicate"),
+    ("validation_failed", "lines", "repeated"),
     # Rules that depend on stored data: a window that limits units per buyer needs the
     # buyer's phone; a crop's unit cannot change while products use it.
     ("validation_failed", "buyer_phone", "required"),
+    # A window's items per order (its stored limits, 1 to 20 by default).
+    ("order_limit", None, None),
     ("validation_failed", "sale_unit", "in_use"),
     # The programme's report: `code` names the area of a `level` below the nation, and is
     # absent for the nation.
