@@ -177,7 +177,7 @@ impl Gatherer {
                                 Err(ApiError::internal("a gathered job panicked"))
                             })?;
                     }
-                    locked.finish(conn)
+                    locked.flush(conn)
                 })
             })
         });
@@ -333,12 +333,6 @@ impl Locked {
             changes::counters_moved(self.window_id, capacity, held, sold);
         }
         Ok(())
-    }
-
-    /// The batch's end: one guarded counter update for everything sold, the ledger rows in one
-    /// insert, `window.sold_out` if the batch filled the window ([`Locked::flush`]).
-    fn finish(mut self, conn: &mut DbConn) -> ApiResult<()> {
-        self.flush(conn)
     }
 }
 

@@ -437,13 +437,7 @@ where
     let _slot = pool.slot().await;
     actix_web::web::block(move || {
         let _entered = span.enter();
-        let writer = pool.writer.clone();
-        // A writer that panicked left nothing behind in the mutex itself: carry on.
-        let _turn = writer
-            .as_ref()
-            .map(|m| m.lock().unwrap_or_else(std::sync::PoisonError::into_inner));
-        let mut conn = pool.get().map_err(ApiError::from)?;
-        f(&mut conn)
+        write_here(&pool, f)
     })
     .await
     .map_err(ApiError::internal)?
@@ -455,8 +449,9 @@ pub fn write_here<T>(
     pool: &DbPool,
     f: impl FnOnce(&mut DbConn) -> Result<T, ApiError>,
 ) -> Result<T, ApiError> {
-    let writer = pool.writer.clone();
-    let _turn = writer
+    // A writer that panicked left nothing behind in the mutex itself: carry on.
+    let _turn = pool
+        .writer
         .as_ref()
         .map(|m| m.lock().unwrap_or_else(std::sync::PoisonError::into_inner));
     let mut conn = pool.get().map_err(ApiError::from)?;

@@ -103,6 +103,20 @@ impl WindowCache {
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
+    /// Until when something read at `now` may be served: the time-to-live, or the next time one
+    /// of its windows opens or closes (its status changes then), whichever comes first.
+    fn good_until(
+        &self,
+        now: NaiveDateTime,
+        windows: &[(NaiveDateTime, NaiveDateTime)],
+    ) -> NaiveDateTime {
+        windows
+            .iter()
+            .flat_map(|&(opens_at, closes_at)| [opens_at, closes_at])
+            .filter(|&moment| moment > now)
+            .fold(now + self.ttl, NaiveDateTime::min)
+    }
+
     /// The availability body of a window (JSON), if one is kept and still good at `now`.
     pub fn availability(&self, window_id: i64, now: NaiveDateTime) -> Option<Bytes> {
         let inner = self.lock();
@@ -134,12 +148,7 @@ impl WindowCache {
         if self.ttl <= Duration::zero() || !windows::visible_to(&loaded.row, &loaded.lao, None) {
             return body;
         }
-        let mut until = now + self.ttl;
-        for moment in [loaded.row.opens_at, loaded.row.closes_at] {
-            if moment > now {
-                until = until.min(moment);
-            }
-        }
+        let until = self.good_until(now, &[(loaded.row.opens_at, loaded.row.closes_at)]);
         let id = loaded.row.id;
         let snapshot = Snapshot {
             loaded,
@@ -183,14 +192,11 @@ impl WindowCache {
         if self.ttl <= Duration::zero() || body.len() > MAX_PAGE_BYTES {
             return;
         }
-        let mut until = now + self.ttl;
-        for &(_, opens_at, closes_at) in windows {
-            for moment in [opens_at, closes_at] {
-                if moment > now {
-                    until = until.min(moment);
-                }
-            }
-        }
+        let times: Vec<_> = windows
+            .iter()
+            .map(|&(_, opens, closes)| (opens, closes))
+            .collect();
+        let until = self.good_until(now, &times);
         let mut inner = self.lock();
         if inner.pages_generation != ticket.0 {
             return;

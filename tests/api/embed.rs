@@ -69,6 +69,18 @@ fn embed_order_from(
         .json(body)
 }
 
+/// The embed keys of Mae Sot as `token`'s caller reads them.
+async fn key_list(app: &TestApp, token: &str) -> (reqwest::StatusCode, Value) {
+    json(
+        app.get(&format!("/v1/laos/{MAE_SOT}/embed-keys"))
+            .bearer_auth(token)
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await
+}
+
 #[tokio::test]
 async fn lao_staff_manage_their_publishable_keys() {
     let w = World::new().await;
@@ -105,15 +117,7 @@ async fn lao_staff_manage_their_publishable_keys() {
     assert_eq!(problem_fields(&problem), vec!["label"]);
 
     // The district officer reads them; the other LAO's staff does not.
-    let (status, list) = json(
-        w.app
-            .get(&format!("/v1/laos/{MAE_SOT}/embed-keys"))
-            .bearer_auth(&w.district_officer.token)
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
+    let (status, list) = key_list(&w.app, &w.district_officer.token).await;
     assert_eq!(status, 200);
     assert_eq!(list.as_array().unwrap().len(), 1);
     let res = w
@@ -156,15 +160,7 @@ async fn lao_staff_manage_their_publishable_keys() {
         assert_eq!(res.status(), 204, "revoking twice is revoking once");
     }
     assert_problem(form(key.to_string()).await, 404, "not_found").await;
-    let (_, list) = json(
-        w.app
-            .get(&format!("/v1/laos/{MAE_SOT}/embed-keys"))
-            .bearer_auth(&w.staff.token)
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
+    let (_, list) = key_list(&w.app, &w.staff.token).await;
     assert_eq!(list[0]["active"], false, "{list}");
     assert!(list[0]["revoked_at"].is_string());
     // Malformed keys are not looked up.
@@ -502,15 +498,7 @@ async fn an_order_from_the_form_is_the_laos_form_channel_once_per_submission() {
 
     // The LAO rotates its key: the buyer's saved page still opens and shows the order (from
     // the API's own page), while the form itself stops taking orders with it.
-    let (_, keys) = json(
-        w.app
-            .get(&format!("/v1/laos/{MAE_SOT}/embed-keys"))
-            .bearer_auth(&w.staff.token)
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
+    let (_, keys) = key_list(&w.app, &w.staff.token).await;
     let id = keys[0]["id"].as_i64().unwrap();
     let res = w
         .app
