@@ -304,7 +304,7 @@ fn insert_claim(
 }
 
 /// A key claimed inside a transaction that will also hold its answer ([`claim_here`]).
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct Pending {
     /// The record to complete, when one was there (expired, or a crashed attempt's).
     id: Option<i64>,
@@ -317,8 +317,9 @@ pub struct Pending {
 /// Claims a key inside the caller's transaction, which will also store the answer: used by
 /// gathered work ([`crate::capacity::gather`]), where the claim, the work and its answer commit
 /// together (or not at all), so the record is written once, with its answer
-/// ([`answer_here`], [`refuse_here`]). Earlier work of the same transaction with the same key has
-/// written its record already and is replayed. Two transactions answering the same new key at
+/// ([`answer_here`], [`refuse_here`], [`store_answers`]). Earlier work of the same transaction
+/// with the same key must have stored its answer before this is called (a gathered batch writes
+/// its answers before a job claims a key the batch has answered already); it is then replayed. Two transactions answering the same new key at
 /// once meet on the unique index: the later one waits for the earlier and fails (its batch is
 /// then run job by job, and the job finds the answer).
 pub fn claim_here(
@@ -346,37 +347,74 @@ pub fn claim_here(
     }))
 }
 
+impl Pending {
+    /// The scope and key claimed.
+    pub fn scope_and_key(&self) -> (&str, &str) {
+        (&self.scope, &self.key)
+    }
+}
+
+/// The answer of a key claimed with [`claim_here`], to be stored ([`store_answers`]).
+#[derive(Debug)]
+pub struct Answer {
+    pending: Pending,
+    status: u16,
+    content_type: &'static str,
+    body: String,
+}
+
+impl Answer {
+    /// The scope and key it answers.
+    pub fn scope_and_key(&self) -> (&str, &str) {
+        self.pending.scope_and_key()
+    }
+
+    /// A JSON answer with its status (`201` and the order, say).
+    pub fn json(pending: Pending, status: u16, body: String) -> Answer {
+        Answer {
+            pending,
+            status,
+            content_type: "application/json",
+            body,
+        }
+    }
+
+    /// A refusal (a 4xx problem), kept in both languages so that a retry reads it in the
+    /// language it asks for.
+    pub fn refusal(
+        pending: Pending,
+        error: &ApiError,
+        path: &str,
+        request_id: Option<&str>,
+    ) -> Answer {
+        Answer {
+            pending,
+            status: error.kind().status().as_u16(),
+            content_type: PROBLEM_IN_BOTH_LANGUAGES,
+            body: refusal_document(error, path, request_id),
+        }
+    }
+}
+
 /// Stores the answer of a key claimed with [`claim_here`].
 pub fn answer_here(
     conn: &mut DbConn,
     pending: &Pending,
     status: u16,
-    content_type: &str,
+    content_type: &'static str,
     body: &str,
 ) -> QueryResult<()> {
-    if let Some(id) = pending.id {
-        return complete(conn, id, status, content_type, body);
-    }
-    let now = pending.now;
-    diesel::insert_into(ik::table)
-        .values((
-            ik::scope.eq(&pending.scope),
-            ik::idem_key.eq(&pending.key),
-            ik::fingerprint.eq(&pending.fingerprint),
-            ik::state.eq("completed"),
-            ik::response_status.eq(Some(i32::from(status))),
-            ik::response_content_type.eq(Some(content_type)),
-            ik::response_body.eq(Some(body)),
-            ik::locked_until.eq(now),
-            ik::created_at.eq(now),
-            ik::expires_at.eq(now + Duration::hours(RETENTION_HOURS)),
-        ))
-        .execute(conn)
-        .map(|_| ())
+    let answer = Answer {
+        pending: pending.clone(),
+        status,
+        content_type,
+        body: body.to_string(),
+    };
+    store_answers(conn, vec![answer])
 }
 
 /// Stores a refusal (a 4xx problem) as the answer of a key claimed with [`claim_here`], in both
-/// languages, so that a retry reads it in the language it asks for.
+/// languages ([`Answer::refusal`]).
 pub fn refuse_here(
     conn: &mut DbConn,
     pending: &Pending,
@@ -384,13 +422,43 @@ pub fn refuse_here(
     path: &str,
     request_id: Option<&str>,
 ) -> QueryResult<()> {
-    answer_here(
-        conn,
-        pending,
-        error.kind().status().as_u16(),
-        PROBLEM_IN_BOTH_LANGUAGES,
-        &refusal_document(error, path, request_id),
-    )
+    let answer = Answer::refusal(pending.clone(), error, path, request_id);
+    store_answers(conn, vec![answer])
+}
+
+/// Stores answers of keys claimed with [`claim_here`] in the caller's transaction: new keys in
+/// one multi-row insert (a gathered batch's), records that were there (expired, or a crashed
+/// attempt's) completed one by one.
+pub fn store_answers(conn: &mut DbConn, answers: Vec<Answer>) -> QueryResult<()> {
+    let (found, new): (Vec<Answer>, Vec<Answer>) =
+        answers.into_iter().partition(|a| a.pending.id.is_some());
+    for answer in &found {
+        if let Some(id) = answer.pending.id {
+            complete(conn, id, answer.status, answer.content_type, &answer.body)?;
+        }
+    }
+    if new.is_empty() {
+        return Ok(());
+    }
+    let rows: Vec<_> = new
+        .into_iter()
+        .map(|a| {
+            let now = a.pending.now;
+            (
+                ik::scope.eq(a.pending.scope),
+                ik::idem_key.eq(a.pending.key),
+                ik::fingerprint.eq(a.pending.fingerprint),
+                ik::state.eq("completed"),
+                ik::response_status.eq(Some(i32::from(a.status))),
+                ik::response_content_type.eq(Some(a.content_type)),
+                ik::response_body.eq(Some(a.body)),
+                ik::locked_until.eq(now),
+                ik::created_at.eq(now),
+                ik::expires_at.eq(now + Duration::hours(RETENTION_HOURS)),
+            )
+        })
+        .collect();
+    crate::insert_rows!(conn, ik::table, rows).map(|_| ())
 }
 
 /// A refusal as it is stored: `{"en": problem, "th": problem}`.

@@ -45,6 +45,36 @@ pub fn record<P: Serialize>(
         .get_result(conn)
 }
 
+/// Records events in one multi-row insert, in the order given (their ids follow it); call it
+/// inside the transaction that makes the changes.
+pub fn record_all<P: Serialize>(
+    conn: &mut DbConn,
+    events: Vec<Event<'_, P>>,
+    now: NaiveDateTime,
+) -> QueryResult<()> {
+    if events.is_empty() {
+        return Ok(());
+    }
+    let rows: Vec<_> = events
+        .into_iter()
+        .map(|event| {
+            let payload =
+                serde_json::to_string(&event.payload).unwrap_or_else(|_| "{}".to_string());
+            (
+                outbox_events::event_type.eq(event.event_type),
+                outbox_events::aggregate_type.eq(event.aggregate_type),
+                outbox_events::aggregate_id.eq(event.aggregate_id),
+                outbox_events::lao_id.eq(event.lao_id),
+                outbox_events::partner_client_id.eq(event.partner_client_id),
+                outbox_events::payload.eq(payload),
+                outbox_events::occurred_at.eq(now),
+                outbox_events::attempts.eq(0),
+            )
+        })
+        .collect();
+    crate::insert_rows!(conn, outbox_events::table, rows).map(|_| ())
+}
+
 /// A recorded event (for tests and the delivery worker).
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = outbox_events)]

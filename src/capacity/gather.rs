@@ -51,6 +51,15 @@ pub trait Job: Send {
     fn answer(self: Box<Self>, committed: Result<(), ApiError>);
 }
 
+/// Rows that a batch's jobs hand over to be written together, once, just before the batch's
+/// counters are ([`Locked::flush`]): a room above fills it with its own rows (the orders' rows,
+/// one multi-row insert per table) and finds its buffer again with [`Locked::deferred`].
+pub trait Deferred: Any + Send {
+    /// Writes what was handed over, in the batch's transaction; may record ledger rows on
+    /// `locked`, which are written after it. An `Err` rolls the batch back.
+    fn write(self: Box<Self>, conn: &mut DbConn, locked: &mut Locked) -> ApiResult<()>;
+}
+
 /// What is done with the changes a committed batch noted (refreshing what is kept in memory).
 pub type AfterCommit = Arc<dyn Fn(&[Change]) + Send + Sync>;
 
@@ -230,6 +239,8 @@ pub struct Locked {
     /// Room for the jobs' own per-batch facts (the window as the pre-order room reads it under
     /// the lock), read once by the first job that needs them.
     pub scratch: Option<Box<dyn Any + Send>>,
+    /// Rows handed over by the jobs, written by the next [`Locked::flush`].
+    deferred: Option<Box<dyn Deferred>>,
 }
 
 /// A ledger row the batch writes at its end.
@@ -263,6 +274,7 @@ impl Locked {
             entries: Vec::new(),
             expired_due: false,
             scratch: None,
+            deferred: None,
         })
     }
 
@@ -299,10 +311,32 @@ impl Locked {
         self.entries.push(entry);
     }
 
-    /// Writes what the batch has sold so far to the counters and the ledger, before something in
-    /// the transaction reads or moves them in the database (letting lapsed holds go, offering
-    /// freed units to the waiting list). Announces `window.sold_out` if the units filled it.
+    /// The rows of type `T` handed over so far in this batch (an empty `T` the first time, and
+    /// again after each flush). A batch's jobs are of one kind; rows of another type are a
+    /// server error.
+    pub fn deferred<T: Deferred + Default>(&mut self) -> ApiResult<&mut T> {
+        let slot = self.deferred.get_or_insert_with(|| Box::new(T::default()));
+        (&mut **slot as &mut dyn Any)
+            .downcast_mut::<T>()
+            .ok_or_else(|| ApiError::internal("a batch's deferred rows are of another type"))
+    }
+
+    /// The rows of type `T` handed over and not yet written, if any.
+    pub fn deferred_ref<T: Deferred>(&self) -> Option<&T> {
+        self.deferred
+            .as_deref()
+            .and_then(|d| (d as &dyn Any).downcast_ref::<T>())
+    }
+
+    /// Writes the rows the jobs handed over ([`Deferred`]), then what the batch has sold so far
+    /// to the counters and the ledger: at the batch's end, and before something in the
+    /// transaction reads or moves them in the database (letting lapsed holds go, offering freed
+    /// units to the waiting list, a job that must see an earlier job's rows). Announces
+    /// `window.sold_out` if the units filled it.
     pub fn flush(&mut self, conn: &mut DbConn) -> ApiResult<()> {
+        if let Some(deferred) = self.deferred.take() {
+            deferred.write(conn, self)?;
+        }
         let units = std::mem::take(&mut self.selling);
         let entries = std::mem::take(&mut self.entries);
         if units == 0 && entries.is_empty() {
@@ -336,15 +370,16 @@ impl Locked {
     }
 }
 
-/// The batch's ledger rows: one multi-row insert on PostgreSQL; SQLite (in-process, no round
-/// trips) takes them one by one, as diesel cannot write a multi-row insert with optional values
-/// for it through the multi-backend connection.
+/// The batch's ledger rows, in one multi-row insert.
 fn insert_ledger(
     conn: &mut DbConn,
     window_id: i64,
     now: NaiveDateTime,
     entries: &[OwnedEntry],
 ) -> QueryResult<()> {
+    if entries.is_empty() {
+        return Ok(());
+    }
     let rows: Vec<_> = entries
         .iter()
         .map(|e| {
@@ -361,19 +396,5 @@ fn insert_ledger(
             )
         })
         .collect();
-    match conn {
-        DbConn::Postgres(pg) => {
-            diesel::insert_into(capacity_ledger::table)
-                .values(&rows)
-                .execute(pg)?;
-        }
-        DbConn::Sqlite(lite) => {
-            for row in rows {
-                diesel::insert_into(capacity_ledger::table)
-                    .values(row)
-                    .execute(lite)?;
-            }
-        }
-    }
-    Ok(())
+    crate::insert_rows!(conn, capacity_ledger::table, rows).map(|_| ())
 }

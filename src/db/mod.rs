@@ -26,6 +26,65 @@ pub enum DbConn {
     Sqlite(SqliteConnection),
 }
 
+/// Inserts `rows` (a `Vec` of value tuples, all of one shape) into `table` with multi-row
+/// `INSERT`s of at most [`INSERT_ROWS`] rows each, on either backend; `returning expr` loads
+/// `expr` for each row (in no promised order: load a unique column with it to match rows).
+/// diesel writes a batch insert for each backend's own connection and not through [`DbConn`],
+/// so this picks the connection inside. An empty `rows` sends nothing.
+#[macro_export]
+macro_rules! insert_rows {
+    ($conn:expr, $table:expr, $rows:expr) => {{
+        use diesel::RunQueryDsl as _;
+        let mut rows = $rows;
+        let mut inserted: diesel::QueryResult<usize> = Ok(0);
+        while !rows.is_empty() && inserted.is_ok() {
+            let rest = rows.split_off(rows.len().min($crate::db::INSERT_ROWS));
+            let chunk = std::mem::replace(&mut rows, rest);
+            let done = match &mut *$conn {
+                $crate::db::DbConn::Postgres(c) => {
+                    diesel::insert_into($table).values(chunk).execute(c)
+                }
+                $crate::db::DbConn::Sqlite(c) => {
+                    diesel::insert_into($table).values(chunk).execute(c)
+                }
+            };
+            inserted = inserted.and_then(|n| done.map(|d| n + d));
+        }
+        inserted
+    }};
+    ($conn:expr, $table:expr, $rows:expr, returning $ret:expr) => {{
+        use diesel::RunQueryDsl as _;
+        let mut rows = $rows;
+        let mut loaded: diesel::QueryResult<Vec<_>> = Ok(Vec::new());
+        while !rows.is_empty() && loaded.is_ok() {
+            let rest = rows.split_off(rows.len().min($crate::db::INSERT_ROWS));
+            let chunk = std::mem::replace(&mut rows, rest);
+            let done = match &mut *$conn {
+                $crate::db::DbConn::Postgres(c) => diesel::insert_into($table)
+                    .values(chunk)
+                    .returning($ret)
+                    .get_results(c),
+                $crate::db::DbConn::Sqlite(c) => diesel::insert_into($table)
+                    .values(chunk)
+                    .returning($ret)
+                    .get_results(c),
+            };
+            loaded = loaded.and_then(|mut all| {
+                done.map(|rows| {
+                    all.extend(rows);
+                    all
+                })
+            });
+        }
+        loaded
+    }};
+}
+
+/// The most rows one multi-row `INSERT` of [`insert_rows!`] carries: with the widest table
+/// written this way (orders, 26 columns) well under SQLite's 32,766 and PostgreSQL's 65,535
+/// bound parameters per statement.
+pub const INSERT_ROWS: usize = 1_000;
+
 /// The connection pool, and on SQLite the queue of this process's writers (see [`run_write`]).
 #[derive(Clone)]
 pub struct DbPool {

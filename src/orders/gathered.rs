@@ -5,30 +5,34 @@
 //!    concurrently with every other request (PostgreSQL); on SQLite the batch's thread runs
 //!    them itself, in step 2, as fast and without handing the request between threads.
 //! 2. The order joins its window's queue as a [`PlaceJob`]. In the batch's transaction it claims
-//!    its `Idempotency-Key` (a stored answer is replayed), is placed under the lock
-//!    ([`place::place_locked`]), and its answer (the order, or its refusal in both languages) is
-//!    written with the key — all in the batch's one commit.
+//!    its `Idempotency-Key` (a stored answer is replayed) and is placed under the lock
+//!    ([`place::place_locked`]), in memory. At the batch's end ([`BatchOrders`]) the orders'
+//!    rows go in with one multi-row insert per table ([`place::write_all`]), then every key's
+//!    answer (the order, or its refusal in both languages) — all in the batch's one commit. A
+//!    job whose key or buyer the batch has already seen has what came before written first, so
+//!    that it reads it (a replay; the per-buyer limit).
 //! 3. The request hears its outcome only after that commit.
 //!
 //! An order converting a hold is placed on its own ([`place::place`] inside
 //! [`idempotency::run`]), as before.
 
-use std::sync::Arc;
+use std::collections::HashSet;
+use std::sync::{Arc, OnceLock};
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpMessage, HttpRequest, HttpResponse};
 use tokio::sync::oneshot;
 
 use super::model::Order;
-use super::place::{self, NewOrder, NotPlaced, Prepared};
+use super::place::{self, NewOrder, NotPlaced, Prepared, Unwritten};
 use crate::AppState;
 use crate::auth::principal::Principal;
-use crate::capacity::gather::{Job, Locked};
+use crate::capacity::gather::{Deferred, Job, Locked};
 use crate::db::Backend;
 use crate::db::DbConn;
 use crate::error::{ApiError, ApiResult, ErrorKind};
 use crate::i18n::Lang;
-use crate::idempotency::{self, Begin, Pending, Scope};
+use crate::idempotency::{self, Answer, Begin, Pending, Scope};
 use crate::observability::RequestId;
 
 /// Turns a placed order into the body of the answer (201), inside the order's transaction.
@@ -172,6 +176,7 @@ fn answer_of(done: Done, req: &HttpRequest) -> ApiResult<HttpResponse> {
         }
         Done::Claimed(Begin::Mismatch) => Err(ApiError::new(ErrorKind::IdempotencyKeyReused)),
         Done::Claimed(Begin::Proceed(_)) => Err(ApiError::internal("a claim left unanswered")),
+        Done::Placed(_) => Err(ApiError::internal("a placed order without its body")),
     }
 }
 
@@ -185,6 +190,8 @@ struct Claim {
 /// How a placement ended in its batch.
 enum Done {
     Created(serde_json::Value),
+    /// Placed in the batch; its body is there once the batch's rows are written.
+    Placed(Body),
     /// Refused (before anything was written); the refusal is stored with the key.
     Refused(ApiError),
     /// The key decided: a replay, in flight, or reused for another request.
@@ -255,24 +262,116 @@ impl PlaceJob {
         }
     }
 
-    /// Stores a refusal with the key, if there is one.
-    fn store_refusal(
+    /// Keeps a refusal for the key, if there is one, to be written with the batch's rows.
+    fn defer_refusal(
         &self,
-        conn: &mut DbConn,
-        claim: Option<&Pending>,
+        window: &mut Locked,
+        claim: Option<Pending>,
         error: &ApiError,
     ) -> ApiResult<()> {
         if let Some(claim) = claim {
             let request_id = self.request_id.as_deref();
-            idempotency::refuse_here(conn, claim, error, &self.path, request_id)?;
+            let answer = Answer::refusal(claim, error, &self.path, request_id);
+            window.deferred::<BatchOrders>()?.answer(answer);
         }
         Ok(())
+    }
+
+    /// Writes what the batch has handed over when it holds this job's key, so that the claim
+    /// reads the earlier answer and replays it.
+    fn flush_if_key_seen(&self, conn: &mut DbConn, window: &mut Locked) -> ApiResult<()> {
+        let seen = match (&self.claim, window.deferred_ref::<BatchOrders>()) {
+            (Some(c), Some(batch)) => batch.keys.contains(&(c.scope.clone(), c.key.clone())),
+            _ => false,
+        };
+        if seen { window.flush(conn) } else { Ok(()) }
+    }
+}
+
+/// Writes what the batch has handed over when it holds an order of this buyer, so that the
+/// per-buyer limit counts it.
+fn flush_if_buyer_seen(conn: &mut DbConn, window: &mut Locked, phone: &str) -> ApiResult<()> {
+    let seen = window
+        .deferred_ref::<BatchOrders>()
+        .is_some_and(|batch| batch.phones.contains(phone));
+    if seen { window.flush(conn) } else { Ok(()) }
+}
+
+/// The body of a placed order's answer, set when the batch's rows are written.
+type Body = Arc<OnceLock<serde_json::Value>>;
+
+/// A placed order waiting for the batch's end, with what its answer needs.
+struct Waiting {
+    order: Unwritten,
+    respond: Respond,
+    claim: Option<Pending>,
+    body: Body,
+}
+
+/// The orders a batch has placed and the answers of its keys, written together when the batch
+/// flushes: the orders with one multi-row insert per table ([`place::write_all`]), then every
+/// answer in one more.
+#[derive(Default)]
+struct BatchOrders {
+    waiting: Vec<Waiting>,
+    answers: Vec<Answer>,
+    /// The keys (scope, key) and buyers' phones of what is waiting.
+    keys: HashSet<(String, String)>,
+    phones: HashSet<String>,
+    pepper: Arc<Vec<u8>>,
+}
+
+impl BatchOrders {
+    fn answer(&mut self, answer: Answer) {
+        let (scope, key) = answer.scope_and_key();
+        self.keys.insert((scope.to_string(), key.to_string()));
+        self.answers.push(answer);
+    }
+
+    fn wait(&mut self, waiting: Waiting, phone: &str, pepper: &Arc<Vec<u8>>) {
+        if let Some(claim) = &waiting.claim {
+            let (scope, key) = claim.scope_and_key();
+            self.keys.insert((scope.to_string(), key.to_string()));
+        }
+        self.phones.insert(phone.to_string());
+        self.pepper = Arc::clone(pepper);
+        self.waiting.push(waiting);
+    }
+}
+
+impl Deferred for BatchOrders {
+    fn write(self: Box<Self>, conn: &mut DbConn, locked: &mut Locked) -> ApiResult<()> {
+        let BatchOrders {
+            waiting,
+            mut answers,
+            pepper,
+            ..
+        } = *self;
+        let mut orders = Vec::with_capacity(waiting.len());
+        let mut rest = Vec::with_capacity(waiting.len());
+        for w in waiting {
+            orders.push(w.order);
+            rest.push((w.respond, w.claim, w.body));
+        }
+        let written = place::write_all(conn, orders, &pepper, locked.now, |_, order, actor| {
+            locked.record(place::ledger_entry(order, actor));
+            Ok(())
+        })?;
+        for (order, (respond, claim, body)) in written.into_iter().zip(rest) {
+            let value = respond(conn, order)?;
+            if let Some(claim) = claim {
+                answers.push(Answer::json(claim, 201, value.to_string()));
+            }
+            let _ = body.set(value);
+        }
+        Ok(idempotency::store_answers(conn, answers)?)
     }
 }
 
 impl Job for PlaceJob {
     fn run(&mut self, conn: &mut DbConn, window: &mut Locked) -> ApiResult<()> {
         self.outcome = None;
+        self.flush_if_key_seen(conn, window)?;
         let claim = match self.claim_key(conn, window)? {
             Ok(claim) => claim,
             Err(decided) => {
@@ -285,7 +384,7 @@ impl Job for PlaceJob {
             (Some(Ok(prepared)), _) => prepared,
             (None, Source::Prepared(Ok(prepared))) => prepared.as_ref(),
             (Some(Err(refusal)), _) | (None, Source::Prepared(Err(refusal))) => {
-                self.store_refusal(conn, claim.as_ref(), refusal)?;
+                self.defer_refusal(window, claim, refusal)?;
                 self.outcome = in_batch.and_then(Result::err).map(Done::Refused);
                 return Ok(());
             }
@@ -293,17 +392,24 @@ impl Job for PlaceJob {
                 return Err(ApiError::internal("an in-batch placement was not prepared"));
             }
         };
-        let done = match place::place_locked(conn, prepared, window, &self.pepper) {
+        flush_if_buyer_seen(conn, window, prepared.buyer_phone())?;
+        let done = match place::place_locked(conn, prepared, window) {
             Ok(order) => {
-                let value = (self.respond)(conn, order)?;
-                if let Some(claim) = &claim {
-                    let body = value.to_string();
-                    idempotency::answer_here(conn, claim, 201, "application/json", &body)?;
-                }
-                Done::Created(value)
+                let body = Body::default();
+                let waiting = Waiting {
+                    order,
+                    respond: self.respond.clone(),
+                    claim,
+                    body: Arc::clone(&body),
+                };
+                let phone = prepared.buyer_phone();
+                window
+                    .deferred::<BatchOrders>()?
+                    .wait(waiting, phone, &self.pepper);
+                Done::Placed(body)
             }
             Err(NotPlaced::Refused(refusal)) => {
-                self.store_refusal(conn, claim.as_ref(), &refusal)?;
+                self.defer_refusal(window, claim, &refusal)?;
                 Done::Refused(refusal)
             }
             Err(NotPlaced::Failed(error)) => return Err(error),
@@ -315,6 +421,12 @@ impl Job for PlaceJob {
     fn answer(self: Box<Self>, committed: Result<(), ApiError>) {
         let result = match (committed, self.outcome) {
             (Err(error), _) => Err(error),
+            (Ok(()), Some(Done::Placed(body))) => match Arc::try_unwrap(body) {
+                Ok(body) => body.into_inner(),
+                Err(shared) => shared.get().cloned(),
+            }
+            .map(Done::Created)
+            .ok_or_else(|| ApiError::internal("a placed order was not written")),
             (Ok(()), Some(done)) => Ok(done),
             // Refused by its checks: the refusal it was prepared with.
             (Ok(()), None) => match self.source {

@@ -18,6 +18,15 @@ use crate::preorder::holds;
 use crate::preorder::waitlist;
 use crate::sales;
 
+/// A history row about to be appended ([`record_histories`]).
+pub struct HistoryEntry<'a> {
+    pub order_id: i64,
+    pub from: Option<OrderStatus>,
+    pub to: OrderStatus,
+    pub actor: &'a str,
+    pub note: Option<&'a str>,
+}
+
 /// Appends a history row.
 pub fn record_history(
     conn: &mut DbConn,
@@ -28,17 +37,39 @@ pub fn record_history(
     note: Option<&str>,
     now: NaiveDateTime,
 ) -> QueryResult<()> {
-    diesel::insert_into(order_history::table)
-        .values((
-            order_history::order_id.eq(order_id),
-            order_history::from_status.eq(from.map(|s| s.to_string())),
-            order_history::to_status.eq(to.to_string()),
-            order_history::actor.eq(actor),
-            order_history::note.eq(note),
-            order_history::created_at.eq(now),
-        ))
-        .execute(conn)
-        .map(|_| ())
+    let entry = HistoryEntry {
+        order_id,
+        from,
+        to,
+        actor,
+        note,
+    };
+    record_histories(conn, &[entry], now)
+}
+
+/// Appends history rows, in one multi-row insert (a gathered batch's orders).
+pub fn record_histories(
+    conn: &mut DbConn,
+    entries: &[HistoryEntry<'_>],
+    now: NaiveDateTime,
+) -> QueryResult<()> {
+    if entries.is_empty() {
+        return Ok(());
+    }
+    let rows: Vec<_> = entries
+        .iter()
+        .map(|e| {
+            (
+                order_history::order_id.eq(e.order_id),
+                order_history::from_status.eq(e.from.map(|s| s.to_string())),
+                order_history::to_status.eq(e.to.to_string()),
+                order_history::actor.eq(e.actor),
+                order_history::note.eq(e.note),
+                order_history::created_at.eq(now),
+            )
+        })
+        .collect();
+    crate::insert_rows!(conn, order_history::table, rows).map(|_| ())
 }
 
 /// Announces an order event.
@@ -48,28 +79,40 @@ pub fn record_event(
     event_type: &str,
     now: NaiveDateTime,
 ) -> QueryResult<()> {
-    outbox::record(
-        conn,
-        outbox::Event {
-            event_type,
-            aggregate_type: "order",
-            aggregate_id: order.code.clone(),
-            lao_id: Some(order.lao_id),
-            partner_client_id: order.partner_client_id,
-            payload: serde_json::json!({
-                "code": order.code,
-                "status": order.status,
-                "window_id": order.window_id,
-                "producer_id": order.producer_id,
-                "units_total": order.units_total,
-                "total_satang": order.total_satang,
-                "delivery_method": order.delivery_method,
-                "channel": order.channel,
-            }),
-        },
-        now,
-    )
-    .map(|_| ())
+    outbox::record(conn, order_event(order, event_type), now).map(|_| ())
+}
+
+/// Announces the same event of several orders, in one multi-row insert, in their order.
+pub fn record_events(
+    conn: &mut DbConn,
+    orders: &[&OrderRow],
+    event_type: &str,
+    now: NaiveDateTime,
+) -> QueryResult<()> {
+    let events = orders.iter().map(|o| order_event(o, event_type)).collect();
+    outbox::record_all(conn, events, now)
+}
+
+/// An order's event as the outbox keeps it: its code, status, window, producer, units, total,
+/// delivery and channel.
+fn order_event<'a>(order: &OrderRow, event_type: &'a str) -> outbox::Event<'a, serde_json::Value> {
+    outbox::Event {
+        event_type,
+        aggregate_type: "order",
+        aggregate_id: order.code.clone(),
+        lao_id: Some(order.lao_id),
+        partner_client_id: order.partner_client_id,
+        payload: serde_json::json!({
+            "code": order.code,
+            "status": order.status,
+            "window_id": order.window_id,
+            "producer_id": order.producer_id,
+            "units_total": order.units_total,
+            "total_satang": order.total_satang,
+            "delivery_method": order.delivery_method,
+            "channel": order.channel,
+        }),
+    }
 }
 
 /// A keyed hash of a buyer's phone: counts distinct buyers without storing who they are.

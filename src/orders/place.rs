@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use validator::Validate;
 
-use super::lifecycle::{self, MoveDetails, record_event, record_history};
+use super::lifecycle::{self, MoveDetails};
 use super::model::{
     AddressView, Channel, DeliveryMethod, LineView, Mover, Order, OrderRow, OrderStatus, assemble,
     find_by_code, new_code,
@@ -146,6 +146,11 @@ impl Prepared {
         self.window.id
     }
 
+    /// The buyer's phone (E.164).
+    pub fn buyer_phone(&self) -> &str {
+        &self.phone
+    }
+
     /// Whether the order can be gathered with others of its window ([`place_locked`]): lines
     /// of a window, not a hold to convert.
     pub fn gatherable(&self) -> bool {
@@ -219,29 +224,27 @@ pub fn place(
 ) -> ApiResult<Order> {
     let prepared = prepare(conn, principal, new, now)?;
     let (window, hold) = claim_capacity(conn, &prepared, now)?;
-    write(
-        conn,
-        &prepared,
-        &window,
-        pepper,
-        now,
-        |conn, order_id| match &hold {
-            Some(hold) => holds::convert(conn, hold, order_id, Some(&prepared.actor), now),
-            None => Ok(ledger::record(
-                conn,
-                Movement::Order,
-                ledger::Entry {
-                    window_id: window.id,
-                    sold_delta: prepared.requested.units,
-                    order_id: Some(order_id),
-                    reference: Some("order"),
-                    actor: Some(&prepared.actor),
-                    ..Default::default()
-                },
-                now,
-            )?),
-        },
-    )
+    let unwritten = Unwritten::of(&prepared, &window, now);
+    let record_units = |conn: &mut DbConn, order: &OrderRow, _: &str| match &hold {
+        Some(hold) => holds::convert(conn, hold, order.id, Some(&prepared.actor), now),
+        None => Ok(ledger::record(
+            conn,
+            Movement::Order,
+            ledger::Entry {
+                window_id: window.id,
+                sold_delta: order.units_total,
+                order_id: Some(order.id),
+                reference: Some("order"),
+                actor: Some(&prepared.actor),
+                ..Default::default()
+            },
+            now,
+        )?),
+    };
+    let mut orders = write_all(conn, vec![unwritten], pepper, now, record_units)?;
+    orders
+        .pop()
+        .ok_or_else(|| ApiError::internal("an order was written without its view"))
 }
 
 /// Why a gathered placement did not happen.
@@ -256,27 +259,32 @@ pub enum NotPlaced {
 /// window is already locked and its counters are in `locked`. The window rule is checked again
 /// on the row as it stands under the lock, then the per-buyer limit and the capacity (letting
 /// lapsed holds and unpaid orders go, once per batch, only when the units do not fit); the
-/// units are sold in memory and written with the batch's one counter update and ledger insert.
+/// units are sold in memory. Nothing is written: the order's rows go in with the batch's others
+/// ([`write_all`], before the batch's one counter update and ledger insert).
 pub fn place_locked(
     conn: &mut DbConn,
     prepared: &Prepared,
     locked: &mut Locked,
-    pepper: &[u8],
-) -> Result<Order, NotPlaced> {
+) -> Result<Unwritten, NotPlaced> {
     let now = locked.now;
-    let window = checked_under_lock(conn, prepared, locked).map_err(NotPlaced::Refused)?;
-    let units = prepared.requested.units;
-    write(conn, prepared, &window, pepper, now, |_, order_id| {
-        locked.record(OwnedEntry {
-            kind: Movement::Order,
-            sold_delta: units,
-            order_id: Some(order_id),
-            reference: Some("order".to_string()),
-            actor: Some(prepared.actor.clone()),
-        });
-        Ok(())
-    })
-    .map_err(NotPlaced::Failed)
+    match checked_under_lock(conn, prepared, locked) {
+        Ok(window) => Ok(Unwritten::of(prepared, &window, now)),
+        Err(refusal) if refusal.kind().status().is_client_error() => {
+            Err(NotPlaced::Refused(refusal))
+        }
+        Err(error) => Err(NotPlaced::Failed(error)),
+    }
+}
+
+/// The ledger row of a gathered order's units, for the batch's one ledger insert.
+pub fn ledger_entry(order: &OrderRow, actor: &str) -> OwnedEntry {
+    OwnedEntry {
+        kind: Movement::Order,
+        sold_delta: order.units_total,
+        order_id: Some(order.id),
+        reference: Some("order".to_string()),
+        actor: Some(actor.to_string()),
+    }
 }
 
 /// The window as it stands under the batch's lock, read once per batch; the window rule, the
@@ -324,39 +332,84 @@ fn checked_under_lock(
     Ok(window)
 }
 
-/// Writes a placed order: its row, lines and address, the capacity's record of it
-/// (`record_units`, given the new order's id), its history and `order.placed`; confirms it at
-/// once when there is nothing to pay; answers the buyer's view with the secret.
-fn write(
+/// An order whose checks have passed and whose units are taken, not yet written: its row (id 0
+/// until inserted), its secret (shown once), lines at the prices of the moment, delivery, and
+/// the window and LAO as they stood under the lock.
+pub struct Unwritten {
+    row: OrderRow,
+    secret: String,
+    lines: Vec<LineView>,
+    pickup: Option<PickupRow>,
+    address: Option<AddressView>,
+    window: WindowRow,
+    lao: LaoRow,
+    actor: String,
+}
+
+impl Unwritten {
+    fn of(prepared: &Prepared, window: &WindowRow, now: NaiveDateTime) -> Unwritten {
+        let secret = random_token(24);
+        Unwritten {
+            row: order_row(prepared, window, sha256_hex(&secret), now),
+            secret,
+            lines: lines_of(&prepared.requested),
+            pickup: prepared.pickup.clone(),
+            address: prepared.address.clone(),
+            window: window.clone(),
+            lao: prepared.lao.clone(),
+            actor: prepared.actor.clone(),
+        }
+    }
+}
+
+/// Writes placed orders, in the given order, with one multi-row insert per table: their rows,
+/// lines and addresses, the capacity's record of each (`record_units`, given the order with its
+/// id and who placed it), their history and `order.placed`; confirms at once those with nothing to pay; answers
+/// each buyer's view with its secret, in the same order.
+pub fn write_all(
     conn: &mut DbConn,
-    prepared: &Prepared,
-    window: &WindowRow,
+    mut unwritten: Vec<Unwritten>,
     pepper: &[u8],
     now: NaiveDateTime,
-    record_units: impl FnOnce(&mut DbConn, i64) -> ApiResult<()>,
+    mut record_units: impl FnMut(&mut DbConn, &OrderRow, &str) -> ApiResult<()>,
+) -> ApiResult<Vec<Order>> {
+    insert_orders(conn, &mut unwritten)?;
+    insert_lines(conn, &unwritten)?;
+    for u in &unwritten {
+        if let Some(address) = &u.address {
+            insert_address(conn, u.row.id, address)?;
+        }
+        record_units(conn, &u.row, &u.actor)?;
+    }
+    let history: Vec<_> = unwritten
+        .iter()
+        .map(|u| lifecycle::HistoryEntry {
+            order_id: u.row.id,
+            from: None,
+            to: OrderStatus::PendingPayment,
+            actor: &u.actor,
+            note: None,
+        })
+        .collect();
+    lifecycle::record_histories(conn, &history, now)?;
+    let rows: Vec<&OrderRow> = unwritten.iter().map(|u| &u.row).collect();
+    lifecycle::record_events(conn, &rows, "order.placed", now)?;
+    unwritten
+        .into_iter()
+        .map(|u| confirmed_if_free(conn, u, pepper, now))
+        .collect()
+}
+
+/// The buyer's view of a written order; an order with nothing to pay is confirmed at once (and
+/// counted as a sale) first.
+fn confirmed_if_free(
+    conn: &mut DbConn,
+    u: Unwritten,
+    pepper: &[u8],
+    now: NaiveDateTime,
 ) -> ApiResult<Order> {
-    let secret = random_token(24);
-    let mut order = order_row(prepared, window, sha256_hex(&secret), now);
-    order.id = insert_order(conn, &order)?;
-    let lines = insert_lines(conn, order.id, &prepared.requested)?;
-    let address = match &prepared.address {
-        Some(address) => Some(insert_address(conn, order.id, address.clone())?),
-        None => None,
-    };
-    record_units(conn, order.id)?;
-    let actor = prepared.actor.as_str();
-    record_history(
-        conn,
-        order.id,
-        None,
-        OrderStatus::PendingPayment,
-        actor,
-        None,
-        now,
-    )?;
-    record_event(conn, &order, "order.placed", now)?;
+    let mut order = u.row;
     if order.total_satang == 0 {
-        // Nothing to pay: the order is confirmed at once (and counted as a sale).
         order = lifecycle::move_order(
             conn,
             &order,
@@ -371,9 +424,8 @@ fn write(
             now,
         )?;
     }
-    let pickup = prepared.pickup.clone();
-    let mut view = assemble(order, window, &prepared.lao, lines, pickup, address, now);
-    view.secret = Some(secret);
+    let mut view = assemble(order, &u.window, &u.lao, u.lines, u.pickup, u.address, now);
+    view.secret = Some(u.secret);
     Ok(view)
 }
 
@@ -663,49 +715,65 @@ fn claim_capacity(
     Ok((window, hold))
 }
 
-fn insert_order(conn: &mut DbConn, order: &OrderRow) -> QueryResult<i64> {
-    diesel::insert_into(orders::table)
-        .values((
-            orders::code.eq(&order.code),
-            orders::secret_hash.eq(&order.secret_hash),
-            orders::window_id.eq(order.window_id),
-            orders::producer_id.eq(order.producer_id),
-            orders::lao_id.eq(order.lao_id),
-            orders::province_code.eq(&order.province_code),
-            orders::district_code.eq(&order.district_code),
-            orders::status.eq(order.status),
-            orders::channel.eq(order.channel),
-            orders::partner_client_id.eq(order.partner_client_id),
-            orders::created_by_user_id.eq(order.created_by_user_id),
-            orders::buyer_name.eq(&order.buyer_name),
-            orders::buyer_phone.eq(&order.buyer_phone),
-            orders::buyer_email.eq(order.buyer_email.as_deref()),
-            orders::buyer_line_id.eq(order.buyer_line_id.as_deref()),
-            orders::delivery_method.eq(order.delivery_method),
-            orders::pickup_point_id.eq(order.pickup_point_id),
-            orders::note.eq(order.note.as_deref()),
-            orders::units_total.eq(order.units_total),
-            orders::subtotal_satang.eq(order.subtotal_satang),
-            orders::delivery_fee_satang.eq(order.delivery_fee_satang),
-            orders::total_satang.eq(order.total_satang),
-            orders::payment_due_at.eq(order.payment_due_at),
-            orders::hold_id.eq(order.hold_id),
-            orders::created_at.eq(order.created_at),
-            orders::updated_at.eq(order.updated_at),
-        ))
-        .returning(orders::id)
-        .get_result(conn)
+/// Inserts the orders' rows in one statement and gives each its id (matched by code, which is
+/// unique).
+fn insert_orders(conn: &mut DbConn, unwritten: &mut [Unwritten]) -> QueryResult<()> {
+    let rows: Vec<_> = unwritten
+        .iter()
+        .map(|u| {
+            let order = &u.row;
+            (
+                orders::code.eq(&order.code),
+                orders::secret_hash.eq(&order.secret_hash),
+                orders::window_id.eq(order.window_id),
+                orders::producer_id.eq(order.producer_id),
+                orders::lao_id.eq(order.lao_id),
+                orders::province_code.eq(&order.province_code),
+                orders::district_code.eq(&order.district_code),
+                orders::status.eq(order.status),
+                orders::channel.eq(order.channel),
+                orders::partner_client_id.eq(order.partner_client_id),
+                orders::created_by_user_id.eq(order.created_by_user_id),
+                orders::buyer_name.eq(&order.buyer_name),
+                orders::buyer_phone.eq(&order.buyer_phone),
+                orders::buyer_email.eq(order.buyer_email.as_deref()),
+                orders::buyer_line_id.eq(order.buyer_line_id.as_deref()),
+                orders::delivery_method.eq(order.delivery_method),
+                orders::pickup_point_id.eq(order.pickup_point_id),
+                orders::note.eq(order.note.as_deref()),
+                orders::units_total.eq(order.units_total),
+                orders::subtotal_satang.eq(order.subtotal_satang),
+                orders::delivery_fee_satang.eq(order.delivery_fee_satang),
+                orders::total_satang.eq(order.total_satang),
+                orders::payment_due_at.eq(order.payment_due_at),
+                orders::hold_id.eq(order.hold_id),
+                orders::created_at.eq(order.created_at),
+                orders::updated_at.eq(order.updated_at),
+            )
+        })
+        .collect();
+    let ids: Vec<(i64, String)> = crate::insert_rows!(
+        conn,
+        orders::table,
+        rows,
+        returning(orders::id, orders::code)
+    )?;
+    let ids: std::collections::HashMap<String, i64> =
+        ids.into_iter().map(|(id, code)| (code, id)).collect();
+    for u in unwritten.iter_mut() {
+        u.row.id = *ids
+            .get(&u.row.code)
+            .ok_or(diesel::result::Error::NotFound)?;
+    }
+    Ok(())
 }
 
-/// Writes the lines at the prices of the moment (later price changes never touch them).
-fn insert_lines(
-    conn: &mut DbConn,
-    order_id: i64,
-    requested: &Requested,
-) -> QueryResult<Vec<LineView>> {
-    let mut lines = Vec::with_capacity(requested.lines.len());
-    for (variant, quantity, units) in &requested.lines {
-        let line = LineView {
+/// The lines at the prices of the moment (later price changes never touch them).
+fn lines_of(requested: &Requested) -> Vec<LineView> {
+    requested
+        .lines
+        .iter()
+        .map(|(variant, quantity, units)| LineView {
             variant_id: variant.id,
             name: variant.name.clone(),
             quantity: *quantity,
@@ -714,9 +782,17 @@ fn insert_lines(
             unit_price_satang: variant.price_satang,
             // Within the order's checked total, so it cannot overflow.
             line_total_satang: variant.price_satang * i64::from(*quantity),
-        };
-        diesel::insert_into(order_lines::table)
-            .values((
+        })
+        .collect()
+}
+
+/// Inserts the lines of written orders (with their ids) in one statement.
+fn insert_lines(conn: &mut DbConn, unwritten: &[Unwritten]) -> QueryResult<()> {
+    let rows: Vec<_> = unwritten
+        .iter()
+        .flat_map(|u| u.lines.iter().map(move |line| (u.row.id, line)))
+        .map(|(order_id, line)| {
+            (
                 order_lines::order_id.eq(order_id),
                 order_lines::variant_id.eq(line.variant_id),
                 order_lines::variant_name.eq(&line.name),
@@ -725,14 +801,16 @@ fn insert_lines(
                 order_lines::units.eq(line.units),
                 order_lines::unit_price_satang.eq(line.unit_price_satang),
                 order_lines::line_total_satang.eq(line.line_total_satang),
-            ))
-            .execute(conn)?;
-        lines.push(line);
+            )
+        })
+        .collect();
+    if rows.is_empty() {
+        return Ok(());
     }
-    Ok(lines)
+    crate::insert_rows!(conn, order_lines::table, rows).map(|_| ())
 }
 
-fn insert_address(conn: &mut DbConn, order_id: i64, view: AddressView) -> QueryResult<AddressView> {
+fn insert_address(conn: &mut DbConn, order_id: i64, view: &AddressView) -> QueryResult<()> {
     diesel::insert_into(order_addresses::table)
         .values((
             order_addresses::order_id.eq(order_id),
@@ -744,6 +822,6 @@ fn insert_address(conn: &mut DbConn, order_id: i64, view: AddressView) -> QueryR
             order_addresses::province_code.eq(&view.province_code),
             order_addresses::postal_code.eq(&view.postal_code),
         ))
-        .execute(conn)?;
-    Ok(view)
+        .execute(conn)
+        .map(|_| ())
 }

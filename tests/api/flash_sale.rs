@@ -253,6 +253,117 @@ async fn a_batch_refuses_only_its_bad_orders() {
     assert_eq!(stored_orders(&w.app, id).await.len(), 4);
 }
 
+/// A batch writes its orders together at its end; what a later job must read is written first:
+/// a key used again in the batch replays the first answer (or is refused as reused), a buyer
+/// ordering again counts the earlier order against the limit, and a free order is confirmed
+/// with its history in order.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_batch_sees_its_own_keys_buyers_and_free_orders() {
+    let w = World::new().await;
+    let mut body = window_body(20, json!({"max_units_per_buyer": 5}));
+    body["variants"] = json!([
+        {"name": "1 กก.", "units_per_item": 1, "price_satang": 9000},
+        {"name": "ชิมฟรี", "units_per_item": 2, "price_satang": 0},
+    ]);
+    let win = create_window(&w.app, &w.staff.token, product(&w).await, &body).await;
+    let id = win["id"].as_i64().unwrap();
+    let (unit, free) = (variant(&win, 1), variant(&win, 2));
+    let line = |variant: i64, quantity: i64| json!([{"variant_id": variant, "quantity": quantity}]);
+    let key = |k: &str| Some(k.to_string());
+    let batches_before = w.app.state.gatherer.stats().batches;
+    let blocker = Blocker::lock(&w.app, id);
+    let bodies = vec![
+        // Alone in the first batch (held up by the lock).
+        (order_body(&win, line(unit, 1), "0810000000"), None),
+        // The batch the lock gathers, in this order:
+        (
+            order_body(&win, line(unit, 3), "0811111111"),
+            key("batch-k1"),
+        ),
+        // The same key and request: the first answer, replayed.
+        (
+            order_body(&win, line(unit, 3), "0811111111"),
+            key("batch-k1"),
+        ),
+        // The same key and buyer (keys are the buyer's own), another request: refused as reused.
+        (
+            order_body(&win, line(unit, 1), "0811111111"),
+            key("batch-k1"),
+        ),
+        // The first buyer again: 3 + 3 is over the limit of 5.
+        (order_body(&win, line(unit, 3), "0811111111"), None),
+        // Nothing to pay: confirmed at once.
+        (
+            order_body(&win, line(free, 1), "0833333333"),
+            key("batch-free"),
+        ),
+        // The first buyer's last 2 units under the limit.
+        (order_body(&win, line(unit, 2), "0811111111"), None),
+    ];
+    let pending = send_in_order(&w.app, id, bodies).await;
+    blocker.release();
+    let got = answers(pending).await;
+    let seen: Vec<(u16, &str)> = got.iter().map(code).collect();
+    let expected = [
+        (201, ""),
+        (201, ""),
+        (201, ""),
+        (422, "idempotency_key_reused"),
+        (409, "buyer_limit"),
+        (201, ""),
+        (201, ""),
+    ];
+    assert_eq!(seen, expected, "{got:#?}");
+    assert_eq!(
+        got[1].1["code"], got[2].1["code"],
+        "a replay, not a second order"
+    );
+    assert_eq!(got[4].1["remaining"], 2, "{}", got[4].1);
+    assert_eq!(got[5].1["status"], "confirmed", "{}", got[5].1);
+    let stats = w.app.state.gatherer.stats();
+    assert!(stats.largest >= 6, "{stats:?}");
+    // Two transactions: the first order's, then the six together (a batch that failed would
+    // have been run again job by job).
+    assert_eq!(stats.batches - batches_before, 2, "{stats:?}");
+
+    let stored = stored_orders(&w.app, id).await;
+    assert_eq!(stored.len(), 4, "{stored:?}");
+    for answer in got.iter().filter(|a| a.0 == 201) {
+        let code = answer.1["code"].as_str().unwrap();
+        assert_eq!(stored.get(code), answer.1["units_total"].as_i64().as_ref());
+    }
+    assert_eq!(availability(&w.app, id).await["sold"], 1 + 3 + 2 + 2);
+    assert_eq!(reconcile(&w, "").await["mismatches"], json!([]));
+    let free_code = got[5].1["code"].as_str().unwrap().to_string();
+    let history: Vec<Option<String>> = w
+        .app
+        .state
+        .db(move |conn| {
+            use diesel::prelude::*;
+            use khongdee::db::schema::{order_history as h, orders as o};
+            Ok(h::table
+                .inner_join(o::table)
+                .filter(o::code.eq(free_code))
+                .order(h::id)
+                .select(h::from_status)
+                .load(conn)?)
+        })
+        .await
+        .unwrap();
+    assert_eq!(history, [None, Some("pending_payment".to_string())]);
+    // Placed events for the four orders, in the order they were placed.
+    let placed: Vec<String> = events(&w.app, "order.placed")
+        .await
+        .iter()
+        .map(|e| e["code"].as_str().unwrap_or_default().to_string())
+        .collect();
+    let codes: Vec<String> = [0, 1, 5, 6]
+        .iter()
+        .map(|&i| got[i].1["code"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(placed, codes);
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn arrival_order_decides_who_gets_the_last_units() {
     let w = World::new().await;
