@@ -27,16 +27,17 @@ use crate::pagination::{Page, decode_cursor, page_from, page_size};
 use crate::validate::PhoneNumber;
 
 pub fn routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
-    cfg.service(create_window)
+    // Buyers' reads first (see `register_routes` in lib.rs: routes are tried in this order).
+    cfg.service(availability)
         .service(list_windows)
         .service(get_window)
+        .service(create_window)
         .service(update_window)
         .service(window_action)
         .service(add_variant)
         .service(update_variant)
         .service(add_pickup_point)
         .service(update_pickup_point)
-        .service(availability)
         .service(window_ledger)
         .service(create_hold)
         .service(get_hold)
