@@ -2,7 +2,7 @@
 # Two `khongdee serve` processes on one PostgreSQL behind HAProxy, and an order storm through it
 # (issue 17, "Scale-out, shown").
 #
-#   bench/scale_out.sh                         # 64 connections for 15 s, capacity 5000
+#   bench/scale_out.sh                         # 64 connections for 20 s, capacity 3000
 #   BENCH_SECONDS=30 BENCH_CONNS=128 BENCH_CAPACITY=3000 bench/scale_out.sh
 #
 # Loopback only; bounded (about 2 minutes: the storm, then at most 150 s waiting for holds to
@@ -32,9 +32,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-SECONDS_STORM="${BENCH_SECONDS:-15}"
+SECONDS_STORM="${BENCH_SECONDS:-20}"
 CONNS="${BENCH_CONNS:-64}"
-CAPACITY="${BENCH_CAPACITY:-5000}"
+CAPACITY="${BENCH_CAPACITY:-3000}"
 HOLDS="${BENCH_HOLDS:-40}"
 PG_URL="${BENCH_POSTGRES_URL:-postgres://postgres@127.0.0.1:5432/postgres}"
 BASE_PORT="${BENCH_PORT:-18400}"
@@ -153,6 +153,8 @@ echo "window $WINDOW: capacity $CAPACITY; window $HOLD_WINDOW: $HOLD_COUNT one-m
 pids+=($!)
 
 # ---- 3. the storm ----------------------------------------------------------------------------
+# Other work on the machine shows in every figure: say how busy it was.
+echo "load average before the storm: $(cut -d' ' -f1-3 /proc/loadavg) ($(nproc) CPUs)"
 cat >"$work/order.lua" <<EOF
 -- One order per request: one unit, a new Idempotency-Key and buyer phone each.
 local counter = 0
@@ -166,6 +168,7 @@ request = function()
 end
 EOF
 wrk -t 2 -c "$CONNS" -d "${SECONDS_STORM}s" --latency -s "$work/order.lua" "http://127.0.0.1:$LB_PORT/v1/orders" >"$work/wrk.txt"
+echo "load average after the storm: $(cut -d' ' -f1-3 /proc/loadavg)"
 
 # ---- 4. what happened ------------------------------------------------------------------------
 created_201() { # port
