@@ -14,8 +14,10 @@
 #
 # What it does:
 #   1. starts two `khongdee serve` processes on one new database, background tasks on (every
-#      second) in both, the same secrets, 127.0.0.1 as their trusted proxy, rate limits out of
-#      the way, and HAProxy in front with deploy/haproxy.cfg (addresses from the environment);
+#      second) in both, the same secrets, rate limits out of the way (but the token endpoint's,
+#      60 a minute), and HAProxy in front with
+#      deploy/haproxy.cfg (addresses from the environment), connecting from 127.0.0.2, the
+#      processes' one trusted proxy (clients come from 127.0.0.1);
 #   2. through the balancer, as the demo LAO's staff: a webhook endpoint on a loopback receiver
 #      that writes down every `webhook-id` it gets; a window of BENCH_CAPACITY one-unit items (the
 #      storm asks for more); a second window with BENCH_HOLDS one-minute holds, made over
@@ -27,7 +29,9 @@
 #      (oversell), `window.sold_out` events, `khongdee reconcile`'s verdict, and the evidence that
 #      background work was done once: each hold expired by exactly one ledger row although both
 #      processes' tasks ran, each webhook delivered once (attempts, and ids seen by the receiver)
-#      although both processes' dispatchers claimed deliveries.
+#      although both processes' dispatchers claimed deliveries; and which rate-limit bucket a
+#      request with a forged X-Forwarded-For is counted in, through the balancer and directly,
+#      against one the trusted proxy's address forwards.
 # It exits with status 1 when any check fails (oversell, 201s that are not orders, a duplicate).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -70,11 +74,11 @@ start_api() { # name port seed
   KHONGDEE_DATABASE_URL="$DB_URL" KHONGDEE_BIND="127.0.0.1:$2" KHONGDEE_DATA_DIR="$work/$1" \
     KHONGDEE_SEED_DEMO="$3" KHONGDEE_LOG_FORMAT=json \
     KHONGDEE_LOG="warn,khongdee::tasks=info,khongdee::webhooks=info" \
-    KHONGDEE_TRUSTED_PROXIES=127.0.0.1 \
+    KHONGDEE_TRUSTED_PROXIES=127.0.0.2 \
     KHONGDEE_BACKGROUND_TASKS=true KHONGDEE_TASK_INTERVAL=1 KHONGDEE_WEBHOOK_POLL_MS=200 \
     KHONGDEE_WEBHOOKS_ALLOW_LOOPBACK=true KHONGDEE_DB_POOL_SIZE=16 \
     KHONGDEE_RATE_LIMIT_ANONYMOUS=100000000 KHONGDEE_RATE_LIMIT_AUTHENTICATED=100000000 \
-    KHONGDEE_RATE_LIMIT_TOKEN=100000000 KHONGDEE_RATE_LIMIT_EMBED=100000000 \
+    KHONGDEE_RATE_LIMIT_TOKEN=60 KHONGDEE_RATE_LIMIT_EMBED=100000000 \
     "$BIN" serve >"$work/$1.log" 2>&1 &
   pids+=($!)
   eval "${1}_pid=$!"
@@ -85,9 +89,14 @@ start_api() { # name port seed
 start_api api1 "$API1_PORT" always
 start_api api2 "$API2_PORT" never
 
+# deploy/haproxy.cfg as it is, but connecting to the processes from 127.0.0.2: the processes
+# trust only that address, and clients (wrk, curl) come from 127.0.0.1, so the balancer and a
+# client are told apart on one machine as they are on two.
+sed 's/^\(    default-server .*\)$/\1 source 127.0.0.2/' deploy/haproxy.cfg >"$work/haproxy.cfg"
+grep -q 'source 127.0.0.2' "$work/haproxy.cfg" || { echo "FAIL: no default-server line in deploy/haproxy.cfg" >&2; exit 1; }
 KHONGDEE_LB_BIND="127.0.0.1:$LB_PORT" KHONGDEE_LB_STATS="127.0.0.1:$STATS_PORT" \
   KHONGDEE_API_1="127.0.0.1:$API1_PORT" KHONGDEE_API_2="127.0.0.1:$API2_PORT" \
-  haproxy -f deploy/haproxy.cfg >"$work/haproxy.log" 2>&1 &
+  haproxy -f "$work/haproxy.cfg" >"$work/haproxy.log" 2>&1 &
 pids+=($!)
 backends_up() { curl -fs "http://127.0.0.1:$STATS_PORT/;csv" | awk -F, '$1 == "khongdee" && $2 ~ /^api/ && $18 == "UP"' | wc -l; }
 for _ in $(seq 1 100); do [ "$(backends_up 2>/dev/null || echo 0)" = 2 ] && break; sleep 0.2; done
@@ -182,6 +191,14 @@ print(total)'
 }
 API1_201=$(created_201 "$API1_PORT")
 API2_201=$(created_201 "$API2_PORT")
+# Which bucket a request is counted in, by its RateLimit-Remaining on the token endpoint (60 a
+# minute per address, one back each second): 127.0.0.1 spends 10 at each process, then asks
+# with a forged X-Forwarded-For; a bucket of its own would have 59 left.
+remaining() { curl -s -o /dev/null -D - -X POST "$@" | tr -d '\r' | awk -F': ' 'tolower($1) == "ratelimit-remaining" {print $2}'; }
+for _ in $(seq 1 20); do remaining "http://127.0.0.1:$LB_PORT/v1/auth/token" >/dev/null; done
+FORGED_VIA_LB=$(remaining -H 'X-Forwarded-For: 203.0.113.9' "http://127.0.0.1:$LB_PORT/v1/auth/token")
+FORGED_DIRECT=$(remaining -H 'X-Forwarded-For: 203.0.113.9' "http://127.0.0.1:$API1_PORT/v1/auth/token")
+FROM_PROXY=$(remaining --interface 127.0.0.2 -H 'X-Forwarded-For: 203.0.113.10' "http://127.0.0.1:$API1_PORT/v1/auth/token")
 LB_SPLIT=$(curl -fs "http://127.0.0.1:$STATS_PORT/;csv" | awk -F, '$1 == "khongdee" && $2 ~ /^api/ {printf "%s %s ", $2, $8}')
 
 # Holds lapse a minute after they were made; both processes' tasks look every second.
@@ -192,7 +209,7 @@ while [ "$(sql "SELECT (SELECT count(*) FROM outbox_events WHERE published_at IS
 sleep 1
 
 RECONCILE=$(KHONGDEE_DATABASE_URL="$DB_URL" KHONGDEE_DATA_DIR="$work/api1" KHONGDEE_LOG=error "$BIN" reconcile >/dev/null 2>&1 && echo clean || echo MISMATCH)
-python3 - "$work" "$SECONDS_STORM" "$CONNS" "$CAPACITY" "$API1_201" "$API2_201" "$RECONCILE" "$LB_SPLIT" "$api1_pid" "$api2_pid" "$HOLD_COUNT" \
+python3 - "$work" "$SECONDS_STORM" "$CONNS" "$CAPACITY" "$API1_201" "$API2_201" "$RECONCILE" "$LB_SPLIT" "$FORGED_VIA_LB $FORGED_DIRECT $FROM_PROXY" "$api1_pid" "$api2_pid" "$HOLD_COUNT" \
   "$(sql "SELECT count(*), COALESCE(sum(units_total), 0), COALESCE(EXTRACT(EPOCH FROM max(created_at) - min(created_at)), 0) FROM orders WHERE window_id = $WINDOW" | tr '|' ' ')" \
   "$(sql "SELECT capacity, held, sold FROM preorder_windows WHERE id = $WINDOW" | tr '|' ' ')" \
   "$(sql "SELECT count(*) FROM outbox_events WHERE event_type = 'window.sold_out' AND aggregate_id = '$WINDOW'")" \
@@ -200,7 +217,7 @@ python3 - "$work" "$SECONDS_STORM" "$CONNS" "$CAPACITY" "$API1_201" "$API2_201" 
   "$(sql "SELECT count(*) FILTER (WHERE status = 'expired'), (SELECT held FROM preorder_windows WHERE id = $HOLD_WINDOW) FROM holds WHERE window_id = $HOLD_WINDOW" | tr '|' ' ')" \
   "$(sql "SELECT count(*), count(*) FILTER (WHERE state = 'delivered'), COALESCE(sum(attempts), 0), (SELECT count(*) FROM webhook_attempts), (SELECT count(*) FROM outbox_events), (SELECT count(*) FROM outbox_events WHERE published_at IS NOT NULL) FROM webhook_deliveries" | tr '|' ' ')" <<'EOF'
 import collections, json, re, sys
-(work, seconds, conns, capacity, api1, api2, reconcile, lb_split, pid1, pid2, holds,
+(work, seconds, conns, capacity, api1, api2, reconcile, lb_split, buckets, pid1, pid2, holds,
  orders, window, sold_out, expiries, hold_state, deliveries) = sys.argv[1:]
 wrk = open(f"{work}/wrk.txt").read()
 rps = float(re.search(r"Requests/sec:\s+([\d.]+)", wrk).group(1))
@@ -254,6 +271,12 @@ row("  delivered", d_delivered, d_delivered == d_total)
 row("  attempts (deliveries' count / attempt rows)", f"{d_attempts} / {attempt_rows}", d_attempts == attempt_rows == d_total)
 row("  received by the endpoint / distinct webhook-ids", f"{len(hooks)} / {len(set(hooks))}", dupes == 0 and len(hooks) == d_total)
 row("  dispatchers seen holding leases", ", ".join(sorted(names.get(p, p) for p in leasers)) or "none sampled", len(leasers) == 2)
+print()
+fresh = 60 - 1
+forged_lb, forged_direct, from_proxy = (int(b) if b.isdigit() else -1 for b in buckets.split())
+row("token requests left, forged XFF 203.0.113.9 via HAProxy", f"{forged_lb} (counted as 127.0.0.1, the real client)", 0 <= forged_lb < fresh - 3)
+row("  the same straight to a process (untrusted peer)", f"{forged_direct} (counted as 127.0.0.1)", 0 <= forged_direct < fresh - 3)
+row("  XFF 203.0.113.10 from 127.0.0.2 (the trusted proxy)", f"{from_proxy} (a fresh bucket: {fresh})", from_proxy == fresh)
 print()
 if checks:
     print("FAILED: " + "; ".join(checks))
