@@ -193,6 +193,31 @@ pub struct Config {
     )]
     pub rate_limit_embed_per_minute: u32,
 
+    /// Proxies whose forwarding header is believed: a comma-separated list of IP addresses and
+    /// CIDR blocks (`10.0.0.0/8, 192.0.2.7, fd00::/8`). Default: none, so the client is always
+    /// the TCP peer. Behind a load balancer, list the balancer's addresses; then the client is
+    /// the right-most address in the header that is not one of them (see `client_addr`).
+    #[arg(
+        long,
+        env = "KHONGDEE_TRUSTED_PROXIES",
+        default_value = "",
+        value_parser = crate::client_addr::TrustedProxies::parse,
+        global = true
+    )]
+    pub trusted_proxies: crate::client_addr::TrustedProxies,
+
+    /// The header trusted proxies write the client's address into: `x-forwarded-for` (HAProxy's
+    /// `option forwardfor`, nginx, most cloud balancers) or `forwarded` (RFC 7239). Only this
+    /// one is read: a balancer passes the other through as the client sent it.
+    #[arg(
+        long,
+        env = "KHONGDEE_FORWARDED_HEADER",
+        value_enum,
+        default_value = "x-forwarded-for",
+        global = true
+    )]
+    pub forwarded_header: crate::client_addr::ForwardedHeader,
+
     /// How long (milliseconds) a window's availability read from the database is served from
     /// memory. Changes made by this process refresh it at once; this bounds how late a change
     /// made by another process (or a hold lapsing) shows. 0 turns the cache off.
@@ -337,6 +362,8 @@ impl Config {
             rate_limit_authenticated_per_minute: 3000,
             rate_limit_embed_per_minute: 120,
             availability_ttl_ms: 1000,
+            trusted_proxies: crate::client_addr::TrustedProxies::default(),
+            forwarded_header: crate::client_addr::ForwardedHeader::XForwardedFor,
             public_url: None,
             password_hash_concurrency: None,
             webhooks_allow_loopback: false,

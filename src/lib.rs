@@ -8,6 +8,7 @@ pub mod auth;
 pub mod calendar;
 pub mod capacity;
 pub mod catalog;
+pub mod client_addr;
 pub mod clock;
 pub mod config;
 pub mod db;

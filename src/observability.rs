@@ -129,7 +129,7 @@ impl RootSpanBuilder for RequestSpan {
             http.method = %request.method(),
             http.route = %route,
             http.target = %request.uri().path_and_query().map(|p| p.as_str()).unwrap_or(""),
-            http.client_ip = %request.peer_addr().map(|a| a.ip().to_string()).unwrap_or_default(),
+            http.client_ip = %crate::client_addr::of(request.request()).map(|ip| ip.to_string()).unwrap_or_default(),
             http.user_agent = %request.headers().get(header::USER_AGENT).and_then(|v| v.to_str().ok()).unwrap_or(""),
             http.status_code = tracing::field::Empty,
             otel.status_code = tracing::field::Empty,

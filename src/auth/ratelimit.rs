@@ -5,8 +5,24 @@
 //!
 //! Each limit is a GCRA (generic cell rate algorithm, the "leaky bucket as a meter"): a bucket
 //! of `limit` requests that refills one request every `60 s / limit`. A caller may spend the
-//! whole bucket at once, then gets one more request per interval. Limits are per process, in
-//! memory: behind a load balancer, each process allows the configured rate.
+//! whole bucket at once, then gets one more request per interval.
+//!
+//! # Several processes
+//!
+//! Limits are per process, in memory. Behind a load balancer that spreads one client's
+//! requests over N processes, the client may make up to N × the configured rate (and spend N
+//! buckets at once): set each process's limit to the intended total ÷ N, rounded up (a total
+//! of 600 a minute per address on 2 processes: `KHONGDEE_RATE_LIMIT_ANONYMOUS=300`). With
+//! round-robin balancing a steady client gets close to the total; a balancer that keeps a client
+//! on one process (`balance source`, cookies) gives it only the per-process rate, so there the
+//! per-process value is the total. This is deliberate: a shared count would cost a write to
+//! PostgreSQL on every request, availability reads served from memory included, and a
+//! database outage would then take the limiter (or the API) with it; these limits are there
+//! to slow abuse, which a known factor of N does not change. A hard global limit belongs in the
+//! balancer (HAProxy's stick tables, `deploy/haproxy.cfg` shows one).
+//!
+//! The address counted is the client's as [`crate::client_addr`] decides it: the TCP peer, or,
+//! from a peer in `KHONGDEE_TRUSTED_PROXIES`, the address it forwards.
 //!
 //! The GCRA step is ours (a few lines, [`QuotaPolicy::conform`]) rather than the `governor`
 //! crate's, because the headers below must be true and governor 0.10 does not expose the
@@ -270,9 +286,11 @@ fn embed_key(path: &str) -> Option<&str> {
     (!key.is_empty()).then_some(key)
 }
 
+/// The client's address as `client_addr` decides it (behind a trusted balancer, the address
+/// it forwards).
 fn client_ip(req: &ServiceRequest) -> String {
-    req.peer_addr()
-        .map(|a| a.ip().to_string())
+    crate::client_addr::of(req.request())
+        .map(|ip| ip.to_string())
         .unwrap_or_else(|| "unknown".to_string())
 }
 

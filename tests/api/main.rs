@@ -8,6 +8,7 @@ mod auth;
 mod authz_matrix;
 mod calendar;
 mod catalog;
+mod client_addr;
 mod concurrency;
 mod embed;
 mod errors;
