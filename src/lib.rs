@@ -5,11 +5,13 @@
 
 pub mod accounts;
 pub mod auth;
+pub mod backup;
 pub mod calendar;
 pub mod capacity;
 pub mod catalog;
 pub mod clock;
 pub mod config;
+pub mod database_copy;
 pub mod db;
 pub mod embed;
 pub mod error;
