@@ -709,6 +709,55 @@ async fn a_sqlite_database_moves_to_postgresql_row_for_row_and_carries_on_there(
         Err(CopyError::Unsupported(_))
     ));
 
+    // A target that `khongdee migrate` prepared counts as empty. A copy that fails half-way
+    // (here a constraint only the target has refuses the order lines, written after dozens of
+    // other tables) keeps nothing.
+    let out = khongdee(&target_db.url, &["migrate"]);
+    assert!(out.status.success(), "migrate: {}", text(&out.stderr));
+    khongdee::db::init_openssl();
+    let mut target = diesel::PgConnection::establish(&target_db.url).unwrap();
+    diesel::connection::SimpleConnection::batch_execute(
+        &mut target,
+        "ALTER TABLE order_lines ADD CONSTRAINT refuses_all CHECK (quantity < 0) NOT VALID",
+    )
+    .unwrap();
+    let failed = {
+        let (from, to) = (sqlite_url.clone(), target_url.clone());
+        tokio::task::spawn_blocking(move || copy_database(&from, &to))
+            .await
+            .unwrap()
+    };
+    assert!(
+        matches!(&failed, Err(CopyError::Table { table, .. }) if table == "order_lines"),
+        "{failed:?}"
+    );
+    let tables_in_target: Vec<String> = diesel::sql_query(
+        "SELECT table_name::text AS name FROM information_schema.tables \
+         WHERE table_schema = 'public' AND table_type = 'BASE TABLE' \
+         AND table_name <> '__diesel_schema_migrations'",
+    )
+    .load::<Name>(&mut target)
+    .unwrap()
+    .into_iter()
+    .map(|n| n.name)
+    .collect();
+    assert!(tables_in_target.len() > 40);
+    for table in &tables_in_target {
+        let rows = postgres_rows(&mut target, table);
+        let expected = usize::from(table == "sale_fact_cursor"); // the migration's own row
+        assert_eq!(
+            rows.len(),
+            expected,
+            "{table} after a failed copy: {rows:?}"
+        );
+    }
+    diesel::connection::SimpleConnection::batch_execute(
+        &mut target,
+        "ALTER TABLE order_lines DROP CONSTRAINT refuses_all",
+    )
+    .unwrap();
+    drop(target);
+
     // The copy, by the command.
     let out = khongdee(
         &format!("sqlite://{source_path}"),
