@@ -4,8 +4,9 @@
 //! PostgreSQL").
 //!
 //! How, and why this way:
-//! - The target gets this binary's migrations first; both databases must then have the same
-//!   migrations applied, the same tables and the same columns, or nothing is copied.
+//! - A target with data is refused before anything is done to it; then it gets this binary's
+//!   migrations, and both databases must have the same migrations applied, the same tables and
+//!   the same columns, or nothing is copied.
 //! - The target must be empty: no table may hold a row, apart from the rows the migrations
 //!   themselves put there ([`SEEDED_BY_MIGRATIONS`], replaced by the source's). Copying into a
 //!   database that already serves would mix two histories of ids.
@@ -199,6 +200,11 @@ pub fn copy_database(from: &DatabaseUrl, to: &DatabaseUrl) -> Result<CopyReport,
         return Err(CopyError::SourceBehind);
     }
     let mut target = DbManager::new(to.clone()).establish()?;
+    // A database that already holds data is refused before anything is done to it.
+    if let DbConn::Postgres(pg) = &mut target {
+        let existing: Vec<String> = target_tables(pg)?.into_iter().collect();
+        ensure_empty(pg, &existing)?;
+    }
     db::run_migrations(&mut target)?;
     let (DbConn::Sqlite(source), DbConn::Postgres(target)) = (&mut source, &mut target) else {
         unreachable!("the URLs were checked above")
@@ -359,24 +365,16 @@ fn same_tables(
     .into_iter()
     .map(|r| r.name)
     .collect();
-    let target_tables: BTreeSet<String> = diesel::sql_query(format!(
-        "SELECT table_name::text AS name FROM information_schema.tables \
-         WHERE table_schema = current_schema() AND table_type = 'BASE TABLE' \
-         AND table_name <> '{MIGRATIONS_TABLE}'"
-    ))
-    .load::<Name>(target)?
-    .into_iter()
-    .map(|r| r.name)
-    .collect();
-    if source_tables != target_tables {
+    let target_names = target_tables(target)?;
+    if source_tables != target_names {
         return Err(CopyError::SchemaDiffers(format!(
             "tables only in the source: {:?}; only in the target: {:?}",
-            source_tables.difference(&target_tables).collect::<Vec<_>>(),
-            target_tables.difference(&source_tables).collect::<Vec<_>>()
+            source_tables.difference(&target_names).collect::<Vec<_>>(),
+            target_names.difference(&source_tables).collect::<Vec<_>>()
         )));
     }
     let mut columns = BTreeMap::new();
-    for table in target_tables {
+    for table in target_names {
         let in_target: Vec<Column> = diesel::sql_query(
             "SELECT column_name::text AS name, data_type::text AS data_type \
              FROM information_schema.columns \
@@ -445,6 +443,19 @@ fn parents_first(
         }
     }
     Ok(order)
+}
+
+/// The target's tables (diesel's migrations table left out).
+fn target_tables(target: &mut PgConnection) -> Result<BTreeSet<String>, CopyError> {
+    Ok(diesel::sql_query(format!(
+        "SELECT table_name::text AS name FROM information_schema.tables \
+         WHERE table_schema = current_schema() AND table_type = 'BASE TABLE' \
+         AND table_name <> '{MIGRATIONS_TABLE}'"
+    ))
+    .load::<Name>(target)?
+    .into_iter()
+    .map(|r| r.name)
+    .collect())
 }
 
 /// Refuses a target with any row other than those its migrations put there.
