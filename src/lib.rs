@@ -5,12 +5,14 @@
 
 pub mod accounts;
 pub mod auth;
+pub mod backup;
 pub mod calendar;
 pub mod capacity;
 pub mod catalog;
 pub mod client_addr;
 pub mod clock;
 pub mod config;
+pub mod database_copy;
 pub mod db;
 pub mod embed;
 pub mod error;

@@ -1,4 +1,5 @@
-//! The `khongdee` command: serve the API, migrate, seed, print the OpenAPI document.
+//! The `khongdee` command: serve the API, migrate, seed, back up, copy to PostgreSQL, print the
+//! OpenAPI document.
 
 use std::net::TcpListener;
 use std::path::PathBuf;
@@ -88,6 +89,29 @@ enum Command {
         #[arg(long)]
         repair: bool,
     },
+    /// Back up the database while the server runs: on SQLite a checked copy of the file (VACUUM
+    /// INTO), on PostgreSQL a pg_dump custom-format archive (needs pg_dump on PATH). Prints what
+    /// it wrote as JSON. Restore: README "Backups and restore".
+    Backup {
+        /// The backup file to write.
+        #[arg(long)]
+        out: PathBuf,
+        /// Replace the file if it exists (only once the new copy is complete and checked).
+        #[arg(long)]
+        force: bool,
+    },
+    /// Copy every row of a SQLite database into a new, empty PostgreSQL database, keeping ids and
+    /// setting sequences past them; all or nothing. Prints the rows per table as JSON. See README
+    /// "Moving from SQLite to PostgreSQL".
+    CopyDb {
+        /// The SQLite database to read (default: the configured KHONGDEE_DATABASE_URL). Stop its
+        /// server first: rows written after the copy starts are not copied.
+        #[arg(long)]
+        from: Option<String>,
+        /// The PostgreSQL database to fill (postgres://USER@HOST:PORT/DATABASE); it must be empty.
+        #[arg(long)]
+        to: String,
+    },
     /// Print the OpenAPI document.
     Openapi {
         /// Write it to this file instead of standard output.
@@ -151,6 +175,8 @@ fn main() -> ExitCode {
             password_stdin,
         ),
         Command::Reconcile { window, repair } => return reconcile(cli.config, window, repair),
+        Command::Backup { out, force } => backup(&cli.config, &out, force),
+        Command::CopyDb { from, to } => copy_db(&cli.config, from, &to),
         Command::Openapi { output } => print_openapi(output),
     };
     match result {
@@ -387,6 +413,44 @@ fn reconcile(config: Config, window: Option<i64>, repair: bool) -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+fn backup(config: &Config, out: &std::path::Path, force: bool) -> CliResult {
+    let url = DatabaseUrl::parse(&config.database_url)?;
+    let report = khongdee::backup::backup(&url, out, force)?;
+    print_json(&report)?;
+    tracing::info!(
+        database = %url.redacted(),
+        file = %report.path.display(),
+        bytes = report.bytes,
+        "backup written"
+    );
+    Ok(())
+}
+
+fn copy_db(config: &Config, from: Option<String>, to: &str) -> CliResult {
+    let from = DatabaseUrl::parse(from.as_deref().unwrap_or(&config.database_url))?;
+    let to = DatabaseUrl::parse(to)?;
+    tracing::info!(from = %from.redacted(), to = %to.redacted(), "copying every table");
+    let report = khongdee::database_copy::copy_database(&from, &to)?;
+    print_json(&report)?;
+    tracing::info!(
+        tables = report.tables.len(),
+        rows = report.rows,
+        sequences = report.sequences_reset,
+        "copy finished; row counts agree on every table"
+    );
+    Ok(())
+}
+
+fn print_json(value: &impl serde::Serialize) -> CliResult {
+    use std::io::Write;
+    writeln!(
+        std::io::stdout(),
+        "{}",
+        serde_json::to_string_pretty(value)?
+    )?;
+    Ok(())
 }
 
 fn print_openapi(output: Option<PathBuf>) -> CliResult {

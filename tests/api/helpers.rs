@@ -79,6 +79,17 @@ impl TestDatabase {
         }
     }
 
+    /// Creates an empty SQLite database whatever `TEST_DATABASE_URL` says (tests that move data
+    /// from SQLite to PostgreSQL).
+    pub fn create_sqlite() -> TestDatabase {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let url = format!("sqlite://{}", dir.path().join("test.db").display());
+        TestDatabase {
+            url,
+            kind: DbKind::Sqlite(dir),
+        }
+    }
+
     pub fn is_postgres(&self) -> bool {
         matches!(self.kind, DbKind::Postgres { .. })
     }

@@ -6,6 +6,7 @@ mod helpers;
 mod accounts;
 mod auth;
 mod authz_matrix;
+mod backup;
 mod calendar;
 mod catalog;
 mod client_addr;
