@@ -11,6 +11,7 @@ mod catalog;
 mod concurrency;
 mod embed;
 mod errors;
+mod faults;
 mod flash_sale;
 mod geo;
 mod idempotency;
