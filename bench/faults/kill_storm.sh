@@ -8,7 +8,7 @@
 # Needs: python3, curl, sqlite3 (or psql), faketime (Debian's `faketime`), the release binary
 # (built if missing). Loopback only; about a minute.
 #
-# 1. A release `khongdee serve` on a fresh database; a window of 3,000 one-unit items whose unpaid
+# 1. A release `khongdee serve` on a fresh database; a window of 2,000 one-unit items whose unpaid
 #    orders are due in an hour and whose holds last a minute.
 # 2. An order storm (bench/faults/storm.py: orders, one-minute holds, orders from holds), every
 #    answer recorded. `kill -9` of the server a few seconds in; the storm goes on against the
@@ -26,7 +26,7 @@ BACKEND="${1:-${FAULT_BACKEND:-sqlite}}"
 STORM_SECONDS="${FAULT_STORM_SECONDS:-10}"
 KILL_AFTER="${FAULT_KILL_AFTER:-4}"
 THREADS="${FAULT_THREADS:-12}"
-CAPACITY="${FAULT_CAPACITY:-3000}"
+CAPACITY="${FAULT_CAPACITY:-2000}"
 need python3 curl faketime
 ensure_binary
 case "$BACKEND" in
