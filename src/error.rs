@@ -1387,16 +1387,59 @@ impl From<diesel::result::Error> for ApiError {
                 "ข้อมูลนี้อ้างอิงหรือถูกอ้างอิงโดยข้อมูลอื่น",
             ))
             .caused_by(info.message()),
-            E::DatabaseError(_, info)
-                if info.message().contains("database is locked")
-                    || info.message().contains("terminating connection")
-                    || info.message().contains("server closed the connection") =>
-            {
-                ApiError::database_unavailable(&e).retry_after(1)
-            }
+            E::DatabaseError(K::ReadOnlyTransaction, _) => ApiError::database_unavailable(&e),
+            E::DatabaseError(_, info) => match unavailable_for(info.message()) {
+                Some(retry_after) => ApiError::database_unavailable(&e).retry_after(retry_after),
+                None => ApiError::internal(&e),
+            },
             _ => ApiError::internal(&e),
         }
     }
+}
+
+/// Database messages that mean "not now" rather than "wrong": the database is busy, gone, being
+/// restarted, out of space or not writable, and the same request can succeed later. Each with
+/// the seconds to suggest in `Retry-After`: 1 where a moment helps (a lock, a restart that cut a
+/// connection), 5 where an operator must act (free space, fix permissions or the disk).
+///
+/// Matched on the message because diesel keeps neither SQLite's result code nor PostgreSQL's
+/// SQLSTATE for these: the texts are SQLite's `sqlite3_errstr` for SQLITE_BUSY, SQLITE_LOCKED,
+/// SQLITE_FULL, SQLITE_READONLY, SQLITE_IOERR and SQLITE_CANTOPEN, and libpq's and the server's
+/// for a connection that a restart or a shutdown ended (SQLSTATE 57P01-57P03, 08xxx).
+const UNAVAILABLE_MESSAGES: &[(&str, u64)] = &[
+    // SQLite (sqlite3.c, sqlite3ErrStr).
+    ("database is locked", 1),
+    ("database table is locked", 1),
+    ("database or disk is full", OPERATOR_MUST_ACT),
+    ("attempt to write a readonly database", OPERATOR_MUST_ACT),
+    ("disk I/O error", OPERATOR_MUST_ACT),
+    ("unable to open database file", OPERATOR_MUST_ACT),
+    // PostgreSQL and libpq.
+    ("terminating connection", 1),
+    ("server closed the connection", 1),
+    ("the database system is shutting down", 1),
+    ("the database system is starting up", 1),
+    ("the database system is in recovery mode", 1),
+    ("no connection to the server", 1),
+    ("could not receive data from server", 1),
+    ("could not send data to server", 1),
+    ("connection to server", 1),
+    ("SSL connection has been closed unexpectedly", 1),
+    ("SSL SYSCALL error", 1),
+    ("could not extend file", OPERATOR_MUST_ACT),
+    ("No space left on device", OPERATOR_MUST_ACT),
+];
+
+/// `Retry-After` for a database that waits for an operator (space, permissions, a disk).
+const OPERATOR_MUST_ACT: u64 = 5;
+
+/// `Retry-After` seconds if a database message means the database is unavailable for now (see
+/// [`UNAVAILABLE_MESSAGES`]); `None` for every other failure, which stays a 500.
+pub fn unavailable_for(message: &str) -> Option<u64> {
+    UNAVAILABLE_MESSAGES
+        .iter()
+        .find(|(fragment, _)| message.contains(fragment))
+        .map(|&(_, seconds)| seconds)
 }
 
 impl From<r2d2::Error> for ApiError {
@@ -1454,6 +1497,69 @@ pub struct FieldErrorBody {
 mod tests {
     use super::*;
     use std::collections::HashSet;
+
+    /// The answer a real SQLite failure gets, after `setup` on a fresh in-memory database.
+    fn sqlite_failure(setup: &str, statement: &str) -> ApiError {
+        use diesel::connection::SimpleConnection;
+        use diesel::{Connection, RunQueryDsl, SqliteConnection};
+        let mut conn = SqliteConnection::establish(":memory:").unwrap();
+        conn.batch_execute(setup).unwrap();
+        let error = diesel::sql_query(statement).execute(&mut conn).unwrap_err();
+        ApiError::from(error)
+    }
+
+    #[test]
+    fn a_full_or_read_only_sqlite_database_is_unavailable_not_internal() {
+        // SQLITE_FULL: the database may not grow past its few pages.
+        let full = sqlite_failure(
+            "CREATE TABLE t (v TEXT); PRAGMA max_page_count = 3;",
+            "INSERT INTO t SELECT hex(randomblob(4000)) FROM (WITH RECURSIVE n(i) AS \
+             (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 50) SELECT i FROM n)",
+        );
+        assert_eq!(full.kind(), ErrorKind::DatabaseUnavailable, "{full:?}");
+        assert!(full.cause().unwrap_or("").contains("full"), "{full:?}");
+        // SQLITE_READONLY: the connection may only read.
+        let read_only = sqlite_failure(
+            "CREATE TABLE t (v TEXT); PRAGMA query_only = ON;",
+            "INSERT INTO t VALUES ('x')",
+        );
+        assert_eq!(read_only.kind(), ErrorKind::DatabaseUnavailable);
+        for error in [&full, &read_only] {
+            let response = error.render(Lang::Th, None, None);
+            assert_eq!(response.status(), 503);
+            assert_eq!(response.headers().get(header::RETRY_AFTER).unwrap(), "5");
+        }
+        // A mistake in the statement is still ours: 500.
+        let wrong = sqlite_failure("CREATE TABLE t (v TEXT);", "INSERT INTO t (w) VALUES (1)");
+        assert_eq!(wrong.kind(), ErrorKind::Internal);
+    }
+
+    #[test]
+    fn messages_of_an_unavailable_database_are_recognised() {
+        for (message, seconds) in [
+            ("database or disk is full", 5),
+            ("disk I/O error", 5),
+            ("unable to open database file", 5),
+            ("attempt to write a readonly database", 5),
+            ("database is locked", 1),
+            ("terminating connection due to administrator command", 1),
+            (
+                "server closed the connection unexpectedly\n\tThis probably means…",
+                1,
+            ),
+            ("the database system is shutting down", 1),
+            ("no connection to the server\n", 1),
+        ] {
+            assert_eq!(unavailable_for(message), Some(seconds), "{message}");
+        }
+        for message in [
+            "no such table: orders",
+            "syntax error at or near \"SELEC\"",
+            "database disk image is malformed",
+        ] {
+            assert_eq!(unavailable_for(message), None, "{message}");
+        }
+    }
 
     #[test]
     fn codes_are_unique_and_snake_case() {

@@ -13,6 +13,7 @@ mod client_addr;
 mod concurrency;
 mod embed;
 mod errors;
+mod faults;
 mod flash_sale;
 mod geo;
 mod idempotency;
