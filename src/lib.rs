@@ -27,6 +27,7 @@ pub mod orders;
 pub mod outbox;
 pub mod pagination;
 pub mod preorder;
+pub mod privacy;
 pub mod promptpay;
 pub mod sales;
 pub mod seed;
@@ -233,7 +234,7 @@ fn register_routes(cfg: &mut ServiceConfig, names: Option<&openapi::SchemaNames>
         // One `ServiceConfig` for all rooms: a scope's own `configure` would merge each room's
         // schemas into a map, where a clash between rooms no longer shows.
         let list = names.map(openapi::SchemaNames::list);
-        let rooms: [(&'static str, RoomRoutes); 13] = [
+        let rooms: [(&'static str, RoomRoutes); 14] = [
             ("auth", auth::routes),
             ("accounts", accounts::routes),
             ("geo", geo::routes),
@@ -247,6 +248,7 @@ fn register_routes(cfg: &mut ServiceConfig, names: Option<&openapi::SchemaNames>
             ("logistics", logistics::handlers::routes),
             ("media", media::handlers::routes),
             ("embed", embed::handlers::routes),
+            ("privacy", privacy::routes),
         ];
         for (room, room_routes) in rooms {
             room_routes(cfg);
