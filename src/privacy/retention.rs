@@ -64,7 +64,7 @@ pub fn erase_due(conn: &mut DbConn, retention_days: u32, now: NaiveDateTime) -> 
         .filter(orders::updated_at.le(before))
         .filter(orders::status.eq_any(&closed))
         .filter(order_history::created_at.le(before))
-        .order(orders::id)
+        .order((orders::updated_at, orders::id))
         .limit(UNIT)
         .select(orders::id)
         .load(conn)?;
@@ -73,7 +73,7 @@ pub fn erase_due(conn: &mut DbConn, retention_days: u32, now: NaiveDateTime) -> 
         .filter(sql::<Bool>(HOLD_KEPT))
         .filter(holds::status.ne(HoldStatus::Active))
         .filter(holds::ended_at.le(before))
-        .order(holds::id)
+        .order((holds::ended_at, holds::id))
         .limit(UNIT)
         .select(holds::id)
         .load(conn)?;
@@ -98,7 +98,7 @@ pub fn erase_due(conn: &mut DbConn, retention_days: u32, now: NaiveDateTime) -> 
                     .eq(EntryStatus::Waiting)
                     .and(waitlist_entries::window_id.eq_any(closed_windows))),
         )
-        .order(waitlist_entries::id)
+        .order((waitlist_entries::updated_at, waitlist_entries::id))
         .limit(UNIT)
         .select(waitlist_entries::id)
         .load(conn)?;
