@@ -199,7 +199,7 @@ pub fn answers_mentioning(
         .load(conn)
 }
 
-/// Outbox events (webhook payloads) that mention one of the phones:
+/// Waiting-list events in the outbox (webhook payloads) that mention one of the phones:
 /// `(id, event_type, payload, occurred_at)`.
 pub fn events_mentioning(
     conn: &mut DbConn,
@@ -208,11 +208,14 @@ pub fn events_mentioning(
     let Some((first, rest)) = phones.split_first() else {
         return Ok(Vec::new());
     };
+    // Only waiting-list events name a buyer (`webhooks::contract::WaitlistData`); order events
+    // carry codes and totals. Testing the type first spares the payloads of every other event.
+    let waitlist = || outbox_events::event_type.like("waitlist.%");
     let mut query = outbox_events::table
-        .filter(outbox_events::payload.like(format!("%{first}%")))
+        .filter(waitlist().and(outbox_events::payload.like(format!("%{first}%"))))
         .into_boxed();
     for phone in rest {
-        query = query.or_filter(outbox_events::payload.like(format!("%{phone}%")));
+        query = query.or_filter(waitlist().and(outbox_events::payload.like(format!("%{phone}%"))));
     }
     query
         .order(outbox_events::id)

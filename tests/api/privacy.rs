@@ -470,14 +470,18 @@ async fn an_admin_exports_and_erases_one_phone_and_both_are_audited() {
         "nothing erased"
     );
 
-    // The buyer withdraws, releases the hold; the LAO cancels the order.
-    let (status, _) = send(w.app.delete(&format!("/v1/waitlist/{entry_id}"))).await;
-    assert!(status < 300);
+    // The buyer releases the hold, which offers the unit to the entry (a webhook event names
+    // the buyer), then withdraws from the list; the LAO cancels the order.
     w.app
         .delete(&format!("/v1/holds/{hold_id}"))
         .send()
         .await
         .unwrap();
+    let offered = events(&w.app, "waitlist.offered").await;
+    assert_eq!(offered.len(), 1, "{offered:?}");
+    assert_eq!(offered[0]["buyer_phone"], "+66863330001");
+    let (status, _) = send(w.app.delete(&format!("/v1/waitlist/{entry_id}"))).await;
+    assert!(status < 300);
     staff_post(
         &w,
         &w.staff.token,
@@ -490,9 +494,21 @@ async fn an_admin_exports_and_erases_one_phone_and_both_are_audited() {
     assert_eq!(status, 200, "{report}");
     assert_eq!(report["rows"]["orders"], 1, "{report}");
     assert_eq!(report["rows"]["order_addresses"], 1, "{report}");
-    assert_eq!(report["rows"]["holds"], 1, "{report}");
+    assert_eq!(
+        report["rows"]["holds"], 2,
+        "the buyer's hold and the offer's: {report}"
+    );
     assert_eq!(report["rows"]["waitlist_entries"], 1, "{report}");
     assert_eq!(report["rows"]["idempotency_records"], 1, "{report}");
+    assert_eq!(report["rows"]["webhook_events"], 1, "{report}");
+    let offered = events(&w.app, "waitlist.offered").await;
+    assert_eq!(offered[0]["buyer_phone"], ERASED, "{offered:?}");
+    assert_eq!(offered[0]["buyer_name"], ERASED, "{offered:?}");
+    assert_eq!(
+        offered[0]["entry_id"],
+        entry_id.as_str(),
+        "the event keeps its shape"
+    );
     let key = report["subject_key"].as_str().unwrap().to_string();
     assert_eq!(key.len(), 64);
 
