@@ -156,6 +156,18 @@ pub struct Config {
     )]
     pub task_interval_secs: u64,
 
+    /// Days after an order is closed (delivered, picked up, cancelled, expired, refunded) before
+    /// its buyer's personal data is erased; the same for ended holds and waiting-list entries
+    /// (src/privacy, README "Personal data (PDPA)"). 1–3650.
+    #[arg(
+        long,
+        env = "KHONGDEE_PERSONAL_DATA_RETENTION_DAYS",
+        default_value_t = 180,
+        value_parser = clap::value_parser!(u32).range(1..=3650),
+        global = true
+    )]
+    pub personal_data_retention_days: u32,
+
     /// Requests a minute per client or IP address on `POST /v1/auth/token`.
     #[arg(
         long,
@@ -357,6 +369,7 @@ impl Config {
             seed_demo: SeedMode::Never,
             background_tasks: false,
             task_interval_secs: 15,
+            personal_data_retention_days: 180,
             rate_limit_token_per_minute: 20,
             rate_limit_anonymous_per_minute: 600,
             rate_limit_authenticated_per_minute: 3000,

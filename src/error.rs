@@ -95,6 +95,8 @@ pub enum ErrorKind {
     StorageUnavailable,
     // The embedded form.
     OriginNotAllowed,
+    // Personal data.
+    PersonalDataInUse,
     // OAuth 2.0 token endpoint errors (RFC 6749 §5.2); the code is also the `error` member.
     OAuthInvalidRequest,
     InvalidGrant,
@@ -541,6 +543,15 @@ impl ErrorKind {
                 t(
                     "The photo storage cannot be reached right now; try again shortly.",
                     "ขณะนี้ติดต่อที่เก็บรูปภาพไม่ได้ กรุณาลองใหม่อีกครั้ง",
+                ),
+            ),
+            PersonalDataInUse => info(
+                409,
+                "personal_data_in_use",
+                t("Personal data still in use", "ข้อมูลส่วนบุคคลยังใช้งานอยู่"),
+                t(
+                    "This buyer still has {count} open orders, holds or waiting-list entries ({codes}); close them first (deliver, cancel or refund the orders, release the holds, withdraw the entries), then erase.",
+                    "ผู้ซื้อรายนี้ยังมีคำสั่งซื้อ การกันสินค้า หรือรายการรอคิวที่ยังไม่สิ้นสุด {count} รายการ ({codes}) กรุณาปิดรายการเหล่านี้ก่อน (ส่งมอบ ยกเลิก หรือคืนเงินคำสั่งซื้อ ปล่อยการกันสินค้า ถอนรายการรอคิว) แล้วจึงลบข้อมูล",
                 ),
             ),
             OriginNotAllowed => info(

@@ -30,6 +30,7 @@ pub mod orders;
 pub mod outbox;
 pub mod pagination;
 pub mod preorder;
+pub mod privacy;
 pub mod promptpay;
 pub mod sales;
 pub mod seed;
@@ -241,7 +242,7 @@ fn register_routes(cfg: &mut ServiceConfig, names: Option<&openapi::SchemaNames>
         // window lists, placing orders) come first, so they are found after a few tries
         // instead of ~60 (the regexes were ~15% of the server's CPU in bench/flash_sale.sh's
         // availability reads). No route of another room matches their paths.
-        let rooms: [(&'static str, RoomRoutes); 13] = [
+        let rooms: [(&'static str, RoomRoutes); 14] = [
             ("preorder", preorder::routes),
             ("orders", orders::routes),
             ("auth", auth::routes),
@@ -255,6 +256,7 @@ fn register_routes(cfg: &mut ServiceConfig, names: Option<&openapi::SchemaNames>
             ("logistics", logistics::handlers::routes),
             ("media", media::handlers::routes),
             ("embed", embed::handlers::routes),
+            ("privacy", privacy::routes),
         ];
         for (room, room_routes) in rooms {
             room_routes(cfg);

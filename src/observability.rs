@@ -14,6 +14,7 @@ use metrics_exporter_prometheus::{
 use tracing::Span;
 use tracing_actix_web::{DefaultRootSpanBuilder, RootSpanBuilder};
 use tracing_subscriber::EnvFilter;
+use tracing_subscriber::util::SubscriberInitExt;
 
 use crate::AppState;
 use crate::config::LogFormat;
@@ -43,20 +44,86 @@ pub fn init_tracing(format: LogFormat, filter: &str, to_stderr: bool) {
     } else {
         tracing_subscriber::fmt::writer::BoxMakeWriter::new(std::io::stdout)
     };
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(writer);
     // A second initialisation (tests, repeated CLI calls in one process) is harmless.
-    let _ = if json {
-        builder
-            .json()
-            .flatten_event(true)
-            .with_current_span(true)
-            .with_span_list(false)
-            .try_init()
+    if json {
+        let _ = json_subscriber(filter, writer).try_init();
     } else {
-        builder.with_ansi(terminal).try_init()
-    };
+        let _ = tracing_subscriber::fmt()
+            .with_env_filter(filter)
+            .with_writer(writer)
+            .with_ansi(terminal)
+            .try_init();
+    }
+}
+
+/// The JSON log lines the server writes (one object per event, with the request's span
+/// fields), to any writer: the server's standard output, or a test's buffer (the log scan in
+/// `tests/api/privacy.rs`).
+pub fn json_subscriber<W>(filter: EnvFilter, writer: W) -> impl tracing::Subscriber + Send + Sync
+where
+    W: for<'a> tracing_subscriber::fmt::MakeWriter<'a> + Send + Sync + 'static,
+{
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(writer)
+        .json()
+        .flatten_event(true)
+        .with_current_span(true)
+        .with_span_list(false)
+        .finish()
+}
+
+/// Query parameters whose values are never logged: a name containing one of these (report
+/// tokens ride in `?token=` for spreadsheets' `IMPORTDATA`; phones, names and secrets have no
+/// business in a URL, but a caller may put them there).
+const SECRET_PARAMS: &[&str] = &[
+    "token", "secret", "password", "key", "phone", "name", "email", "line", "note", "address",
+];
+
+/// The request target as logged: the path, and the query with the values of [`SECRET_PARAMS`]
+/// replaced by `[redacted]` (names and other values stay, for debugging).
+pub fn loggable_target(path: &str, query: &str) -> String {
+    if query.is_empty() {
+        return path.to_string();
+    }
+    let pairs: Vec<String> = query
+        .split('&')
+        .map(|pair| {
+            let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
+            let lowered = percent_decoded_lowercase(name);
+            if !value.is_empty() && SECRET_PARAMS.iter().any(|s| lowered.contains(s)) {
+                format!("{name}=[redacted]")
+            } else {
+                pair.to_string()
+            }
+        })
+        .collect();
+    format!("{path}?{}", pairs.join("&"))
+}
+
+/// A query parameter's name, percent-decoded (so `%74oken` is still `token`) and lowercased.
+fn percent_decoded_lowercase(name: &str) -> String {
+    let bytes = name.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let decoded = (bytes[i] == b'%')
+            .then(|| bytes.get(i + 1..i + 3))
+            .flatten()
+            .and_then(|hex| std::str::from_utf8(hex).ok())
+            .and_then(|hex| u8::from_str_radix(hex, 16).ok());
+        match decoded {
+            Some(b) => {
+                out.push(b);
+                i += 3;
+            }
+            None => {
+                out.push(if bytes[i] == b'+' { b' ' } else { bytes[i] });
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).to_lowercase()
 }
 
 pub const REQUEST_ID_HEADER: HeaderName = HeaderName::from_static("x-request-id");
@@ -128,7 +195,7 @@ impl RootSpanBuilder for RequestSpan {
             principal = tracing::field::Empty,
             http.method = %request.method(),
             http.route = %route,
-            http.target = %request.uri().path_and_query().map(|p| p.as_str()).unwrap_or(""),
+            http.target = %loggable_target(request.path(), request.query_string()),
             http.client_ip = %crate::client_addr::of(request.request()).map(|ip| ip.to_string()).unwrap_or_default(),
             http.user_agent = %request.headers().get(header::USER_AGENT).and_then(|v| v.to_str().ok()).unwrap_or(""),
             http.status_code = tracing::field::Empty,
@@ -423,6 +490,29 @@ pub async fn metrics_middleware<B: MessageBody + 'static>(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn secrets_in_query_strings_are_not_logged() {
+        assert_eq!(
+            loggable_target(
+                "/v1/stats/sales.csv",
+                "level=lao&token=kdr_abc&fiscal_year=2569"
+            ),
+            "/v1/stats/sales.csv?level=lao&token=[redacted]&fiscal_year=2569"
+        );
+        assert_eq!(
+            loggable_target(
+                "/v1/x",
+                "buyer_phone=0812345678&%54OKEN=t&name=%E0%B8%AA&limit=5"
+            ),
+            "/v1/x?buyer_phone=[redacted]&%54OKEN=[redacted]&name=[redacted]&limit=5"
+        );
+        assert_eq!(
+            loggable_target("/v1/orders/ABCD-EFGH", ""),
+            "/v1/orders/ABCD-EFGH"
+        );
+        assert_eq!(loggable_target("/v1/x", "token"), "/v1/x?token");
+    }
 
     #[test]
     fn request_ids_are_checked() {

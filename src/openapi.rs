@@ -37,6 +37,7 @@ use crate::error::{FieldErrorBody, Problem};
         (name = "orders", description = "Orders: idempotent placement, buyer access, PromptPay payment, status moves, packing lists"),
         (name = "stats", description = "The programme's report: sales figures per LAO, district, province and the nation, the sheet (CSV), the feed of sale facts, and sales LAOs record"),
         (name = "webhooks", description = "Partner webhooks: endpoints, Standard Webhooks signatures, delivery in order per order and window, retries, the delivery log, resend and recovery"),
+        (name = "privacy", description = "Buyers' personal data (PDPA): export and erasure for one phone, the audit log; retention in the README"),
         (name = "geography", description = "Provinces, districts, subdistricts and postal codes (DOPA codes; public)"),
     ),
     components(schemas(Problem, FieldErrorBody))

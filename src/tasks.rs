@@ -1,5 +1,6 @@
 //! Background work: expiring holds and unpaid orders (and the waiting-list offers that follow),
-//! and forgetting old idempotency keys and sessions. Expiry also happens lazily inside every
+//! forgetting old idempotency keys and sessions, and erasing buyers' personal data past its
+//! retention (`privacy::retention`). Expiry also happens lazily inside every
 //! capacity transaction, so correctness never depends on this task having run; it only frees
 //! units sooner.
 //!
@@ -15,7 +16,7 @@ use crate::AppState;
 use crate::auth::tokens;
 use crate::db::{self, DbConn};
 use crate::error::{ApiError, ApiResult};
-use crate::{idempotency, orders, preorder};
+use crate::{idempotency, orders, preorder, privacy};
 
 /// What one pass did.
 #[derive(Debug, Default, PartialEq, Eq)]
@@ -24,7 +25,12 @@ pub struct Pass {
     pub windows: usize,
     /// Units of work that failed (each logged with what it was about).
     pub failed: usize,
+    /// Rows whose personal data passed its retention and was erased (`privacy::retention`).
+    pub personal_data_rows: i64,
 }
+
+/// Retention units (of `privacy::retention::UNIT` orders, holds and entries each) per pass.
+const RETENTION_UNITS_PER_PASS: usize = 10;
 
 /// A housekeeping step of the pass: whole-table deletions of what has expired.
 type Housekeeping = fn(&mut DbConn, chrono::NaiveDateTime) -> ApiResult<usize>;
@@ -62,6 +68,25 @@ pub fn run_once(state: &AppState) -> ApiResult<Pass> {
         if let Err(error) = work(&mut conn, now) {
             pass.failed += 1;
             failed(state, task, None, &error);
+        }
+    }
+    let days = state.config.personal_data_retention_days;
+    for _ in 0..RETENTION_UNITS_PER_PASS {
+        let unit = db::write_transaction(&mut conn, |conn| {
+            privacy::retention::erase_due(conn, days, now)
+        });
+        match unit {
+            Ok(unit) => {
+                pass.personal_data_rows += unit.rows.total();
+                if !unit.more {
+                    break;
+                }
+            }
+            Err(error) => {
+                pass.failed += 1;
+                failed(state, "erase_personal_data", None, &error);
+                break;
+            }
         }
     }
     Ok(pass)

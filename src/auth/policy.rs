@@ -33,6 +33,12 @@ impl Place {
         }
     }
 
+    /// The whole country: national matters with no area of their own (personal data of
+    /// buyers, the crop list).
+    pub fn nation() -> Place {
+        Place::district("", "")
+    }
+
     /// The same place, narrowed to a producer of its LAO.
     pub fn with_producer(mut self, producer_id: i64) -> Place {
         self.producer_id = Some(producer_id);
@@ -65,6 +71,8 @@ pub enum Action {
     ManageCalendar,
     /// Act on orders of a place (confirm payment, dispatch, cancel as staff).
     ManageOrders,
+    /// Export or erase a buyer's personal data and read the audit log of both (PDPA).
+    ManagePersonalData,
 }
 
 /// Whether a place lies inside an area seen at a role's level: the one rule of areas, for
@@ -95,7 +103,9 @@ impl Principal {
     pub fn may(&self, action: Action, place: &Place) -> bool {
         use Action::*;
         match action {
-            ManageLaoRegistry | ManagePartners | ManageCrops => self.is_admin(),
+            ManageLaoRegistry | ManagePartners | ManageCrops | ManagePersonalData => {
+                self.is_admin()
+            }
             UpdateLaoProfile => {
                 matches!(self.role, Role::Admin | Role::LaoStaff) && self.covers(place)
             }

@@ -776,6 +776,18 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    privacy_audit_log (id) {
+        id -> BigInt,
+        action -> Text,
+        actor -> Text,
+        subject_key -> Nullable<Text>,
+        rows_affected -> BigInt,
+        detail -> Text,
+        occurred_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(districts -> provinces (province_code));
 diesel::joinable!(producers -> laos (lao_id));
 diesel::joinable!(products -> producers (producer_id));
@@ -876,4 +888,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     product_photos,
     photo_files,
     embed_keys,
+    privacy_audit_log,
 );

@@ -200,7 +200,18 @@ fn record_sale_facts(
 ) -> QueryResult<()> {
     let mut facts = order_facts(conn, order, pepper, now)?;
     if reversal {
-        facts = facts.iter().map(|f| f.reversal(now)).collect();
+        // The buyer as the sale counted them: the phone may have been erased since (privacy).
+        let sold_to = sales::buyer_key_of_order(conn, order.id)?;
+        facts = facts
+            .iter()
+            .map(|f| {
+                let mut back = f.reversal(now);
+                if sold_to.is_some() {
+                    back.buyer_key = sold_to.clone();
+                }
+                back
+            })
+            .collect();
     }
     sales::record(conn, &facts, now).map(|_| ())
 }

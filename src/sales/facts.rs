@@ -410,6 +410,19 @@ pub fn facts_after(
     q.load(conn)
 }
 
+/// The buyer key an order's sale was counted under (its first sale fact), if it was sold: a
+/// reversal must take the same key, even after the buyer's phone was erased (`privacy`).
+pub fn buyer_key_of_order(conn: &mut DbConn, order_id: i64) -> QueryResult<Option<String>> {
+    sale_facts::table
+        .filter(sale_facts::order_id.eq(order_id))
+        .filter(sale_facts::kind.eq(FactKind::Sale.to_string()))
+        .order(sale_facts::id)
+        .select(sale_facts::buyer_key)
+        .first::<Option<String>>(conn)
+        .optional()
+        .map(Option::flatten)
+}
+
 /// The facts of one recorded sale (for its history), in cursor order.
 pub fn facts_of_recorded_sale(
     conn: &mut DbConn,

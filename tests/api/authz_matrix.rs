@@ -590,6 +590,27 @@ async fn cases(w: &World) -> Vec<Case> {
             expect: [401, 200, 403, 403, 403, 403, 403, 403, 403, 403],
         },
         Case {
+            method: M::POST,
+            route: "/v1/admin/personal-data/exports",
+            path: one("/v1/admin/personal-data/exports".into()),
+            body: |_| Some(json!({"phone": "0891234567"})),
+            expect: [401, 200, 403, 403, 403, 403, 403, 403, 403, 403],
+        },
+        Case {
+            method: M::POST,
+            route: "/v1/admin/personal-data/erasures",
+            path: one("/v1/admin/personal-data/erasures".into()),
+            body: |_| Some(json!({"phone": "0899999999"})),
+            expect: [401, 200, 403, 403, 403, 403, 403, 403, 403, 403],
+        },
+        Case {
+            method: M::GET,
+            route: "/v1/admin/personal-data/audit-log",
+            path: one("/v1/admin/personal-data/audit-log".into()),
+            body: none,
+            expect: [401, 200, 403, 403, 403, 403, 403, 403, 403, 403],
+        },
+        Case {
             method: M::GET,
             route: "/v1/stats/sales",
             path: one("/v1/stats/sales?level=district&code=6306".into()),

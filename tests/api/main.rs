@@ -29,6 +29,7 @@ mod order_rules;
 mod orders;
 mod outage;
 mod preorder;
+mod privacy;
 mod ratelimit;
 mod rooms;
 mod seed;

@@ -1,0 +1,9 @@
+DROP INDEX waitlist_entries_personal_kept;
+DROP INDEX holds_personal_kept;
+DROP INDEX orders_personal_kept;
+DROP INDEX holds_by_phone;
+DROP INDEX waitlist_entries_by_phone;
+DROP INDEX order_addresses_by_phone;
+DROP INDEX orders_by_phone;
+DROP INDEX privacy_audit_log_by_subject;
+DROP TABLE privacy_audit_log;
