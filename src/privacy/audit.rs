@@ -101,6 +101,7 @@ pub struct AuditFilter {
     pub action: Option<AuditAction>,
     /// The keyed hash of a phone, as entries and erasure reports give it (64 hex digits).
     #[validate(length(equal = 64))]
+    #[param(min_length = 64, max_length = 64)]
     pub subject_key: Option<String>,
     /// Page size, 1–200 (default 50).
     #[validate(range(min = 1, max = 200))]
