@@ -125,30 +125,8 @@ stop_server() {
   echo "$peak"
 }
 
-# A window of the demo producer with CAPACITY one-unit items; prints its id and variant.
-open_window() {
-  python3 - "http://127.0.0.1:$PORT" "$1" <<'EOF'
-import json, sys, urllib.request, urllib.parse, datetime
-base, capacity = sys.argv[1], int(sys.argv[2])
-def call(method, path, body=None, token=None, form=False):
-    data = urllib.parse.urlencode(body).encode() if form else (json.dumps(body).encode() if body is not None else None)
-    req = urllib.request.Request(base + path, data=data, method=method)
-    req.add_header("content-type", "application/x-www-form-urlencoded" if form else "application/json")
-    if token: req.add_header("authorization", "Bearer " + token)
-    return json.load(urllib.request.urlopen(req))
-token = call("POST", "/v1/auth/token", {"grant_type": "password", "username": "demo-maesot-staff", "password": "khongdee-demo-2569"}, form=True)["access_token"]
-product = call("GET", "/v1/products?lao_code=3630690")["items"][0]["id"]
-now = datetime.datetime.now(datetime.timezone(datetime.timedelta(hours=7)))
-at = lambda h: (now + datetime.timedelta(hours=h)).isoformat(timespec="seconds")
-day = lambda d: (now + datetime.timedelta(days=d)).date().isoformat()
-window = call("POST", f"/v1/products/{product}/windows", {
-    "title": "ทุเรียนหมอนทอง ไฟลต์เซล", "opens_at": at(-1), "closes_at": at(24), "harvest_start": day(30), "harvest_end": day(40),
-    "capacity": capacity, "variants": [{"name": "1 กก.", "units_per_item": 1, "price_satang": 9000}],
-    "pickup_points": [{"name": "ที่ทำการเทศบาล", "address": "แม่สอด", "starts_at": at(24 * 45), "ends_at": at(24 * 45 + 8)}],
-    "publish": True}, token)
-print(window["id"], window["variants"][0]["id"], window["pickup_points"][0]["id"])
-EOF
-}
+# A window of the demo producer with CAPACITY one-unit items; prints its id, variant and pickup.
+open_window() { python3 bench/open_window.py "http://127.0.0.1:$PORT" "$1"; }
 
 storm_lua() { # window variant pickup
   cat >"$work/order.lua" <<EOF
