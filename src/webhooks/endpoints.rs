@@ -177,7 +177,9 @@ pub struct NewEndpoint {
     /// Event types to hear (see `GET /v1/webhook-event-types`); omitted or `null`: every type.
     #[schema(schema_with = event_types_schema)]
     pub event_types: Option<Vec<String>>,
+    /// What the endpoint is for, at most 500 characters.
     #[serde(default)]
+    #[schema(max_length = 500)]
     pub description: String,
     /// Default `true`.
     pub enabled: Option<bool>,
@@ -192,6 +194,8 @@ pub struct EndpointChanges {
     #[serde(default, deserialize_with = "present")]
     #[schema(schema_with = event_types_schema)]
     pub event_types: Option<Option<Vec<String>>>,
+    /// At most 500 characters.
+    #[schema(max_length = 500)]
     pub description: Option<String>,
     pub enabled: Option<bool>,
 }
@@ -301,10 +305,13 @@ fn check_event_types(types: &Option<Vec<String>>) -> ApiResult<Option<String>> {
     ))
 }
 
+/// The most characters an endpoint's description has (stated in the OpenAPI document too).
+const DESCRIPTION_MAX: usize = 500;
+
 fn check_description(description: &str) -> ApiResult<()> {
-    if description.chars().count() > 500 {
+    if description.chars().count() > DESCRIPTION_MAX {
         return Err(ApiError::validation(vec![
-            FieldError::new("description", "too_long").with("max", 500),
+            FieldError::new("description", "too_long").with("max", DESCRIPTION_MAX),
         ]));
     }
     Ok(())
