@@ -1046,6 +1046,13 @@ pub const FIELD_TEXTS: &[(&str, Text)] = &[
         ),
     ),
     (
+        "nul_character",
+        t(
+            "contains the character U+0000 (NUL), which no text may hold",
+            "มีอักขระรหัสศูนย์ซึ่งเก็บเป็นข้อความไม่ได้ กรุณาลบออก",
+        ),
+    ),
+    (
         "control_characters",
         t(
             "must be one line, without tabs or control characters",

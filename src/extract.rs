@@ -170,11 +170,13 @@ impl<'de> serde::de::Visitor<'de> for BodyTreeVisitor {
         ))
     }
 
-    fn visit_str<E>(self, v: &str) -> Result<BodyTree, E> {
+    fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<BodyTree, E> {
+        refuse_nul(v)?;
         Ok(BodyTree(Value::String(v.to_string())))
     }
 
-    fn visit_string<E>(self, v: String) -> Result<BodyTree, E> {
+    fn visit_string<E: serde::de::Error>(self, v: String) -> Result<BodyTree, E> {
+        refuse_nul(&v)?;
         Ok(BodyTree(Value::String(v)))
     }
 
@@ -204,6 +206,30 @@ impl<'de> serde::de::Visitor<'de> for BodyTreeVisitor {
             object.insert(key, value);
         }
         Ok(BodyTree(Value::Object(object)))
+    }
+}
+
+/// The message of a string holding U+0000 (JSON's `\u0000`, a form's or query's `%00`).
+const NUL_MESSAGE: &str = "contains the NUL character U+0000";
+
+/// Refuses a string holding U+0000, whatever the field: no text of ours means one, PostgreSQL's
+/// `text` cannot store one (SQLite would, and the two databases must answer alike), and C
+/// libraries reading a stored value would cut it there. Read as the field's `nul_character`.
+fn refuse_nul<E: serde::de::Error>(v: &str) -> Result<(), E> {
+    if v.contains('\0') {
+        return Err(E::custom(NUL_MESSAGE));
+    }
+    Ok(())
+}
+
+/// Refuses a form body or query string with U+0000 in a name or value, naming the field.
+fn refuse_nul_pairs(body: &[u8], kind: ErrorKind) -> Result<(), ApiError> {
+    match form_urlencoded::parse(body).find(|(k, v)| k.contains('\0') || v.contains('\0')) {
+        Some((name, _)) => {
+            Err(ApiError::new(kind)
+                .field(FieldError::new(name.replace('\0', "\\0"), "nul_character")))
+        }
+        None => Ok(()),
     }
 }
 
@@ -315,6 +341,7 @@ where
                     .with("expected", "application/x-www-form-urlencoded"));
             }
             let body = read_body(&req, payload, body_limit(&req)).await?;
+            refuse_nul_pairs(&body, ErrorKind::ValidationFailed)?;
             let de = serde_urlencoded::Deserializer::new(form_urlencoded::parse(&body));
             let value: T = serde_path_to_error::deserialize(de).map_err(|e| {
                 let path = e.path().to_string();
@@ -372,6 +399,7 @@ where
 
 /// Parses and validates a query string.
 pub fn parse_query<T: DeserializeOwned + Validate>(query: &str) -> Result<T, ApiError> {
+    refuse_nul_pairs(query.as_bytes(), ErrorKind::InvalidParameter)?;
     let de = serde_urlencoded::Deserializer::new(form_urlencoded::parse(query.as_bytes()));
     let value: T = serde_path_to_error::deserialize(de).map_err(|e| {
         let path = e.path().to_string();
@@ -428,6 +456,9 @@ fn serde_field_error(path: &str, message: &str) -> FieldError {
     };
     if let Some(name) = backticked(&message, "missing field `") {
         return FieldError::new(join(&name), "required");
+    }
+    if message == NUL_MESSAGE {
+        return FieldError::new(base, "nul_character");
     }
     if let Some(name) = backticked(&message, "unknown field `") {
         // The path already ends at the unknown key.
