@@ -123,6 +123,14 @@ async fn send(req: reqwest::RequestBuilder) -> Answer {
     }
 }
 
+/// Sends with a timeout and returns the response itself (for its headers).
+async fn send_res(req: reqwest::RequestBuilder) -> reqwest::Response {
+    tokio::time::timeout(PATIENCE, req.timeout(PATIENCE).send())
+        .await
+        .expect("the server answered in time")
+        .expect("the server answered")
+}
+
 /// Sends raw bytes as one HTTP/1.1 request (for bytes no client library sends, such as invalid
 /// UTF-8 in the request line) and returns the status and the head and body as text.
 async fn send_raw(app: &TestApp, request: &[u8]) -> (u16, String) {
@@ -954,27 +962,103 @@ async fn numbers_at_and_past_the_64_bit_limits_are_refused_with_the_field() {
         .await;
         answer.refused(&format!("hold quantity {edge}"));
     }
-    // The largest quantity and price allowed together do not overflow a total: a clear refusal.
-    let mut body = window_body(10_000, json!({}));
+    // i64::MAX as a price is past the largest price (refused with the field); the largest
+    // price and quantity allowed together make a total no PromptPay payment carries: a clear
+    // refusal, not an overflow.
+    let mut body = window_body(1_000_000, json!({}));
     body["variants"][0]["price_satang"] = json!(i64::MAX);
     let answer = send(m.create_window(product).json(&body)).await;
-    if answer.status != 201 {
-        answer.refused_field(
-            "i64::MAX price",
-            "validation_failed",
-            "variants[0].price_satang",
-        );
-    } else {
-        let window = answer.json();
-        let order = order_body(
-            &window,
-            json!([{"variant_id": variant(&window, 1), "quantity": 10_000}]),
-            "0812345678",
-        );
-        let (status, problem) = place(m.app(), &order, Some("overflow")).await;
-        assert!((400..500).contains(&status), "{status}: {problem}");
-    }
+    answer.refused_field(
+        "i64::MAX price",
+        "validation_failed",
+        "variants[0].price_satang",
+    );
+    body["variants"][0]["price_satang"] = json!(100_000_000);
+    let answer = send(m.create_window(product).json(&body)).await;
+    assert_eq!(answer.status, 201, "{}", answer.text);
+    let dear = answer.json();
+    let order = order_body(
+        &dear,
+        json!([{"variant_id": variant(&dear, 1), "quantity": 10_000}]),
+        "0812345678",
+    );
+    let (status, problem) = place(m.app(), &order, Some("overflow")).await;
+    assert_eq!(status, 422, "{problem}");
+    assert_eq!(problem["code"], "order_total_too_large", "{problem}");
+    assert_eq!(
+        availability(m.app(), dear["id"].as_i64().unwrap()).await["sold"],
+        0
+    );
 
     m.assert_untouched().await;
     m.assert_still_serving().await;
+}
+
+#[tokio::test]
+async fn hostile_headers_are_refused_with_the_header_named() {
+    let m = market().await;
+    let body = m.good_order();
+    let huge = "k".repeat(8 * 1024);
+    for key in [huge.as_str(), SQL, "ก-คีย์", "a\tb"] {
+        let routes = [
+            m.app().post("/v1/orders"),
+            m.app()
+                .post(&format!("/v1/embed/{}/orders", m.key))
+                .header("Origin", SITE),
+        ];
+        for req in routes {
+            let answer = send(req.header("Idempotency-Key", key).json(&body)).await;
+            let problem = answer.refused(&truncated(key)[..20.min(key.len())]);
+            assert_eq!(problem["code"], "invalid_parameter", "{problem}");
+            assert_eq!(
+                problem["errors"][0]["field"], "Idempotency-Key",
+                "{problem}"
+            );
+            assert_eq!(
+                problem["errors"][0]["code"], "invalid_idempotency_key",
+                "{problem}"
+            );
+        }
+    }
+    // Bytes past ASCII in a header value (obs-text): no client library sends them.
+    let text_body = serde_json::to_string(&body).unwrap();
+    let mut request = format!(
+        "POST /v1/orders HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n\
+         Content-Length: {}\r\nConnection: close\r\nIdempotency-Key: ",
+        text_body.len()
+    )
+    .into_bytes();
+    request.extend_from_slice(b"\xff\xfe\r\n\r\n");
+    request.extend_from_slice(text_body.as_bytes());
+    let (status, text) = send_raw(m.app(), &request).await;
+    assert_eq!(status, 400, "{text}");
+    assert!(text.contains("invalid_idempotency_key"), "{text}");
+    // A huge or hostile order secret is a wrong secret.
+    for secret in [huge.as_str(), SQL_OR, SCRIPT] {
+        let answer = send(
+            m.app()
+                .get("/v1/orders/ABCD-EFGH")
+                .header("X-Order-Secret", secret),
+        )
+        .await;
+        assert_eq!(answer.refused(secret)["code"], "not_found");
+    }
+    m.assert_untouched().await;
+
+    // A script tag is visible ASCII, a key like any other: opaque, stored and matched exactly.
+    let (status, first) = place(m.app(), &body, Some(SCRIPT)).await;
+    assert_eq!(status, 201, "{first}");
+    let res = send_res(
+        m.app()
+            .post("/v1/orders")
+            .header("Idempotency-Key", SCRIPT)
+            .json(&body),
+    )
+    .await;
+    assert_eq!(res.headers()["idempotent-replayed"], "true");
+    let (status, again) = json(res).await;
+    assert_eq!(status, 201, "{again}");
+    assert_eq!(again["code"], first["code"]);
+    assert_eq!(availability(m.app(), m.window_id()).await["sold"], 1);
+    assert_eq!(reconcile(&m.w, "").await["mismatches"], json!([]));
 }
