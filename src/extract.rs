@@ -12,11 +12,13 @@
 
 use std::borrow::Cow;
 
-use actix_web::dev::Payload;
+use actix_web::body::{EitherBody, MessageBody};
+use actix_web::dev::{Payload, ServiceRequest, ServiceResponse};
 use actix_web::error::{
     JsonPayloadError, PathError, PayloadError, QueryPayloadError, UrlencodedError,
 };
 use actix_web::http::header;
+use actix_web::middleware::Next;
 use actix_web::{FromRequest, HttpMessage, HttpRequest, web};
 use futures_util::StreamExt;
 use futures_util::future::LocalBoxFuture;
@@ -231,6 +233,25 @@ fn refuse_nul_pairs(body: &[u8], kind: ErrorKind) -> Result<(), ApiError> {
         }
         None => Ok(()),
     }
+}
+
+/// Middleware refusing a path that holds U+0000 (`%00` in a segment) with 400
+/// `invalid_parameter`, field `path`, code `nul_character`, before any route reads it: no id,
+/// code, key or slug holds one, and PostgreSQL's `text` cannot (a lookup answered 500).
+/// Routing has not named the segment yet, hence `path`.
+pub async fn refuse_nul_in_path<B: MessageBody + 'static>(
+    req: ServiceRequest,
+    next: Next<B>,
+) -> Result<ServiceResponse<EitherBody<B>>, actix_web::Error> {
+    let path = req.uri().path().as_bytes();
+    if path.windows(3).any(|w| w == b"%00") {
+        let error = ApiError::new(ErrorKind::InvalidParameter)
+            .field(FieldError::new("path", "nul_character"));
+        return Ok(req.error_response(error).map_into_right_body());
+    }
+    next.call(req)
+        .await
+        .map(ServiceResponse::map_into_left_body)
 }
 
 /// Parses JSON, reporting syntax errors as `malformed_json` and data errors with their field path.

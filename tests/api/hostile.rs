@@ -618,14 +618,40 @@ async fn invalid_utf8_and_nul_bytes_are_refused_with_the_field() {
             answer.refused(query);
         }
     }
-    // In a path: a NUL in an order code and in an id.
+    // In a path: a NUL in every kind of text path parameter, and in an id.
     for path in [
         "/v1/orders/AB%00CD",
         "/v1/windows/1%00",
         "/v1/orders/%FF%FE",
+        "/v1/crops/lon%00gan",
+        "/v1/crops/lon%00gan/harvest-areas",
+        "/v1/laos/363%000690",
+        "/v1/holds/h%00",
+        "/v1/waitlist/w%00",
+        "/v1/postal-codes/10%00200/subdistricts",
+        "/v1/embed/k%00/form",
+        "/v1/provinces/6%003",
+        "/v1/districts/63%0006",
+        "/media/a%00.jpg",
+        "/embed/assets/a%00.js",
     ] {
-        let answer = send(m.app().get(path).header("X-Order-Secret", "x")).await;
-        answer.refused(path);
+        let answer = send(
+            m.app()
+                .get(path)
+                .header("X-Order-Secret", "x")
+                .header("Accept-Language", "th"),
+        )
+        .await;
+        if path.contains("%00") {
+            let problem = answer.refused_field(path, "invalid_parameter", "path");
+            assert_eq!(problem["errors"][0]["code"], "nul_character", "{problem}");
+            assert_eq!(
+                problem["errors"][0]["message"],
+                "มีอักขระรหัสศูนย์ซึ่งเก็บเป็นข้อความไม่ได้ กรุณาลบออก"
+            );
+        } else {
+            answer.refused(path);
+        }
     }
     // Raw bytes no client sends: invalid UTF-8 and a NUL in the request line.
     for target in [
