@@ -255,6 +255,23 @@ impl Market {
         assert_eq!(reconcile(&self.w, "").await["mismatches"], json!([]));
     }
 
+    /// No window of `product` was written, drafts included.
+    async fn assert_no_windows(&self, product: i64) {
+        let (status, list) = json(
+            self.app()
+                .get(&format!(
+                    "/v1/windows?product_id={product}&include_drafts=true&status=all"
+                ))
+                .bearer_auth(&self.w.staff.token)
+                .send()
+                .await
+                .unwrap(),
+        )
+        .await;
+        assert_eq!(status, 200, "{list}");
+        assert_eq!(list["items"], json!([]), "no window was written");
+    }
+
     /// The server still takes an ordinary order after the barrage.
     async fn assert_still_serving(&self) {
         let (status, order) = place(self.app(), &self.good_order(), Some("after-barrage")).await;
@@ -384,6 +401,7 @@ async fn oversized_and_deeply_nested_bodies_are_refused_and_write_nothing() {
         );
     }
 
+    m.assert_no_windows(product).await;
     m.assert_untouched().await;
     m.assert_still_serving().await;
 }
@@ -670,6 +688,7 @@ async fn invalid_utf8_and_nul_bytes_are_refused_with_the_field() {
         );
     }
 
+    m.assert_no_windows(product).await;
     m.assert_untouched().await;
     m.assert_still_serving().await;
 }
@@ -699,6 +718,22 @@ async fn sql_and_script_tags_are_stored_inertly_and_echoed_exactly() {
     assert_eq!(answer.status, 200, "{}", answer.text);
     assert_eq!(answer.json()["title"], SCRIPT);
     assert_eq!(answer.json()["variants"][0]["name"], SQL);
+    // In a list too (the query `assert_no_windows` reads, which does see a window).
+    let answer = send(
+        m.app()
+            .get(&format!(
+                "/v1/windows?product_id={product}&include_drafts=true&status=all"
+            ))
+            .bearer_auth(&m.w.staff.token),
+    )
+    .await;
+    assert_eq!(answer.status, 200, "{}", answer.text);
+    assert_eq!(
+        answer.json()["items"][0]["title"],
+        SCRIPT,
+        "{}",
+        answer.text
+    );
 
     // An order with SQL in the buyer's name and a script tag in the note, on both routes.
     let mut order = m.good_order();
@@ -847,6 +882,7 @@ async fn overlong_thai_with_stacked_marks_is_refused_by_its_length() {
     )
     .await;
     answer.refused_field("stacked title", "validation_failed", "title");
+    m.assert_no_windows(product).await;
     let answer = send(m.app().get("/v1/products").query(&[("q", &thai)])).await;
     answer.refused_field("stacked q", "invalid_parameter", "q");
     let answer = send(m.app().post("/v1/auth/token").form(&[
@@ -869,7 +905,7 @@ async fn overlong_thai_with_stacked_marks_is_refused_by_its_length() {
 }
 
 /// JSON numbers as text, at and past what 64 bits (and a double) hold.
-const EDGES: [&str; 9] = [
+const EDGES: [&str; 11] = [
     "9223372036854775807",  // i64::MAX
     "9223372036854775808",  // i64::MAX + 1
     "-9223372036854775809", // i64::MIN - 1
@@ -879,6 +915,8 @@ const EDGES: [&str; 9] = [
     "-0",
     "-0.0",
     "2147483648", // i32::MAX + 1
+    "1.5",
+    "\"1\"",
 ];
 
 #[tokio::test]
