@@ -1126,3 +1126,62 @@ async fn hostile_headers_are_refused_with_the_header_named() {
     assert_eq!(availability(m.app(), m.window_id()).await["sold"], 1);
     assert_eq!(reconcile(&m.w, "").await["mismatches"], json!([]));
 }
+
+#[tokio::test]
+async fn script_tags_a_buyer_typed_are_escaped_on_the_printed_labels() {
+    let w = World::new().await;
+    let window = window(&w, 100, json!({})).await;
+    let mut body = order_body(
+        &window,
+        json!([{"variant_id": variant(&window, 5), "quantity": 1}]),
+        "0812345678",
+    );
+    body["delivery"] = json!({"method": "carrier", "address": {
+        "recipient_name": SCRIPT, "phone": "089 123 4567",
+        "address_line": format!("{SQL} <img src=x onerror=alert(1)>"),
+        "subdistrict_code": "630601", "postal_code": "63110"}});
+    let (status, order) = place(&w.app, &body, None).await;
+    assert_eq!(status, 201, "{order}");
+    assert_eq!(order["delivery"]["address"]["recipient_name"], SCRIPT);
+    let code = order["code"].as_str().unwrap();
+    for (path, body) in [
+        (
+            format!("/v1/orders/{code}/payment"),
+            json!({"reference": SCRIPT}),
+        ),
+        (
+            format!("/v1/orders/{code}/transitions"),
+            json!({"to": "ready"}),
+        ),
+        (
+            "/v1/dispatch-batches".to_string(),
+            json!({"carrier": "thailand_post", "dispatch_date": "2026-06-03", "window_id": window["id"]}),
+        ),
+    ] {
+        let answer = send(w.app.post(&path).bearer_auth(&w.staff.token).json(&body)).await;
+        assert!(
+            answer.status == 200 || answer.status == 201,
+            "{path}: {}",
+            answer.text
+        );
+        if path == "/v1/dispatch-batches" {
+            let id = answer.json()["id"].as_i64().unwrap();
+            let page = send(
+                w.app
+                    .get(&format!("/v1/dispatch-batches/{id}/labels"))
+                    .bearer_auth(&w.staff.token),
+            )
+            .await;
+            assert_eq!(page.status, 200, "{}", page.text);
+            assert!(page.content_type.starts_with("text/html"));
+            assert!(
+                page.text.contains("&lt;script&gt;alert(1)&lt;/script&gt;"),
+                "the name is on the label, escaped: {}",
+                page.text
+            );
+            assert!(!page.text.contains(SCRIPT), "{}", page.text);
+            assert!(!page.text.contains("<img src=x"), "{}", page.text);
+        }
+    }
+    assert_eq!(reconcile(&w, "").await["mismatches"], json!([]));
+}
