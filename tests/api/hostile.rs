@@ -1185,3 +1185,89 @@ async fn script_tags_a_buyer_typed_are_escaped_on_the_printed_labels() {
     }
     assert_eq!(reconcile(&w, "").await["mismatches"], json!([]));
 }
+
+#[tokio::test]
+async fn dates_at_the_ends_of_the_calendar_are_refused_with_the_field() {
+    let m = market().await;
+    let product = product(&m.w).await;
+    for (field, patch) in [
+        (
+            "closes_at",
+            json!({"closes_at": "9999-12-31T23:59:59-12:00"}),
+        ),
+        ("closes_at", json!({"closes_at": "+262143-12-31T23:59:59Z"})),
+        ("opens_at", json!({"opens_at": "0000-01-01T00:00:00+14:00"})),
+        ("opens_at", json!({"opens_at": "-0001-01-01T00:00:00Z"})),
+        ("harvest_end", json!({"harvest_end": "10000-01-01"})),
+        ("harvest_start", json!({"harvest_start": "1999-12-31"})),
+        ("harvest_start", json!({"harvest_start": "0000-01-01"})),
+        ("harvest_end", json!({"harvest_end": "+262143-12-31"})),
+        (
+            "closes_at",
+            json!({"closes_at": 9_223_372_036_854_775_807i64}),
+        ),
+    ] {
+        let answer = send(
+            m.create_window(product)
+                .json(&window_body(10, patch.clone())),
+        )
+        .await;
+        let problem = answer.refused(&patch.to_string());
+        if answer.status == 422 && problem["code"] == "validation_failed" {
+            let named = problem["errors"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|e| e["field"] == field)
+                .cloned()
+                .unwrap_or_default();
+            assert!(
+                named["code"] == "year_out_of_range" || named["code"] == "invalid_type",
+                "{patch}: {problem}"
+            );
+        }
+        assert!(
+            problem_fields(&problem).iter().any(|f| f == field)
+                || problem_fields(&problem)
+                    .iter()
+                    .any(|f| f.starts_with("pickup_points") || f.starts_with("harvest")),
+            "{patch}: {problem}"
+        );
+    }
+    // The year 10000 in UTC: the field named with the rule, in Thai too.
+    let answer = send(
+        m.create_window(product)
+            .header("Accept-Language", "th")
+            .json(&window_body(
+                10,
+                json!({"closes_at": "9999-12-31T23:59:59-12:00"}),
+            )),
+    )
+    .await;
+    let problem = answer.refused_field("year 10000", "validation_failed", "closes_at");
+    assert_eq!(
+        problem["errors"][0]["code"], "year_out_of_range",
+        "{problem}"
+    );
+    assert_eq!(
+        problem["errors"][0]["message"],
+        "ต้องอยู่ระหว่างปี ค.ศ. 2000 ถึง 9999 (เวลากรุงเทพฯ)"
+    );
+    for query in [
+        "harvest_from=9999-12-31",
+        "harvest_to=0000-01-01",
+        "harvest_from=%2B262143-12-31",
+        "harvest_to=99999999999999999999-01-01",
+    ] {
+        let answer = send(m.app().get(&format!("/v1/windows?{query}"))).await;
+        if answer.status == 200 {
+            assert_eq!(answer.json()["items"], json!([]), "{query}");
+        } else {
+            let field = query.split('=').next().unwrap();
+            answer.refused_field(query, "invalid_parameter", field);
+        }
+    }
+    m.assert_no_windows(product).await;
+    m.assert_untouched().await;
+    m.assert_still_serving().await;
+}
