@@ -1271,3 +1271,26 @@ async fn dates_at_the_ends_of_the_calendar_are_refused_with_the_field() {
     m.assert_untouched().await;
     m.assert_still_serving().await;
 }
+
+#[tokio::test]
+async fn dates_past_the_calendar_in_list_queries_never_answer_500() {
+    let w = World::new().await;
+    let admin = w.app.login("admin").await;
+    for date in ["9999-12-31", "0000-01-01", "%2B262143-12-31", "-0001-01-01"] {
+        for (path, token) in [
+            (format!("/v1/orders?from={date}"), &w.staff.token),
+            (format!("/v1/orders?to={date}"), &w.staff.token),
+            (
+                format!("/v1/dispatch-batches?dispatch_date={date}"),
+                &w.staff.token,
+            ),
+            (format!("/v1/stats/coverage?date={date}"), &admin.token),
+            (format!("/v1/windows?harvest_from={date}"), &w.staff.token),
+        ] {
+            let answer = send(w.app.get(&path).bearer_auth(token)).await;
+            if answer.status != 200 {
+                answer.refused(&path);
+            }
+        }
+    }
+}
