@@ -172,13 +172,11 @@ impl<'de> serde::de::Visitor<'de> for BodyTreeVisitor {
         ))
     }
 
-    fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<BodyTree, E> {
-        refuse_nul(v)?;
+    fn visit_str<E>(self, v: &str) -> Result<BodyTree, E> {
         Ok(BodyTree(Value::String(v.to_string())))
     }
 
-    fn visit_string<E: serde::de::Error>(self, v: String) -> Result<BodyTree, E> {
-        refuse_nul(&v)?;
+    fn visit_string<E>(self, v: String) -> Result<BodyTree, E> {
         Ok(BodyTree(Value::String(v)))
     }
 
@@ -211,17 +209,29 @@ impl<'de> serde::de::Visitor<'de> for BodyTreeVisitor {
     }
 }
 
-/// The message of a string holding U+0000 (JSON's `\u0000`, a form's or query's `%00`).
-const NUL_MESSAGE: &str = "contains the NUL character U+0000";
-
-/// Refuses a string holding U+0000, whatever the field: no text of ours means one, PostgreSQL's
-/// `text` cannot store one (SQLite would, and the two databases must answer alike), and C
-/// libraries reading a stored value would cut it there. Read as the field's `nul_character`.
-fn refuse_nul<E: serde::de::Error>(v: &str) -> Result<(), E> {
-    if v.contains('\0') {
-        return Err(E::custom(NUL_MESSAGE));
+/// The paths (as `serde_path_to_error` writes them: `lines[0].note`) of the strings in a JSON
+/// tree that hold U+0000. No text of ours means one, PostgreSQL's `text` cannot store one
+/// (SQLite would, and the two databases must answer alike): each is the field's `nul_character`.
+fn nul_paths(value: &Value, path: &str, found: &mut Vec<String>) {
+    match value {
+        Value::String(s) if s.contains('\0') => found.push(path.to_string()),
+        Value::Array(items) => {
+            for (i, item) in items.iter().enumerate() {
+                nul_paths(item, &format!("{path}[{i}]"), found);
+            }
+        }
+        Value::Object(map) => {
+            for (key, item) in map {
+                let path = if path.is_empty() {
+                    key.clone()
+                } else {
+                    format!("{path}.{key}")
+                };
+                nul_paths(item, &path, found);
+            }
+        }
+        _ => {}
     }
-    Ok(())
 }
 
 /// Refuses a form body or query string with U+0000 in a name or value, naming the field.
@@ -254,8 +264,10 @@ pub async fn refuse_nul_in_path<B: MessageBody + 'static>(
         .map(ServiceResponse::map_into_left_body)
 }
 
-/// Parses JSON, reporting syntax errors as `malformed_json` and data errors with their field path.
-pub fn parse_json<T: DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
+/// Parses JSON, reporting syntax errors as `malformed_json` and data errors with their field path,
+/// then validates it: the validator's complaints and every string holding U+0000
+/// (`nul_character`, unless the validator already named that field) in one 422.
+pub fn parse_json<T: DeserializeOwned + Validate>(body: &[u8]) -> Result<T, ApiError> {
     if body.iter().all(|b| b.is_ascii_whitespace()) {
         return Err(ApiError::new(ErrorKind::MalformedJson).with(
             "reason",
@@ -276,10 +288,24 @@ pub fn parse_json<T: DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
         }
     })?;
     de.end().map_err(|e| malformed_json(&e))?;
-    let value = serde_path_to_error::deserialize(tree).map_err(|e| {
+    let mut nul = Vec::new();
+    nul_paths(&tree, "", &mut nul);
+    let value: T = serde_path_to_error::deserialize(tree).map_err(|e| {
         let path = e.path().to_string();
         ApiError::validation(vec![serde_field_error(&path, &e.into_inner().to_string())])
     })?;
+    let mut errors = match value.validate() {
+        Ok(()) => Vec::new(),
+        Err(errors) => flatten_validation_errors(&errors),
+    };
+    for path in nul {
+        if !errors.iter().any(|e| e.field == path) {
+            errors.push(FieldError::new(path, "nul_character"));
+        }
+    }
+    if !errors.is_empty() {
+        return Err(ApiError::validation(errors));
+    }
     Ok(value)
 }
 
@@ -477,9 +503,6 @@ fn serde_field_error(path: &str, message: &str) -> FieldError {
     };
     if let Some(name) = backticked(&message, "missing field `") {
         return FieldError::new(join(&name), "required");
-    }
-    if message == NUL_MESSAGE {
-        return FieldError::new(base, "nul_character");
     }
     if let Some(name) = backticked(&message, "unknown field `") {
         // The path already ends at the unknown key.
@@ -1108,9 +1131,18 @@ mod tests {
 
     #[test]
     fn validation_errors_are_flattened_with_paths() {
-        let body: Body =
-            parse_json(br#"{"name":"abcdefg","lines":[{"quantity":1},{"quantity":11}]}"#).unwrap();
+        let raw = br#"{"name":"abcdefg","lines":[{"quantity":1},{"quantity":11}]}"#;
+        let body: Body = serde_json::from_slice(raw).unwrap();
         let errors = flatten_validation_errors(&body.validate().unwrap_err());
+        // parse_json answers with the same errors.
+        let problem = parse_json::<Body>(raw).unwrap_err();
+        assert_eq!(
+            problem.to_problem(Lang::En, None, None)["errors"]
+                .as_array()
+                .unwrap()
+                .len(),
+            errors.len()
+        );
         let pairs: Vec<(&str, &str)> = errors
             .iter()
             .map(|e| (e.field.as_str(), e.code.as_str()))

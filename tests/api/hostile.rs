@@ -586,6 +586,16 @@ async fn invalid_utf8_and_nul_bytes_are_refused_with_the_field() {
             );
         }
     }
+    // With the other complaints of the body, in one answer.
+    let mut both = nul_name.clone();
+    both["buyer"]["phone"] = json!("12345");
+    let answer = send(m.app().post("/v1/orders").json(&both)).await;
+    let problem = answer.refused_field("NUL and phone", "validation_failed", "buyer.name");
+    assert_eq!(
+        problem_fields(&problem),
+        vec!["buyer.name".to_string(), "buyer.phone".to_string()],
+        "{problem}"
+    );
     let answer = send(m.app().post("/v1/auth/token").json(&json!({
         "grant_type": "password", "username": "admin\u{0}", "password": PASSWORD,
     })))
