@@ -1046,6 +1046,20 @@ pub const FIELD_TEXTS: &[(&str, Text)] = &[
         ),
     ),
     (
+        "year_out_of_range",
+        t(
+            "must fall in the years 2000 to 9999 (Bangkok time)",
+            "ต้องอยู่ระหว่างปี ค.ศ. 2000 ถึง 9999 (เวลากรุงเทพฯ)",
+        ),
+    ),
+    (
+        "nul_character",
+        t(
+            "contains the character U+0000 (NUL), which no text may hold",
+            "มีอักขระรหัสศูนย์ซึ่งเก็บเป็นข้อความไม่ได้ กรุณาลบออก",
+        ),
+    ),
+    (
         "control_characters",
         t(
             "must be one line, without tabs or control characters",

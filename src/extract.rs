@@ -12,11 +12,13 @@
 
 use std::borrow::Cow;
 
-use actix_web::dev::Payload;
+use actix_web::body::{EitherBody, MessageBody};
+use actix_web::dev::{Payload, ServiceRequest, ServiceResponse};
 use actix_web::error::{
     JsonPayloadError, PathError, PayloadError, QueryPayloadError, UrlencodedError,
 };
 use actix_web::http::header;
+use actix_web::middleware::Next;
 use actix_web::{FromRequest, HttpMessage, HttpRequest, web};
 use futures_util::StreamExt;
 use futures_util::future::LocalBoxFuture;
@@ -207,8 +209,65 @@ impl<'de> serde::de::Visitor<'de> for BodyTreeVisitor {
     }
 }
 
-/// Parses JSON, reporting syntax errors as `malformed_json` and data errors with their field path.
-pub fn parse_json<T: DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
+/// The paths (as `serde_path_to_error` writes them: `lines[0].note`) of the strings in a JSON
+/// tree that hold U+0000. No text of ours means one, PostgreSQL's `text` cannot store one
+/// (SQLite would, and the two databases must answer alike): each is the field's `nul_character`.
+fn nul_paths(value: &Value, path: &str, found: &mut Vec<String>) {
+    match value {
+        Value::String(s) if s.contains('\0') => found.push(path.to_string()),
+        Value::Array(items) => {
+            for (i, item) in items.iter().enumerate() {
+                nul_paths(item, &format!("{path}[{i}]"), found);
+            }
+        }
+        Value::Object(map) => {
+            for (key, item) in map {
+                let path = if path.is_empty() {
+                    key.clone()
+                } else {
+                    format!("{path}.{key}")
+                };
+                nul_paths(item, &path, found);
+            }
+        }
+        _ => {}
+    }
+}
+
+/// Refuses a form body or query string with U+0000 in a name or value, naming the field.
+fn refuse_nul_pairs(body: &[u8], kind: ErrorKind) -> Result<(), ApiError> {
+    match form_urlencoded::parse(body).find(|(k, v)| k.contains('\0') || v.contains('\0')) {
+        Some((name, _)) => {
+            Err(ApiError::new(kind)
+                .field(FieldError::new(name.replace('\0', "\\0"), "nul_character")))
+        }
+        None => Ok(()),
+    }
+}
+
+/// Middleware refusing a path that holds U+0000 (`%00` in a segment) with 400
+/// `invalid_parameter`, field `path`, code `nul_character`, before any route reads it: no id,
+/// code, key or slug holds one, and PostgreSQL's `text` cannot (a lookup answered 500).
+/// Routing has not named the segment yet, hence `path`.
+pub async fn refuse_nul_in_path<B: MessageBody + 'static>(
+    req: ServiceRequest,
+    next: Next<B>,
+) -> Result<ServiceResponse<EitherBody<B>>, actix_web::Error> {
+    let path = req.uri().path().as_bytes();
+    if path.windows(3).any(|w| w == b"%00") {
+        let error = ApiError::new(ErrorKind::InvalidParameter)
+            .field(FieldError::new("path", "nul_character"));
+        return Ok(req.error_response(error).map_into_right_body());
+    }
+    next.call(req)
+        .await
+        .map(ServiceResponse::map_into_left_body)
+}
+
+/// Parses JSON, reporting syntax errors as `malformed_json` and data errors with their field path,
+/// then validates it: the validator's complaints and every string holding U+0000
+/// (`nul_character`, unless the validator already named that field) in one 422.
+pub fn parse_json<T: DeserializeOwned + Validate>(body: &[u8]) -> Result<T, ApiError> {
     if body.iter().all(|b| b.is_ascii_whitespace()) {
         return Err(ApiError::new(ErrorKind::MalformedJson).with(
             "reason",
@@ -229,10 +288,24 @@ pub fn parse_json<T: DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
         }
     })?;
     de.end().map_err(|e| malformed_json(&e))?;
-    let value = serde_path_to_error::deserialize(tree).map_err(|e| {
+    let mut nul = Vec::new();
+    nul_paths(&tree, "", &mut nul);
+    let value: T = serde_path_to_error::deserialize(tree).map_err(|e| {
         let path = e.path().to_string();
         ApiError::validation(vec![serde_field_error(&path, &e.into_inner().to_string())])
     })?;
+    let mut errors = match value.validate() {
+        Ok(()) => Vec::new(),
+        Err(errors) => flatten_validation_errors(&errors),
+    };
+    for path in nul {
+        if !errors.iter().any(|e| e.field == path) {
+            errors.push(FieldError::new(path, "nul_character"));
+        }
+    }
+    if !errors.is_empty() {
+        return Err(ApiError::validation(errors));
+    }
     Ok(value)
 }
 
@@ -315,6 +388,7 @@ where
                     .with("expected", "application/x-www-form-urlencoded"));
             }
             let body = read_body(&req, payload, body_limit(&req)).await?;
+            refuse_nul_pairs(&body, ErrorKind::ValidationFailed)?;
             let de = serde_urlencoded::Deserializer::new(form_urlencoded::parse(&body));
             let value: T = serde_path_to_error::deserialize(de).map_err(|e| {
                 let path = e.path().to_string();
@@ -372,6 +446,7 @@ where
 
 /// Parses and validates a query string.
 pub fn parse_query<T: DeserializeOwned + Validate>(query: &str) -> Result<T, ApiError> {
+    refuse_nul_pairs(query.as_bytes(), ErrorKind::InvalidParameter)?;
     let de = serde_urlencoded::Deserializer::new(form_urlencoded::parse(query.as_bytes()));
     let value: T = serde_path_to_error::deserialize(de).map_err(|e| {
         let path = e.path().to_string();
@@ -1056,9 +1131,18 @@ mod tests {
 
     #[test]
     fn validation_errors_are_flattened_with_paths() {
-        let body: Body =
-            parse_json(br#"{"name":"abcdefg","lines":[{"quantity":1},{"quantity":11}]}"#).unwrap();
+        let raw = br#"{"name":"abcdefg","lines":[{"quantity":1},{"quantity":11}]}"#;
+        let body: Body = serde_json::from_slice(raw).unwrap();
         let errors = flatten_validation_errors(&body.validate().unwrap_err());
+        // parse_json answers with the same errors.
+        let problem = parse_json::<Body>(raw).unwrap_err();
+        assert_eq!(
+            problem.to_problem(Lang::En, None, None)["errors"]
+                .as_array()
+                .unwrap()
+                .len(),
+            errors.len()
+        );
         let pairs: Vec<(&str, &str)> = errors
             .iter()
             .map(|e| (e.field.as_str(), e.code.as_str()))

@@ -369,7 +369,8 @@ pub fn build_app(
         .configure(routes)
         .default_service(web::to(observability::route_not_found))
         .split_for_parts();
-    app.wrap(from_fn(observability::problem_middleware))
+    app.wrap(from_fn(extract::refuse_nul_in_path))
+        .wrap(from_fn(observability::problem_middleware))
         .wrap(from_fn(embed::handlers::cors_middleware))
         .wrap(from_fn(auth::ratelimit::rate_limit_middleware))
         .wrap(from_fn(observability::metrics_middleware))

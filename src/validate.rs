@@ -112,6 +112,36 @@ pub fn one_line(value: &str) -> Result<(), validator::ValidationError> {
     }
 }
 
+/// The years a time or date of ours may fall in, read in Bangkok time: 2000 to 9999. RFC 3339
+/// writes a year in four digits (a later one would be echoed as `+10000-…`, which no client
+/// reads), SQLite compares stored times as text (a fifth digit breaks the order and the read
+/// back), and nothing sold by pre-order happened before 2000. Field code `year_out_of_range`.
+pub const CALENDAR_YEARS: std::ops::RangeInclusive<i32> = 2000..=9999;
+
+/// A time within [`CALENDAR_YEARS`] (in Bangkok time and, so, in UTC).
+pub fn calendar_time(
+    value: &chrono::DateTime<chrono::FixedOffset>,
+) -> Result<(), validator::ValidationError> {
+    use chrono::Datelike;
+    let utc_year = value.naive_utc().year();
+    let bangkok_year = value.with_timezone(&crate::clock::bangkok()).year();
+    if CALENDAR_YEARS.contains(&utc_year) && CALENDAR_YEARS.contains(&bangkok_year) {
+        Ok(())
+    } else {
+        Err(validator::ValidationError::new("year_out_of_range"))
+    }
+}
+
+/// A date within [`CALENDAR_YEARS`].
+pub fn calendar_date(value: &chrono::NaiveDate) -> Result<(), validator::ValidationError> {
+    use chrono::Datelike;
+    if CALENDAR_YEARS.contains(&value.year()) {
+        Ok(())
+    } else {
+        Err(validator::ValidationError::new("year_out_of_range"))
+    }
+}
+
 pub fn not_blank(value: &str) -> Result<(), validator::ValidationError> {
     if value.trim().is_empty() {
         Err(validator::ValidationError::new("blank"))

@@ -538,7 +538,10 @@ fn own_base(state: &AppState, req: &HttpRequest) -> String {
         .get(header::HOST)
         .and_then(|h| h.to_str().ok())
         .unwrap_or_else(|| req.app_config().host());
-    format!("{scheme}://{host}")
+    // A `Host` that is not `host[:port]` (quotes, markup: anyone can send one) never reaches a
+    // page or its policy: the server's own configured host stands in.
+    origins::canonical(&format!("{scheme}://{host}"))
+        .unwrap_or_else(|| format!("{scheme}://{}", req.app_config().host()))
 }
 
 /// The form's writes come from browser pages, which always send `Origin` on a POST (the CORS

@@ -759,7 +759,9 @@ pub struct NewPickupPoint {
     #[validate(length(equal = 6), custom(function = "crate::validate::digits"))]
     #[schema(pattern = "^[0-9]{6}$", example = "630603")]
     pub subdistrict_code: Option<String>,
+    #[validate(custom(function = "crate::validate::calendar_time"))]
     pub starts_at: DateTime<FixedOffset>,
+    #[validate(custom(function = "crate::validate::calendar_time"))]
     pub ends_at: DateTime<FixedOffset>,
     #[validate(length(max = 1000))]
     #[schema(max_length = 1000)]
@@ -789,9 +791,13 @@ pub struct NewWindow {
     #[validate(length(max = 5000))]
     #[schema(max_length = 5000)]
     pub description: Option<String>,
+    #[validate(custom(function = "crate::validate::calendar_time"))]
     pub opens_at: DateTime<FixedOffset>,
+    #[validate(custom(function = "crate::validate::calendar_time"))]
     pub closes_at: DateTime<FixedOffset>,
+    #[validate(custom(function = "crate::validate::calendar_date"))]
     pub harvest_start: NaiveDate,
+    #[validate(custom(function = "crate::validate::calendar_date"))]
     pub harvest_end: NaiveDate,
     /// In the crop's sale unit.
     #[validate(range(min = 1, max = 1_000_000_000))]
@@ -1138,9 +1144,13 @@ pub struct WindowChanges {
     #[validate(length(max = 5000))]
     #[schema(max_length = 5000)]
     pub description: Option<String>,
+    #[validate(custom(function = "crate::validate::calendar_time"))]
     pub opens_at: Option<DateTime<FixedOffset>>,
+    #[validate(custom(function = "crate::validate::calendar_time"))]
     pub closes_at: Option<DateTime<FixedOffset>>,
+    #[validate(custom(function = "crate::validate::calendar_date"))]
     pub harvest_start: Option<NaiveDate>,
+    #[validate(custom(function = "crate::validate::calendar_date"))]
     pub harvest_end: Option<NaiveDate>,
     #[validate(range(min = 0, max = 1_000_000_000))]
     #[schema(minimum = 0, maximum = 1_000_000_000)]
@@ -1599,7 +1609,9 @@ pub struct PickupChanges {
     )]
     #[schema(min_length = 1, max_length = 500, format = "non-blank")]
     pub address: Option<String>,
+    #[validate(custom(function = "crate::validate::calendar_time"))]
     pub starts_at: Option<DateTime<FixedOffset>>,
+    #[validate(custom(function = "crate::validate::calendar_time"))]
     pub ends_at: Option<DateTime<FixedOffset>>,
     #[validate(length(max = 1000))]
     #[schema(max_length = 1000)]

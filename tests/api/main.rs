@@ -16,6 +16,7 @@ mod errors;
 mod faults;
 mod flash_sale;
 mod geo;
+mod hostile;
 mod idempotency;
 mod lao_import;
 mod laos;
