@@ -169,6 +169,12 @@ ACCEPTED = [
     # A multipart part whose headers carry control characters (a part named with raw bytes):
     # the multipart parser cannot read it.
     ("malformed_form", None, None),
+    # U+0000 in any text (JSON strings, form and query values, paths): JSON allows it, no
+    # database text column can hold it.
+    (None, None, "nul_character"),
+    # Window and pickup times and dates in the years 2000-9999, Bangkok time: `date-time`
+    # admits years 0000-9999 and states no range.
+    ("validation_failed", None, "year_out_of_range"),
 ]
 
 

@@ -28,9 +28,10 @@ pub struct PhotoUpload {
     /// The image: JPEG, PNG or WebP, at most 15 MB (the server's setting) and 40 megapixels.
     #[schema(value_type = String, format = Binary)]
     file: Vec<u8>,
-    #[schema(max_length = 300)]
+    /// One line, no control characters (as everywhere alt texts are taken).
+    #[schema(max_length = 300, pattern = r"^[^\x00-\x1F\x7F-\x9F]*$")]
     alt_th: Option<String>,
-    #[schema(max_length = 300)]
+    #[schema(max_length = 300, pattern = r"^[^\x00-\x1F\x7F-\x9F]*$")]
     alt_en: Option<String>,
 }
 
