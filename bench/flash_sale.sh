@@ -128,29 +128,15 @@ stop_server() {
 # A window of the demo producer with CAPACITY one-unit items; prints its id, variant and pickup.
 open_window() { python3 bench/open_window.py "http://127.0.0.1:$PORT" "$1"; }
 
-storm_lua() { # window variant pickup
-  cat >"$work/order.lua" <<EOF
--- One order per request: one unit, a new Idempotency-Key and buyer phone each.
-local counter = 0
-local thread_no = 0
-setup = function(thread) thread_no = thread_no + 1; thread:set("tid", thread_no) end
-request = function()
-  counter = counter + 1
-  local n = (tid or 1) * 10000000 + counter
-  local body = string.format('{"window_id":$1,"lines":[{"variant_id":$2,"quantity":1}],"buyer":{"name":"ผู้ซื้อ","phone":"08%08d"},"delivery":{"method":"pickup","pickup_point_id":$3}}', n % 100000000)
-  return wrk.format("POST", "/v1/orders", {["Content-Type"] = "application/json", ["Idempotency-Key"] = string.format("bench-%d-%d-%d", os.time(), tid or 1, counter)}, body)
-end
-EOF
-}
 
 declare -A RESULT
 storm() { # backend url
   local backend=$1 url=$2 capacity=100000000
   start_server "$url"
   read -r window variant pickup < <(open_window "$capacity")
-  storm_lua "$window" "$variant" "$pickup"
+  export STORM_WINDOW=$window STORM_VARIANT=$variant STORM_PICKUP=$pickup STORM_KEY_PREFIX=bench
   for c in $CONNS; do
-    read -r rps p50 p99 non2xx total cpu < <(wrk_run "$c" "http://127.0.0.1:$PORT/v1/orders" "$work/order.lua")
+    read -r rps p50 p99 non2xx total cpu < <(wrk_run "$c" "http://127.0.0.1:$PORT/v1/orders" bench/order_storm.lua)
     RESULT["$backend,$c"]="$(( total - non2xx )) $p50 $p99 $non2xx $cpu"
   done
   read -r rps p50 p99 non2xx total cpu < <(wrk_run 64 "http://127.0.0.1:$PORT/v1/windows/$window/availability")

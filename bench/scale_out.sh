@@ -164,19 +164,8 @@ pids+=($!)
 # ---- 3. the storm ----------------------------------------------------------------------------
 # Other work on the machine shows in every figure: say how busy it was.
 echo "load average before the storm: $(cut -d' ' -f1-3 /proc/loadavg) ($(nproc) CPUs)"
-cat >"$work/order.lua" <<EOF
--- One order per request: one unit, a new Idempotency-Key and buyer phone each.
-local counter = 0
-local thread_no = 0
-setup = function(thread) thread_no = thread_no + 1; thread:set("tid", thread_no) end
-request = function()
-  counter = counter + 1
-  local n = (tid or 1) * 10000000 + counter
-  local body = string.format('{"window_id":$WINDOW,"lines":[{"variant_id":$VARIANT,"quantity":1}],"buyer":{"name":"ผู้ซื้อ","phone":"08%08d"},"delivery":{"method":"pickup","pickup_point_id":$PICKUP}}', n % 100000000)
-  return wrk.format("POST", "/v1/orders", {["Content-Type"] = "application/json", ["Idempotency-Key"] = string.format("scale-%d-%d-%d", os.time(), tid or 1, counter)}, body)
-end
-EOF
-wrk -t 2 -c "$CONNS" -d "${SECONDS_STORM}s" --latency -s "$work/order.lua" "http://127.0.0.1:$LB_PORT/v1/orders" >"$work/wrk.txt"
+STORM_WINDOW=$WINDOW STORM_VARIANT=$VARIANT STORM_PICKUP=$PICKUP STORM_KEY_PREFIX=scale \
+  wrk -t 2 -c "$CONNS" -d "${SECONDS_STORM}s" --latency -s bench/order_storm.lua "http://127.0.0.1:$LB_PORT/v1/orders" >"$work/wrk.txt"
 echo "load average after the storm: $(cut -d' ' -f1-3 /proc/loadavg)"
 
 # ---- 4. what happened ------------------------------------------------------------------------
