@@ -81,22 +81,7 @@ pub fn reserve(
     units: i64,
     now: NaiveDateTime,
 ) -> ApiResult<Result<(), i64>> {
-    let after: Option<Filled> = diesel::update(
-        w::table
-            .find(window_id)
-            .filter((w::held + w::sold + units).le(w::capacity)),
-    )
-    .set(w::held.eq(w::held + units))
-    .returning(FILLED)
-    .get_result(conn)
-    .optional()?;
-    match after {
-        Some(after) => {
-            announce_if_sold_out(conn, window_id, units, after, now)?;
-            Ok(Ok(()))
-        }
-        None => Ok(Err(free_units(conn, window_id)?)),
-    }
+    take(conn, window_id, units, Taken::Held, now)
 }
 
 /// Sells `units` without a hold if they fit. `Err(available)` as for [`reserve`].
@@ -106,14 +91,37 @@ pub fn sell(
     units: i64,
     now: NaiveDateTime,
 ) -> ApiResult<Result<(), i64>> {
-    let after: Option<Filled> = diesel::update(
-        w::table
-            .find(window_id)
-            .filter((w::held + w::sold + units).le(w::capacity)),
-    )
-    .set(w::sold.eq(w::sold + units))
-    .returning(FILLED)
-    .get_result(conn)
+    take(conn, window_id, units, Taken::Sold, now)
+}
+
+/// Which counter units taken from a window's free capacity go to.
+enum Taken {
+    Held,
+    Sold,
+}
+
+/// Moves `units` of free capacity to `held` or `sold` in one guarded update (they must still
+/// fit under `capacity`), announcing `window.sold_out` when they fill it.
+fn take(
+    conn: &mut DbConn,
+    window_id: i64,
+    units: i64,
+    to: Taken,
+    now: NaiveDateTime,
+) -> ApiResult<Result<(), i64>> {
+    let fits = w::table
+        .find(window_id)
+        .filter((w::held + w::sold + units).le(w::capacity));
+    let after: Option<Filled> = match to {
+        Taken::Held => diesel::update(fits)
+            .set(w::held.eq(w::held + units))
+            .returning(FILLED)
+            .get_result(conn),
+        Taken::Sold => diesel::update(fits)
+            .set(w::sold.eq(w::sold + units))
+            .returning(FILLED)
+            .get_result(conn),
+    }
     .optional()?;
     match after {
         Some(after) => {
